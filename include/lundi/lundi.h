@@ -1,0 +1,36 @@
+/* lundi: a C runtime for diffusion models.
+ *
+ * Conventions shared by every public header:
+ *  - Functions that build something return a new reference (or NULL on error);
+ *    the caller owns it and gives it back with the matching *_release/_free.
+ *  - Functions that do something return 0 (LUNDI_OK) or a negative lundi_status.
+ *  - On any error, lundi_last_error() holds a message naming the op and the cause.
+ *    The message is per thread and stays until the next error.
+ *  - The library never calls exit() or abort().
+ */
+#ifndef LUNDI_LUNDI_H
+#define LUNDI_LUNDI_H
+
+#include "lundi/tensor.h"
+#include "lundi/ops.h"
+#include "lundi/nn.h"
+
+#define LUNDI_VERSION_MAJOR 0
+#define LUNDI_VERSION_MINOR 1
+#define LUNDI_VERSION_PATCH 0
+#define LUNDI_VERSION_STRING "0.1.0"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+const char *lundi_version(void);
+
+/* Threads used by CPU kernels (OpenMP) and OpenBLAS. n <= 0 means "all cores". */
+int lundi_set_threads(int n);
+int lundi_get_threads(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

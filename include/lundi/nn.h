@@ -1,0 +1,115 @@
+/* Training primitives: modules, optimiser, LR schedules, clipping, EMA, checkpoints. */
+#ifndef LUNDI_NN_H
+#define LUNDI_NN_H
+
+#include "lundi/ops.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- named parameter lists ----
+ * Owns one reference per tensor and a copy of each name. */
+typedef struct lundi_param_list {
+  int n, cap;
+  lundi_tensor **tensors;
+  char **names;
+} lundi_param_list;
+int lundi_param_list_push(lundi_param_list *l, const char *name, lundi_tensor *t); /* retains t */
+lundi_tensor *lundi_param_list_find(const lundi_param_list *l, const char *name); /* borrowed */
+void lundi_param_list_free(lundi_param_list *l); /* releases and zeroes */
+int64_t lundi_param_list_numel(const lundi_param_list *l);
+
+/* ---- modules ----
+ * A module owns named parameters and named children. Built-in layers are modules whose
+ * type name says which forward to call; containers (a whole U-Net) add children. */
+typedef struct lundi_module lundi_module;
+lundi_module *lundi_module_new(const char *type_name);
+void lundi_module_free(lundi_module *m); /* children too; NULL is fine */
+const char *lundi_module_type(const lundi_module *m);
+int lundi_module_add_param(lundi_module *m, const char *name, lundi_tensor *t); /* retains */
+int lundi_module_add_child(lundi_module *m, const char *name, lundi_module *child); /* owns */
+lundi_tensor *lundi_module_param(const lundi_module *m, const char *path); /* "a.b.weight" */
+lundi_module *lundi_module_child(const lundi_module *m, const char *path);
+/* Appends every parameter, depth first, with dotted names. */
+int lundi_module_parameters(const lundi_module *m, lundi_param_list *out);
+int64_t lundi_module_numel(const lundi_module *m);
+void lundi_module_zero_grad(lundi_module *m);
+void lundi_module_set_training(lundi_module *m, int training); /* recursive */
+int lundi_module_training(const lundi_module *m);
+
+/* Built-in layers. Initialisation follows PyTorch's defaults (kaiming-uniform a=sqrt(5)). */
+lundi_module *lundi_linear_new(int in, int out, int bias, lundi_rng *rng);
+lundi_tensor *lundi_linear_forward(lundi_module *m, lundi_tensor *x);
+lundi_module *lundi_conv2d_new(int cin, int cout, int kernel, const lundi_conv_params *p,
+                               int bias, lundi_rng *rng);
+lundi_tensor *lundi_conv2d_forward(lundi_module *m, lundi_tensor *x);
+lundi_module *lundi_conv1d_new(int cin, int cout, int kernel, const lundi_conv_params *p,
+                               int bias, lundi_rng *rng);
+lundi_tensor *lundi_conv1d_forward(lundi_module *m, lundi_tensor *x);
+lundi_module *lundi_group_norm_new(int groups, int channels, float eps);
+lundi_tensor *lundi_group_norm_forward(lundi_module *m, lundi_tensor *x);
+lundi_module *lundi_layer_norm_new(int dim, float eps, int affine);
+lundi_tensor *lundi_layer_norm_forward(lundi_module *m, lundi_tensor *x);
+lundi_module *lundi_rms_norm_new(int dim, float eps);
+lundi_tensor *lundi_rms_norm_forward(lundi_module *m, lundi_tensor *x);
+lundi_module *lundi_embedding_new(int num, int dim, lundi_rng *rng);
+lundi_tensor *lundi_embedding_forward(lundi_module *m, lundi_tensor *idx);
+/* Multi-head attention with q/k/v/out projections. kv_dim 0 means dim (self-attention). */
+lundi_module *lundi_mha_new(int dim, int heads, int kv_dim, int bias, lundi_rng *rng);
+/* x [B, L, dim]; ctx [B, S, kv_dim] or NULL for self-attention; mask as in lundi_sdpa. */
+lundi_tensor *lundi_mha_forward(lundi_module *m, lundi_tensor *x, lundi_tensor *ctx,
+                                lundi_tensor *mask, int causal);
+
+/* Sinusoidal embedding of t [N] -> [N, dim] (cos half then sin half), no grad. */
+lundi_tensor *lundi_timestep_embedding(lundi_tensor *t, int dim, float max_period);
+
+/* ---- optimisation ---- */
+typedef struct lundi_adamw_config {
+  float lr, beta1, beta2, eps, weight_decay; /* decoupled weight decay */
+} lundi_adamw_config;
+lundi_adamw_config lundi_adamw_defaults(void); /* 1e-3, 0.9, 0.999, 1e-8, 0.01 */
+typedef struct lundi_adamw lundi_adamw;
+lundi_adamw *lundi_adamw_new(const lundi_param_list *params, lundi_adamw_config cfg);
+int lundi_adamw_step(lundi_adamw *o); /* params without a grad are skipped */
+void lundi_adamw_set_lr(lundi_adamw *o, float lr);
+int64_t lundi_adamw_step_count(const lundi_adamw *o);
+/* Moments as a param list ("exp_avg.<name>", "exp_avg_sq.<name>") plus "step", for resume. */
+int lundi_adamw_state(const lundi_adamw *o, lundi_param_list *out);
+int lundi_adamw_load_state(lundi_adamw *o, const lundi_param_list *state);
+void lundi_adamw_free(lundi_adamw *o);
+
+typedef enum lundi_lr_kind { LUNDI_LR_CONSTANT, LUNDI_LR_LINEAR, LUNDI_LR_COSINE } lundi_lr_kind;
+typedef struct lundi_lr_schedule {
+  lundi_lr_kind kind;
+  float base_lr, min_lr;
+  int64_t warmup_steps, total_steps;
+} lundi_lr_schedule;
+/* Linear warm-up from 0 to base_lr, then constant / linear / cosine decay to min_lr. */
+float lundi_lr_at(const lundi_lr_schedule *s, int64_t step);
+
+/* Scales all grads so their global L2 norm is at most max_norm; reports the norm before. */
+int lundi_clip_grad_norm(const lundi_param_list *params, float max_norm, float *total_norm);
+
+typedef struct lundi_ema lundi_ema;
+lundi_ema *lundi_ema_new(const lundi_param_list *params, float decay);
+int lundi_ema_update(lundi_ema *e, const lundi_param_list *params); /* shadow = d*shadow + (1-d)*p */
+int lundi_ema_copy_to(const lundi_ema *e, const lundi_param_list *params);
+const lundi_param_list *lundi_ema_shadow(const lundi_ema *e);
+void lundi_ema_free(lundi_ema *e);
+
+/* ---- checkpoints: safetensors ----
+ * Save writes f32 (or the tensor's storage dtype). Load validates the header length,
+ * JSON, dtypes, shapes, offsets (in range, non-overlapping, covering the data) and sizes,
+ * and converts f16/bf16 to f32. metadata_json is a flat {"k":"v"} object or NULL. */
+int lundi_safetensors_save(const char *path, const lundi_param_list *l, const char *metadata_json);
+int lundi_safetensors_load(const char *path, lundi_param_list *out);
+int lundi_safetensors_load_mem(const uint8_t *buf, size_t n, lundi_param_list *out);
+int lundi_module_save(const lundi_module *m, const char *path);
+/* strict: every module param must be present and no extra names allowed. */
+int lundi_module_load(lundi_module *m, const char *path, int strict);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,63 @@
+/* Routes a kernel call to the backend that owns the tensors. */
+#include "core/internal.h"
+
+static const char *const kernel_names[LUNDI_K_COUNT] = {
+    [LUNDI_K_COPY] = "copy",
+    [LUNDI_K_FILL] = "fill",
+    [LUNDI_K_CAST] = "cast",
+    [LUNDI_K_BINARY] = "binary",
+    [LUNDI_K_UNARY] = "unary",
+    [LUNDI_K_UNARY_BWD] = "unary_backward",
+    [LUNDI_K_WHERE] = "where",
+    [LUNDI_K_REDUCE] = "reduce",
+    [LUNDI_K_MAX_BWD] = "max_backward",
+    [LUNDI_K_GEMM] = "gemm",
+    [LUNDI_K_CONV2D_FWD] = "conv2d",
+    [LUNDI_K_CONV2D_BWD_DATA] = "conv2d_backward_data",
+    [LUNDI_K_CONV2D_BWD_WEIGHT] = "conv2d_backward_weight",
+    [LUNDI_K_GROUP_NORM_FWD] = "group_norm",
+    [LUNDI_K_GROUP_NORM_BWD] = "group_norm_backward",
+    [LUNDI_K_LAYER_NORM_FWD] = "layer_norm",
+    [LUNDI_K_LAYER_NORM_BWD] = "layer_norm_backward",
+    [LUNDI_K_RMS_NORM_FWD] = "rms_norm",
+    [LUNDI_K_RMS_NORM_BWD] = "rms_norm_backward",
+    [LUNDI_K_SOFTMAX_FWD] = "softmax",
+    [LUNDI_K_SOFTMAX_BWD] = "softmax_backward",
+    [LUNDI_K_LOG_SOFTMAX_FWD] = "log_softmax",
+    [LUNDI_K_LOG_SOFTMAX_BWD] = "log_softmax_backward",
+    [LUNDI_K_ATTN_FWD] = "attention",
+    [LUNDI_K_ATTN_BWD] = "attention_backward",
+    [LUNDI_K_EMBEDDING_FWD] = "embedding",
+    [LUNDI_K_EMBEDDING_BWD] = "embedding_backward",
+    [LUNDI_K_UPSAMPLE_FWD] = "upsample_nearest",
+    [LUNDI_K_UPSAMPLE_BWD] = "upsample_nearest_backward",
+    [LUNDI_K_AVGPOOL_FWD] = "avg_pool",
+    [LUNDI_K_AVGPOOL_BWD] = "avg_pool_backward",
+    [LUNDI_K_CROSS_ENTROPY_FWD] = "cross_entropy",
+    [LUNDI_K_CROSS_ENTROPY_BWD] = "cross_entropy_backward",
+    [LUNDI_K_ROPE] = "rope",
+    [LUNDI_K_RNG_UNIFORM] = "rng_uniform",
+    [LUNDI_K_RNG_NORMAL] = "rng_normal",
+    [LUNDI_K_ADAMW] = "adamw",
+    [LUNDI_K_EMA] = "ema",
+};
+
+const char *lundi__kernel_name(int id) {
+  if (id < 0 || id >= LUNDI_K_COUNT || !kernel_names[id]) return "?";
+  return kernel_names[id];
+}
+
+int lundi__dispatch(lundi_kcall *c) {
+  lundi_tensor *t = c->n_out > 0 ? c->out[0] : c->in[0];
+  if (!t) return lundi__err(LUNDI_EINVAL, "%s: no tensor to dispatch on", lundi__kernel_name(c->id));
+  lundi_device *dev = t->storage->device;
+  for (int k = 0; k < c->n_in; k++)
+    if (c->in[k] && c->in[k]->storage->device != dev)
+      return lundi__err(LUNDI_EINVAL, "%s: input %d is on %s but the output is on %s",
+                        lundi__kernel_name(c->id), k, c->in[k]->storage->device->name, dev->name);
+  lundi_kernel k = dev->backend->kernels[c->id];
+  if (!k)
+    return lundi__err(LUNDI_EUNSUPPORTED, "op '%s' is not implemented on the %s backend",
+                      lundi__kernel_name(c->id), dev->backend->name);
+  return k(c);
+}

@@ -1,0 +1,61 @@
+/* N-d iteration shared by the CPU elementwise kernels. */
+#include "cpu/kernels.h"
+
+#include <string.h>
+
+void lundi_cpu_foreach_row(int ndim, const int64_t *shape_in, int nops,
+                           const int64_t *const *strides, lundi_cpu_row_fn fn, void *ctx,
+                           int parallel) {
+  int64_t shape[LUNDI_MAX_DIMS + 1], st[4][LUNDI_MAX_DIMS + 1];
+  int nd = 0;
+  /* drop size-1 dims, merge dims contiguous for all operands */
+  for (int i = 0; i < ndim; i++) {
+    if (shape_in[i] == 0) return;
+    if (shape_in[i] == 1) continue;
+    int merge = nd > 0;
+    for (int k = 0; k < nops && merge; k++)
+      if (st[k][nd - 1] != strides[k][i] * shape_in[i]) merge = 0;
+    if (merge) {
+      shape[nd - 1] *= shape_in[i];
+      for (int k = 0; k < nops; k++) st[k][nd - 1] = strides[k][i];
+    } else {
+      shape[nd] = shape_in[i];
+      for (int k = 0; k < nops; k++) st[k][nd] = strides[k][i];
+      nd++;
+    }
+  }
+  if (nd == 0) {
+    shape[0] = 1;
+    for (int k = 0; k < nops; k++) st[k][0] = 0;
+    nd = 1;
+  }
+  int64_t inner = shape[nd - 1];
+  int64_t ist[4];
+  for (int k = 0; k < nops; k++) ist[k] = st[k][nd - 1];
+  int64_t rows = 1;
+  for (int i = 0; i < nd - 1; i++) rows *= shape[i];
+  /* split very long single rows so both cores get work */
+  int64_t chunk = inner, nchunk = 1;
+  if (parallel && rows < 2 * lundi__threads() && inner >= 65536) {
+    nchunk = 8 * lundi__threads();
+    chunk = (inner + nchunk - 1) / nchunk;
+  }
+  int64_t total = rows * nchunk;
+  int par = parallel && rows * inner >= 32768 && total > 1;
+#pragma omp parallel for schedule(static) if (par)
+  for (int64_t r = 0; r < total; r++) {
+    int64_t row = r / nchunk, ci = r % nchunk;
+    int64_t off[4] = {0, 0, 0, 0};
+    int64_t rem = row;
+    for (int i = nd - 2; i >= 0; i--) {
+      int64_t idx = rem % shape[i];
+      rem /= shape[i];
+      for (int k = 0; k < nops; k++) off[k] += idx * st[k][i];
+    }
+    int64_t start = ci * chunk;
+    if (start >= inner) continue;
+    int64_t n = inner - start < chunk ? inner - start : chunk;
+    for (int k = 0; k < nops; k++) off[k] += start * ist[k];
+    fn(ctx, n, off, ist);
+  }
+}
