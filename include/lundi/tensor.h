@@ -33,6 +33,8 @@ typedef enum lundi_status {
 const char *lundi_last_error(void);
 int lundi_last_error_code(void);
 void lundi_clear_error(void);
+/* For plugins and front-ends: records a message and returns code (so `return lundi_set_error(...)`). */
+int lundi_set_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 typedef enum lundi_dtype { LUNDI_F32 = 0, LUNDI_F16, LUNDI_BF16, LUNDI_I32, LUNDI_U8 } lundi_dtype;
 const char *lundi_dtype_name(lundi_dtype dt);
@@ -56,6 +58,9 @@ lundi_tensor *lundi_arange(float start, float end, float step);
 
 lundi_tensor *lundi_retain(lundi_tensor *t);
 void lundi_release(lundi_tensor *t); /* NULL is fine */
+/* Live tensor handles and storage bytes in this process (for leak and memory checks). */
+int64_t lundi_live_tensors(void);
+int64_t lundi_live_storage_bytes(void);
 
 /* ---- inspection ---- */
 int lundi_ndim(const lundi_tensor *t);

@@ -18,6 +18,14 @@ static void set_error(int code, const char *fmt, va_list ap) {
   err_code = code;
 }
 
+int lundi_set_error(int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  set_error(code, fmt, ap);
+  va_end(ap);
+  return code;
+}
+
 int lundi__err(int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -56,6 +56,11 @@ char *lundi_describe(const lundi_tensor *t, char *buf, size_t n) {
   return buf;
 }
 
+static int64_t live_tensors, live_bytes;
+int64_t lundi_live_tensors(void) { return __atomic_load_n(&live_tensors, __ATOMIC_RELAXED); }
+int64_t lundi_live_storage_bytes(void) { return __atomic_load_n(&live_bytes, __ATOMIC_RELAXED); }
+static void count_tensor(int d) { __atomic_add_fetch(&live_tensors, d, __ATOMIC_RELAXED); }
+
 static lundi_storage *storage_new(size_t nbytes, lundi_device *dev) {
   lundi_storage *s = calloc(1, sizeof *s);
   if (!s) return NULL;
@@ -67,11 +72,13 @@ static lundi_storage *storage_new(size_t nbytes, lundi_device *dev) {
     free(s);
     return NULL;
   }
+  __atomic_add_fetch(&live_bytes, (int64_t)nbytes, __ATOMIC_RELAXED);
   return s;
 }
 
 static void storage_release(lundi_storage *s) {
   if (!s || --s->refcount > 0) return;
+  __atomic_sub_fetch(&live_bytes, (int64_t)s->nbytes, __ATOMIC_RELAXED);
   s->device->backend->free(s->device, s->data);
   free(s);
 }
@@ -103,6 +110,7 @@ lundi_tensor *lundi__alloc_like_shape(int ndim, const int64_t *shape, lundi_dtyp
                        (size_t)n * lundi_dtype_size(dt), dev->name);
   }
   t->refcount = 1;
+  count_tensor(1);
   t->ndim = ndim;
   t->dtype = dt;
   memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
@@ -161,6 +169,7 @@ void lundi_release(lundi_tensor *t) {
   lundi_release(t->grad);
   if (t->node) lundi__node_release(t->node);
   storage_release(t->storage);
+  count_tensor(-1);
   free(t);
 }
 
@@ -169,6 +178,7 @@ lundi_tensor *lundi__view(lundi_tensor *base, int ndim, const int64_t *shape,
   lundi_tensor *t = calloc(1, sizeof *t);
   if (!t) return lundi__errp(LUNDI_ENOMEM, "view: out of host memory");
   t->refcount = 1;
+  count_tensor(1);
   t->ndim = ndim;
   t->dtype = base->dtype;
   memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);

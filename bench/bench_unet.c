@@ -1,0 +1,112 @@
+/* mnist-unet benchmark: one AdamW training step and one no-grad forward at batch 64,
+ * reported as seconds and effective GFLOP/s against this machine's measured sgemm rate.
+ * Usage: bench_unet [batch] [repeats] [preset] */
+#include "lundi/lundi.h"
+#include "../plugins/denoisers/unet2d.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Best-of sgemm rate over square sizes (the reference for "% of sgemm"). */
+static double sgemm_peak(void) {
+  double best = 0;
+  int sizes[3] = {512, 1024, 2048};
+  for (int s = 0; s < 3; s++) {
+    int n = sizes[s];
+    float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
+    for (int i = 0; i < n * n; i++) a[i] = b[i] = (float)(i % 7) * 0.1f;
+    for (int r = 0; r < 4; r++) {
+      double t0 = now();
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+      double g = 2.0 * n * n * n / (now() - t0) / 1e9;
+      if (r && g > best) best = g;
+    }
+    free(a), free(b), free(c);
+  }
+  return best;
+}
+
+#define DIE(msg)                                                                                   \
+  do {                                                                                             \
+    fprintf(stderr, "bench_unet: %s: %s\n", msg, lundi_last_error());                             \
+    return 1;                                                                                      \
+  } while (0)
+
+int main(int argc, char **argv) {
+  int batch = argc > 1 ? atoi(argv[1]) : 64, reps = argc > 2 ? atoi(argv[2]) : 5;
+  const char *preset = argc > 3 ? argv[3] : "mnist-unet";
+  lundi_set_threads(0);
+  lundi_unet2d_config cfg;
+  if (lundi_unet2d_preset(preset, &cfg)) DIE("preset");
+  lundi_rng rng = lundi_rng_make(0);
+  lundi_unet2d *u = lundi_unet2d_new(&cfg, &rng);
+  if (!u) DIE("model");
+  lundi_param_list params = {0};
+  lundi_module_parameters(lundi_unet2d_module(u), &params);
+  for (int i = 0; i < params.n; i++) lundi_set_requires_grad(params.tensors[i], 1);
+  double fwd_flops = lundi_unet2d_flops(&cfg, batch, 28, 28);
+  printf("model %s: %lld parameters, %.2f GFLOP per forward at batch %d, threads %d\n", preset,
+         (long long)lundi_param_list_numel(&params), fwd_flops / 1e9, batch, lundi_get_threads());
+  double peak = sgemm_peak();
+  printf("sgemm_peak_gflops=%.1f\n", peak);
+
+  int64_t xs[4] = {batch, 1, 28, 28}, ns[1] = {batch};
+  lundi_tensor *x = lundi_randn(&rng, 4, xs), *noise = lundi_randn(&rng, 4, xs);
+  lundi_tensor *t = lundi_rand(&rng, 1, ns);
+  lundi_tensor *labels = lundi_randint(&rng, 1, ns, 0, 11);
+  lundi_tensor *tt = lundi_mul_scalar(t, 999.0f);
+  lundi_adamw *opt = lundi_adamw_new(&params, lundi_adamw_defaults());
+  if (!x || !noise || !tt || !labels || !opt) DIE("inputs");
+
+  double *ts = calloc((size_t)reps, sizeof(double));
+  lundi_no_grad_enter();
+  for (int r = -1; r < reps; r++) {
+    double t0 = now();
+    lundi_tensor *y = lundi_unet2d_forward(u, x, tt, labels, NULL, &rng);
+    if (!y) DIE("forward");
+    lundi_release(y);
+    if (r >= 0) ts[r] = now() - t0;
+  }
+  lundi_no_grad_exit();
+  double fwd = median(ts, reps);
+  for (int r = -1; r < reps; r++) {
+    double t0 = now();
+    lundi_tensor *y = lundi_unet2d_forward(u, x, tt, labels, NULL, &rng);
+    lundi_tensor *loss = y ? lundi_mse_loss(y, noise) : NULL;
+    if (!loss || lundi_backward(loss, NULL) || lundi_adamw_step(opt)) DIE("train step");
+    lundi_module_zero_grad(lundi_unet2d_module(u));
+    lundi_release(y);
+    lundi_release(loss);
+    if (r >= 0) ts[r] = now() - t0;
+  }
+  double step = median(ts, reps);
+  double fwd_g = fwd_flops / fwd / 1e9, step_g = 3 * fwd_flops / step / 1e9;
+  printf("forward (no grad)   : %.3f s  %.1f GFLOP/s  %.0f%% of sgemm\n", fwd, fwd_g, 100 * fwd_g / peak);
+  printf("train step (AdamW)  : %.3f s  %.1f GFLOP/s  %.0f%% of sgemm (3x forward FLOPs)\n", step, step_g,
+         100 * step_g / peak);
+  free(ts);
+  lundi_adamw_free(opt);
+  lundi_param_list_free(&params);
+  lundi_release(x), lundi_release(noise), lundi_release(t), lundi_release(tt), lundi_release(labels);
+  lundi_unet2d_free(u);
+  return 0;
+}
