@@ -1,4 +1,5 @@
-/* The tiny training demo: a DDPM on 2-D points (a spiral), with an MLP noise predictor.
+/* The tiny training demo: a DDPM on 2-D points (eight Gaussians on a ring), with an MLP
+ * noise predictor.
  * It trains on the simplified noise-prediction loss, samples with the ancestral DDPM
  * update (posterior mean and variance), scores the samples against the data, and reports
  * resident memory along the way (it should stay flat).
@@ -13,9 +14,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#define T_STEPS 100
-#define HIDDEN 128
+#define T_STEPS 200
+#define HIDDEN 256
+#define MODES 8
+#define RADIUS 1.6f
+#define MODE_STD 0.1f
 #define TEMB 32
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static double rss_mib(void) {
   long pages = 0, rss = 0;
@@ -27,18 +37,37 @@ static double rss_mib(void) {
   return (double)rss * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
 }
 
-/* A spiral arm sampled with the project's own generator, scaled to about unit variance. */
-static void spiral(lundi_rng *rng, int n, float *xy) {
+/* Eight Gaussians on a ring, drawn with the project's own generator. */
+static void ring(lundi_rng *rng, int n, float *xy) {
   int64_t s[1] = {2 * n};
   lundi_tensor *u = lundi_rand(rng, 1, s), *e = lundi_randn(rng, 1, s);
   float *pu = lundi_data(u), *pe = lundi_data(e);
   for (int i = 0; i < n; i++) {
-    float r = 0.25f + 1.75f * pu[2 * i], th = 3.0f * 3.14159265f * pu[2 * i];
-    xy[2 * i] = r * cosf(th) + 0.04f * pe[2 * i];
-    xy[2 * i + 1] = r * sinf(th) + 0.04f * pe[2 * i + 1];
+    int k = (int)(pu[2 * i] * MODES) % MODES;
+    float th = 2.0f * 3.14159265f * (float)k / MODES;
+    xy[2 * i] = RADIUS * cosf(th) + MODE_STD * pe[2 * i];
+    xy[2 * i + 1] = RADIUS * sinf(th) + MODE_STD * pe[2 * i + 1];
   }
   lundi_release(u);
   lundi_release(e);
+}
+
+/* Fraction of points within 3 std of some mode, and how many modes got at least 2% of them. */
+static void mode_score(const float *xy, int n, double *near, int *covered) {
+  int hits[MODES] = {0}, close = 0;
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < MODES; k++) {
+      float th = 2.0f * 3.14159265f * (float)k / MODES;
+      float dx = xy[2 * i] - RADIUS * cosf(th), dy = xy[2 * i + 1] - RADIUS * sinf(th);
+      if (dx * dx + dy * dy < 9 * MODE_STD * MODE_STD) {
+        hits[k]++;
+        close++;
+        break;
+      }
+    }
+  *near = (double)close / n;
+  *covered = 0;
+  for (int k = 0; k < MODES; k++) *covered += hits[k] >= n / 50;
 }
 
 typedef struct model {
@@ -72,25 +101,11 @@ static lundi_tensor *predict(model *m, lundi_tensor *x, lundi_tensor *t) {
   return a;
 }
 
-/* Mean distance from each point in p to its nearest neighbour in q. */
-static double nn_dist(const float *p, int np, const float *q, int nq) {
-  double s = 0;
-  for (int i = 0; i < np; i++) {
-    double best = 1e30;
-    for (int j = 0; j < nq; j++) {
-      double dx = p[2 * i] - q[2 * j], dy = p[2 * i + 1] - q[2 * j + 1], d = dx * dx + dy * dy;
-      if (d < best) best = d;
-    }
-    s += sqrt(best);
-  }
-  return s / np;
-}
-
 static void ascii_plot(const float *xy, int n) {
   enum { W = 56, H = 24 };
   int grid[H][W] = {{0}};
   for (int i = 0; i < n; i++) {
-    int cx = (int)((xy[2 * i] + 2.2f) / 4.4f * W), cy = (int)((2.2f - xy[2 * i + 1]) / 4.4f * H);
+      int cx = (int)((xy[2 * i] + 2.2f) / 4.4f * W), cy = (int)((2.2f - xy[2 * i + 1]) / 4.4f * H);
     if (cx >= 0 && cx < W && cy >= 0 && cy < H) grid[cy][cx]++;
   }
   const char *shade = " .:-=+*#%@";
@@ -133,7 +148,7 @@ int main(int argc, char **argv) {
   /* noise schedule: linear betas; alpha_bar in closed form */
   double beta[T_STEPS], abar[T_STEPS], prod = 1;
   for (int t = 0; t < T_STEPS; t++) {
-    beta[t] = 1e-4 + (0.05 - 1e-4) * t / (T_STEPS - 1);
+    beta[t] = 1e-4 + (0.06 - 1e-4) * t / (T_STEPS - 1);
     prod *= 1 - beta[t];
     abar[t] = prod;
   }
@@ -147,16 +162,16 @@ int main(int argc, char **argv) {
   lundi_adamw *opt = lundi_adamw_new(&params, oc);
   lundi_lr_schedule sched = {LUNDI_LR_COSINE, 2e-3f, 1e-4f, steps / 20, steps};
   TRY(opt);
-  printf("toy2d: DDPM on a 2-D spiral, MLP %lld parameters, T=%d, %ld steps, %d threads\n",
-         (long long)lundi_param_list_numel(&params), T_STEPS, steps, lundi_get_threads());
+  printf("toy2d: DDPM on 8 Gaussians on a ring, MLP %lld parameters, T=%d (alpha_bar_T=%.4f), %ld steps, %d threads\n",
+         (long long)lundi_param_list_numel(&params), T_STEPS, abar[T_STEPS - 1], steps, lundi_get_threads());
 
   enum { B = 256 };
   float x0[2 * B], tv[B], sa[B], sb[B];
   int64_t xs[2] = {B, 2}, bs[2] = {B, 1}, ts1[1] = {B};
-  double loss_avg = 0, rss_first = 0, rss_last = 0, t0 = (double)clock();
+  double loss_avg = 0, rss_first = 0, rss_last = 0, t0 = now_s();
   for (long step = 1; step <= steps; step++) {
     /* x_t = sqrt(abar) x0 + sqrt(1 - abar) eps for random t (forward process, closed form) */
-    spiral(&rng, B, x0);
+    ring(&rng, B, x0);
     lundi_tensor *ti = lundi_randint(&rng, 1, ts1, 0, T_STEPS);
     int32_t *tp = lundi_data(ti);
     for (int i = 0; i < B; i++) {
@@ -187,7 +202,7 @@ int main(int argc, char **argv) {
              lundi_lr_at(&sched, step), gnorm, rss_mib());
   }
   rss_last = rss_mib();
-  double train_s = ((double)clock() - t0) / CLOCKS_PER_SEC;
+  double train_s = now_s() - t0;
 
   /* ancestral sampling: x_{t-1} = mean(x_t, eps_theta) + sqrt(beta_tilde_t) z */
   enum { NS = 1000 };
@@ -215,23 +230,21 @@ int main(int argc, char **argv) {
     TRY(x);
   }
   lundi_no_grad_exit();
-  float *samples = lundi_data(x), ref[2 * NS], noise[2 * NS];
-  spiral(&rng, NS, ref);
+  float *samples = lundi_data(x), fresh[2 * NS];
   lundi_tensor *nz = lundi_randn(&rng, 2, ss);
-  memcpy(noise, lundi_data(nz), sizeof noise);
-  double d_model = nn_dist(samples, NS, ref, NS), d_noise = nn_dist(noise, NS, ref, NS);
-  double d_data = 0;
-  {
-    float ref2[2 * NS];
-    spiral(&rng, NS, ref2);
-    d_data = nn_dist(ref2, NS, ref, NS);
-  }
-  printf("\n%d samples from the trained model:\n", NS);
+  ring(&rng, NS, fresh);
+  double near_model, near_data, near_noise;
+  int cov_model, cov_data, cov_noise;
+  mode_score(samples, NS, &near_model, &cov_model);
+  mode_score(fresh, NS, &near_data, &cov_data);
+  mode_score(lundi_data(nz), NS, &near_noise, &cov_noise);
+  printf("\n%d samples from the trained model (data: 8 modes at radius %.1f, std %.1f):\n", NS, RADIUS, MODE_STD);
   ascii_plot(samples, NS);
-  printf("\nmean distance to the nearest data point: model %.3f, fresh data %.3f, gaussian noise %.3f\n",
-         d_model, d_data, d_noise);
-  printf("training: %.1f s CPU time; resident memory %.1f MiB at step %d, %.1f MiB at the end\n", train_s,
-         rss_first, steps >= 100 ? 100 : 1, rss_last);
+  printf("\nwithin 3 std of a mode: model %.0f%% (%d/8 modes covered), real data %.0f%% (%d/8), "
+         "gaussian noise %.0f%% (%d/8)\n",
+         100 * near_model, cov_model, 100 * near_data, cov_data, 100 * near_noise, cov_noise);
+  printf("training: %.1f s; resident memory %.1f MiB at step %d, %.1f MiB at step %ld\n", train_s, rss_first,
+         steps >= 100 ? 100 : 1, rss_last, steps);
   int rc = 0;
   if (ckpt) {
     if (lundi_module_save(m.root, ckpt)) {

@@ -297,7 +297,56 @@ static void test_graph_frees_itself(void) {
   CHECK(lundi_live_tensors() == base_t && lundi_live_storage_bytes() == base_b);
 }
 
+/* Large shapes take the threaded and chunked paths; they must agree with plain loops. */
+static void test_threaded_paths(void) {
+  lundi_rng r = lundi_rng_make(11);
+  int64_t sa[2] = {1000, 128}, sb[1] = {128}, sc[2] = {1000, 1};
+  lundi_tensor *a = lundi_randn(&r, 2, sa), *b = lundi_randn(&r, 1, sb), *c = lundi_randn(&r, 2, sc);
+  float *pa = lundi_data(a), *pb = lundi_data(b), *pc = lundi_data(c);
+  lundi_tensor *ab = lundi_add(a, b), *ac = lundi_mul(a, c), *sl = lundi_silu(a);
+  int ax0[1] = {0}, ax1[1] = {1};
+  lundi_tensor *s0 = lundi_sum(a, 1, ax0, 0), *s1 = lundi_sum(a, 1, ax1, 0), *m1 = lundi_max(a, 1, ax1, 0);
+  float *vab = lundi_data(ab), *vac = lundi_data(ac), *vsl = lundi_data(sl), *vs0 = lundi_data(s0),
+        *vs1 = lundi_data(s1), *vm1 = lundi_data(m1);
+  double e_add = 0, e_mul = 0, e_silu = 0, e_s0 = 0, e_s1 = 0, e_m1 = 0;
+  for (int i = 0; i < 1000; i++) {
+    double rs = 0, rm = -1e30;
+    for (int j = 0; j < 128; j++) {
+      float x = pa[i * 128 + j];
+      e_add = fmax(e_add, fabs(vab[i * 128 + j] - (x + pb[j])));
+      e_mul = fmax(e_mul, fabs(vac[i * 128 + j] - x * pc[i]));
+      e_silu = fmax(e_silu, fabs(vsl[i * 128 + j] - x / (1 + exp(-x))));
+      rs += x;
+      rm = fmax(rm, x);
+    }
+    e_s1 = fmax(e_s1, fabs(vs1[i] - rs));
+    e_m1 = fmax(e_m1, fabs(vm1[i] - rm));
+  }
+  for (int j = 0; j < 128; j++) {
+    double cs = 0;
+    for (int i = 0; i < 1000; i++) cs += pa[i * 128 + j];
+    e_s0 = fmax(e_s0, fabs(vs0[j] - cs));
+  }
+  CHECK(e_add == 0 && e_mul == 0 && e_m1 == 0);
+  CHECK(e_silu < 1e-6 && e_s0 < 1e-3 && e_s1 < 1e-3);
+  /* a big matmul (multithreaded sgemm) and a transposed-operand one */
+  int64_t sw[2] = {128, 64};
+  lundi_tensor *w = lundi_randn(&r, 2, sw), *y = lundi_matmul(a, w);
+  float *pw = lundi_data(w), *py = lundi_data(y);
+  double e_mm = 0;
+  for (int i = 0; i < 1000; i += 7)
+    for (int j = 0; j < 64; j++) {
+      double acc = 0;
+      for (int k = 0; k < 128; k++) acc += (double)pa[i * 128 + k] * pw[k * 64 + j];
+      e_mm = fmax(e_mm, fabs(acc - py[i * 64 + j]));
+    }
+  CHECK(e_mm < 1e-3);
+  lundi_tensor *all[] = {a, b, c, ab, ac, sl, s0, s1, m1, w, y};
+  for (size_t k = 0; k < sizeof all / sizeof *all; k++) lundi_release(all[k]);
+}
+
 static const test_case tests[] = {
+    {"threaded_paths", test_threaded_paths},
     {"graph_frees_itself", test_graph_frees_itself},
     {"create_and_read", test_create_and_read},
     {"views_share_storage", test_views_share_storage},

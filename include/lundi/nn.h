@@ -57,7 +57,9 @@ lundi_module *lundi_embedding_new(int num, int dim, lundi_rng *rng);
 lundi_tensor *lundi_embedding_forward(lundi_module *m, lundi_tensor *idx);
 /* Multi-head attention with q/k/v/out projections. kv_dim 0 means dim (self-attention). */
 lundi_module *lundi_mha_new(int dim, int heads, int kv_dim, int bias, lundi_rng *rng);
-/* x [B, L, dim]; ctx [B, S, kv_dim] or NULL for self-attention; mask as in lundi_sdpa. */
+/* x [B, L, dim]; ctx [B, S, kv_dim] or NULL for self-attention; mask is added to the
+ * [B, heads, L, S] scores as in lundi_sdpa, except that a 3-D mask is per batch
+ * ([B, L or 1, S], e.g. key padding with -INFINITY) and gets the head axis inserted. */
 lundi_tensor *lundi_mha_forward(lundi_module *m, lundi_tensor *x, lundi_tensor *ctx,
                                 lundi_tensor *mask, int causal);
 
@@ -101,10 +103,14 @@ void lundi_ema_free(lundi_ema *e);
 /* ---- checkpoints: safetensors ----
  * Save writes f32 (or the tensor's storage dtype). Load validates the header length,
  * JSON, dtypes, shapes, offsets (in range, non-overlapping, covering the data) and sizes,
- * and converts f16/bf16 to f32. metadata_json is a flat {"k":"v"} object or NULL. */
+ * and converts f16/bf16 to f32. metadata_json is a flat {"k":"v"} object or NULL.
+ * Load appends the tensors in header order, and nothing at all when it fails. */
 int lundi_safetensors_save(const char *path, const lundi_param_list *l, const char *metadata_json);
 int lundi_safetensors_load(const char *path, lundi_param_list *out);
 int lundi_safetensors_load_mem(const uint8_t *buf, size_t n, lundi_param_list *out);
+/* Validates path like lundi_safetensors_load and sets *json to its __metadata__ as a flat
+ * JSON object ("{}" when absent); free it with free(). */
+int lundi_safetensors_metadata(const char *path, char **json);
 int lundi_module_save(const lundi_module *m, const char *path);
 /* strict: every module param must be present and no extra names allowed. */
 int lundi_module_load(lundi_module *m, const char *path, int strict);

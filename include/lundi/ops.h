@@ -77,13 +77,15 @@ lundi_tensor *lundi_rms_norm(lundi_tensor *x, lundi_tensor *gamma, float eps);
 lundi_tensor *lundi_silu(lundi_tensor *x);
 lundi_tensor *lundi_gelu(lundi_tensor *x, int tanh_approx); /* 0: exact erf form */
 lundi_tensor *lundi_mish(lundi_tensor *x);
+/* A row that is all -inf gives 0 (softmax) or -inf (log_softmax), with finite gradients. */
 lundi_tensor *lundi_softmax(lundi_tensor *x, int dim);
 lundi_tensor *lundi_log_softmax(lundi_tensor *x, int dim);
 
 /* ---- attention ----
  * q [..., L, D], k [..., S, D], v [..., S, Dv] -> [..., L, Dv].
  * mask (may be NULL) is ADDED to the scores and broadcasts to [..., L, S]
- * (use -INFINITY to block). causal blocks s > l + (S - L). scale <= 0 means 1/sqrt(D). */
+ * (use -INFINITY to block). causal blocks s > l + (S - L). scale <= 0 means 1/sqrt(D).
+ * A fully masked row outputs 0 and passes zero gradient (no NaN). q, k, v batch dims broadcast. */
 lundi_tensor *lundi_sdpa(lundi_tensor *q, lundi_tensor *k, lundi_tensor *v, lundi_tensor *mask,
                          int causal, float scale);
 

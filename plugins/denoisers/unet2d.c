@@ -67,11 +67,7 @@ int lundi_unet2d_preset(const char *name, lundi_unet2d_config *c) {
 }
 
 static int add(lundi_module *parent, const char *name, lundi_module *child, lundi_module **slot) {
-  if (!child) return -1;
-  if (lundi_module_add_child(parent, name, child)) {
-    lundi_module_free(child);
-    return -1;
-  }
+  if (!child || lundi_module_add_child(parent, name, child)) return -1; /* add_child frees on failure */
   *slot = child;
   return 0;
 }
@@ -83,10 +79,7 @@ static int make_res(lundi_unet2d *u, lundi_module *parent, const char *name, int
   lundi_conv_params p3 = {.padding = {1, 1}};
   lundi_conv_params p1 = {0};
   lundi_module *m = lundi_module_new("res_block");
-  if (!m || lundi_module_add_child(parent, name, m)) {
-    lundi_module_free(m);
-    return -1;
-  }
+  if (!m || lundi_module_add_child(parent, name, m)) return -1;
   r->cin = cin, r->cout = cout;
   if (add(m, "norm1", lundi_group_norm_new(c->groups, cin, 1e-5f), &r->norm1) ||
       add(m, "conv1", lundi_conv2d_new(cin, cout, 3, &p3, 1, rng), &r->conv1) ||
@@ -104,10 +97,7 @@ static int make_attn(lundi_unet2d *u, lundi_module *parent, const char *name, in
   attn_block *a = &u->attn[u->n_attn++];
   const lundi_unet2d_config *c = &u->cfg;
   lundi_module *m = lundi_module_new("attn_block");
-  if (!m || lundi_module_add_child(parent, name, m)) {
-    lundi_module_free(m);
-    return -1;
-  }
+  if (!m || lundi_module_add_child(parent, name, m)) return -1;
   a->ch = ch;
   if (add(m, "norm", lundi_group_norm_new(c->groups, ch, 1e-5f), &a->norm) ||
       add(m, "attn", lundi_mha_new(ch, c->heads, 0, 1, rng), &a->attn))
@@ -141,11 +131,10 @@ static int build(lundi_unet2d *u, lundi_rng *rng) {
   int skip_ch[4 * MAX_BLOCKS], ns = 0;
   skip_ch[ns++] = ch;
   emit(u, OP_PUSH, 0, 0);
-  lundi_module *downs = lundi_module_new("down"), *ups = lundi_module_new("up"), *mid = lundi_module_new("mid");
-  if (!downs || lundi_module_add_child(root, "down", downs)) { lundi_module_free(downs); downs = NULL; }
-  if (!ups || lundi_module_add_child(root, "up", ups)) { lundi_module_free(ups); ups = NULL; }
-  if (!mid || lundi_module_add_child(root, "mid", mid)) { lundi_module_free(mid); mid = NULL; }
-  if (!downs || !ups || !mid) return -1;
+  lundi_module *downs, *ups, *mid;
+  if (add(root, "down", lundi_module_new("down"), &downs) || add(root, "up", lundi_module_new("up"), &ups) ||
+      add(root, "mid", lundi_module_new("mid"), &mid))
+    return -1;
   for (int l = 0; l < c->n_levels; l++) {
     int out = c->base_channels * c->channel_mult[l];
     for (int b = 0; b < c->res_down; b++) {

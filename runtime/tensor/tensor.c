@@ -113,7 +113,7 @@ lundi_tensor *lundi__alloc_like_shape(int ndim, const int64_t *shape, lundi_dtyp
   count_tensor(1);
   t->ndim = ndim;
   t->dtype = dt;
-  memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
+  if (ndim) memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
   lundi__contig_strides(ndim, shape, t->stride);
   return t;
 }
@@ -181,8 +181,10 @@ lundi_tensor *lundi__view(lundi_tensor *base, int ndim, const int64_t *shape,
   count_tensor(1);
   t->ndim = ndim;
   t->dtype = base->dtype;
-  memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
-  memcpy(t->stride, stride, sizeof(int64_t) * (size_t)ndim);
+  if (ndim) {
+    memcpy(t->shape, shape, sizeof(int64_t) * (size_t)ndim);
+    memcpy(t->stride, stride, sizeof(int64_t) * (size_t)ndim);
+  }
   t->offset = offset;
   t->storage = base->storage;
   t->storage->refcount++;

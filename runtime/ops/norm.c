@@ -1,0 +1,140 @@
+/* Normalisation ops: group norm, layer norm, RMS norm. Kernels see contiguous tensors and
+ * also return the per-group / per-row mean and rstd, which the node keeps so the backward
+ * does not recompute them. */
+#include "core/internal.h"
+
+enum { GN, LN, RMS };
+
+static const struct {
+  const char *name;
+  int fwd, bwd;
+} kinds[] = {
+    [GN] = {"group_norm", LUNDI_K_GROUP_NORM_FWD, LUNDI_K_GROUP_NORM_BWD},
+    [LN] = {"layer_norm", LUNDI_K_LAYER_NORM_FWD, LUNDI_K_LAYER_NORM_BWD},
+    [RMS] = {"rms_norm", LUNDI_K_RMS_NORM_FWD, LUNDI_K_RMS_NORM_BWD},
+};
+
+/* saved[]: 0 x (contiguous), 1 mean (NULL for RMS), 2 rstd, 3 gamma (contiguous or NULL).
+ * i[0..3]: the kernel's i[]; i[4]: kind. */
+static int norm_bw(lundi_node *n, lundi_tensor *g, lundi_tensor **gin) {
+  int kind = (int)n->i[4];
+  lundi_tensor *x = n->in[0], *gamma = n->in[1], *beta = kind == RMS ? NULL : n->in[2];
+  int64_t P = n->i[1]; /* gamma size: C (group norm) or D */
+  lundi_tensor *gc = lundi_contiguous(g);
+  /* out[0] always exists so the call dispatches on it; it is dropped when x needs no grad */
+  lundi_tensor *dx = gc ? lundi_empty(x->ndim, x->shape, LUNDI_F32, x->storage->device) : NULL;
+  lundi_tensor *dg = gamma && gamma->requires_grad ? lundi_empty(1, &P, LUNDI_F32, x->storage->device) : NULL;
+  lundi_tensor *db = beta && beta->requires_grad ? lundi_empty(1, &P, LUNDI_F32, x->storage->device) : NULL;
+  int rc = -1;
+  if (dx && (dg || !(gamma && gamma->requires_grad)) && (db || !(beta && beta->requires_grad))) {
+    lundi_kcall c = {.id = kinds[kind].bwd, .n_out = 3, .out = {dx, dg, db}, .i = {n->i[0], n->i[1], n->i[2], n->i[3]}};
+    if (kind == RMS) {
+      c.n_in = 4;
+      c.in[0] = n->saved[0], c.in[1] = gc, c.in[2] = n->saved[2], c.in[3] = n->saved[3];
+      c.n_out = 2;
+    } else {
+      c.n_in = 5;
+      c.in[0] = n->saved[0], c.in[1] = gc, c.in[2] = n->saved[1], c.in[3] = n->saved[2], c.in[4] = n->saved[3];
+    }
+    rc = lundi__dispatch(&c);
+  }
+  lundi_release(gc);
+  if (rc) {
+    lundi_release(dx);
+    lundi_release(dg);
+    lundi_release(db);
+    return -1;
+  }
+  if (x->requires_grad) gin[0] = dx;
+  else lundi_release(dx);
+  gin[1] = dg;
+  if (db) gin[2] = db;
+  return 0;
+}
+
+static int check_param(const char *op, const char *arg, lundi_tensor *p, int64_t n, lundi_tensor *x) {
+  char s1[160], s2[160];
+  if (!p) return 0;
+  if (lundi__check_f32(op, arg, p)) return -1;
+  if (p->ndim != 1 || p->shape[0] != n)
+    return lundi__err(LUNDI_ESHAPE, "%s: %s %s does not fit input %s (expected [%lld])", op, arg,
+                      lundi_shape_str(p->ndim, p->shape, s1, sizeof s1), lundi_shape_str(x->ndim, x->shape, s2, sizeof s2),
+                      (long long)n);
+  return 0;
+}
+
+static lundi_tensor *norm(int kind, lundi_tensor *x, int groups, lundi_tensor *gamma, lundi_tensor *beta, float eps) {
+  const char *op = kinds[kind].name;
+  char s1[160];
+  if (lundi__check_f32(op, "input", x)) return NULL;
+  lundi_tensor *all[3] = {x, gamma, beta};
+  if (lundi__same_device(op, 3, all)) return NULL;
+  if (!(eps >= 0)) return lundi__errp(LUNDI_EINVAL, "%s: eps %g must be >= 0", op, eps);
+  int64_t ki[4] = {0}, sshape[2];
+  int snd;
+  if (kind == GN) {
+    if (x->ndim < 2)
+      return lundi__errp(LUNDI_ESHAPE, "group_norm: input %s must be [N, C, ...]",
+                         lundi_shape_str(x->ndim, x->shape, s1, sizeof s1));
+    int64_t C = x->shape[1];
+    if (groups <= 0 || C % groups)
+      return lundi__errp(LUNDI_ESHAPE, "group_norm: %d groups do not divide the %lld channels of input %s", groups,
+                         (long long)C, lundi_shape_str(x->ndim, x->shape, s1, sizeof s1));
+    ki[0] = x->shape[0], ki[1] = C, ki[2] = lundi__numel(x->ndim - 2, x->shape + 2), ki[3] = groups;
+    snd = 2, sshape[0] = ki[0], sshape[1] = groups;
+  } else {
+    if (x->ndim < 1)
+      return lundi__errp(LUNDI_ESHAPE, "%s: input %s must have at least 1 dim", op,
+                         lundi_shape_str(x->ndim, x->shape, s1, sizeof s1));
+    ki[0] = lundi__numel(x->ndim - 1, x->shape), ki[1] = x->shape[x->ndim - 1];
+    snd = 1, sshape[0] = ki[0];
+  }
+  if (check_param(op, "gamma", gamma, ki[1], x) || check_param(op, "beta", beta, ki[1], x)) return NULL;
+
+  lundi_no_grad_enter();
+  lundi_tensor *xc = lundi_contiguous(x);
+  lundi_tensor *gc = gamma ? lundi_contiguous(gamma) : NULL, *bc = beta ? lundi_contiguous(beta) : NULL;
+  lundi_no_grad_exit();
+  lundi_device *dev = x->storage->device;
+  lundi_tensor *y = lundi_empty(x->ndim, x->shape, LUNDI_F32, dev);
+  lundi_tensor *mean = kind == RMS ? NULL : lundi_empty(snd, sshape, LUNDI_F32, dev);
+  lundi_tensor *rstd = lundi_empty(snd, sshape, LUNDI_F32, dev);
+  int rc = -1;
+  if (xc && (gc || !gamma) && (bc || !beta) && y && (mean || kind == RMS) && rstd) {
+    lundi_kcall c = {.id = kinds[kind].fwd, .n_in = 3, .n_out = 3, .in = {xc, gc, bc}, .out = {y, mean, rstd},
+                     .i = {ki[0], ki[1], ki[2], ki[3]}, .f = {eps}};
+    if (kind == RMS) c.n_in = 2, c.n_out = 2, c.out[1] = rstd, c.out[2] = NULL;
+    rc = lundi__dispatch(&c);
+  }
+  lundi_node *nd = rc ? NULL : lundi__record(y, op, norm_bw, kind == RMS ? 2 : 3, all);
+  if (nd) {
+    nd->saved[0] = lundi_retain(xc);
+    nd->saved[1] = lundi_retain(mean);
+    nd->saved[2] = lundi_retain(rstd);
+    nd->saved[3] = lundi_retain(gc);
+    for (int k = 0; k < 4; k++) nd->i[k] = ki[k];
+    nd->i[4] = kind;
+  }
+  lundi_release(xc);
+  lundi_release(gc);
+  lundi_release(bc);
+  lundi_release(mean);
+  lundi_release(rstd);
+  if (rc) {
+    lundi_release(y);
+    return NULL;
+  }
+  return y;
+}
+
+lundi_tensor *lundi_group_norm(lundi_tensor *x, int groups, lundi_tensor *gamma, lundi_tensor *beta, float eps) {
+  return norm(GN, x, groups, gamma, beta, eps);
+}
+
+lundi_tensor *lundi_layer_norm(lundi_tensor *x, lundi_tensor *gamma, lundi_tensor *beta, float eps) {
+  return norm(LN, x, 0, gamma, beta, eps);
+}
+
+lundi_tensor *lundi_rms_norm(lundi_tensor *x, lundi_tensor *gamma, float eps) {
+  return norm(RMS, x, 0, gamma, NULL, eps);
+}
