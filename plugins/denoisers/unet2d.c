@@ -66,8 +66,28 @@ int lundi_unet2d_preset(const char *name, lundi_unet2d_config *c) {
   return lundi_set_error(LUNDI_EINVAL, "unet2d: unknown preset '%s' (known: mnist-unet, mnist-tiny)", name);
 }
 
-static int add(lundi_module *parent, const char *name, lundi_module *child, lundi_module **slot) {
-  if (!child || lundi_module_add_child(parent, name, child)) return -1; /* add_child frees on failure */
+/* Adds child under a dotted path ("0.res.1"), creating plain containers on the way, so
+ * parameter names read like down.0.res.1.conv1.weight. */
+static int add(lundi_module *parent, const char *path, lundi_module *child, lundi_module **slot) {
+  if (!child) return -1;
+  char seg[64];
+  const char *dot;
+  while ((dot = strchr(path, '.'))) {
+    size_t n = (size_t)(dot - path) < sizeof seg - 1 ? (size_t)(dot - path) : sizeof seg - 1;
+    memcpy(seg, path, n);
+    seg[n] = 0;
+    lundi_module *next = lundi_module_child(parent, seg);
+    if (!next) {
+      next = lundi_module_new("container");
+      if (!next || lundi_module_add_child(parent, seg, next)) {
+        lundi_module_free(child);
+        return -1;
+      }
+    }
+    parent = next;
+    path = dot + 1;
+  }
+  if (lundi_module_add_child(parent, path, child)) return -1; /* add_child frees on failure */
   *slot = child;
   return 0;
 }
@@ -78,8 +98,8 @@ static int make_res(lundi_unet2d *u, lundi_module *parent, const char *name, int
   const lundi_unet2d_config *c = &u->cfg;
   lundi_conv_params p3 = {.padding = {1, 1}};
   lundi_conv_params p1 = {0};
-  lundi_module *m = lundi_module_new("res_block");
-  if (!m || lundi_module_add_child(parent, name, m)) return -1;
+  lundi_module *m;
+  if (add(parent, name, lundi_module_new("res_block"), &m)) return -1;
   r->cin = cin, r->cout = cout;
   if (add(m, "norm1", lundi_group_norm_new(c->groups, cin, 1e-5f), &r->norm1) ||
       add(m, "conv1", lundi_conv2d_new(cin, cout, 3, &p3, 1, rng), &r->conv1) ||
@@ -96,8 +116,8 @@ static int make_attn(lundi_unet2d *u, lundi_module *parent, const char *name, in
   if (u->n_attn >= MAX_BLOCKS) return -1;
   attn_block *a = &u->attn[u->n_attn++];
   const lundi_unet2d_config *c = &u->cfg;
-  lundi_module *m = lundi_module_new("attn_block");
-  if (!m || lundi_module_add_child(parent, name, m)) return -1;
+  lundi_module *m;
+  if (add(parent, name, lundi_module_new("attn_block"), &m)) return -1;
   a->ch = ch;
   if (add(m, "norm", lundi_group_norm_new(c->groups, ch, 1e-5f), &a->norm) ||
       add(m, "attn", lundi_mha_new(ch, c->heads, 0, 1, rng), &a->attn))
