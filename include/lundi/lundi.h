@@ -30,6 +30,9 @@ const char *lundi_version(void);
 int lundi_set_threads(int n);
 int lundi_get_threads(void);
 
+/* Large host blocks are cached for reuse (bounded at 2 GiB); this gives them back. */
+void lundi_release_cached_memory(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -85,7 +85,7 @@ typedef int (*lundi_kernel)(const lundi_kcall *c);
 typedef struct lundi_backend {
   const char *name;
   void *(*alloc)(lundi_device *dev, size_t nbytes);
-  void (*free)(lundi_device *dev, void *ptr);
+  void (*free)(lundi_device *dev, void *ptr, size_t nbytes); /* nbytes as given to alloc */
   /* Host transfers of nbytes at byte offset within a storage. */
   int (*upload)(lundi_device *dev, void *dst, size_t off, const void *src, size_t nbytes);
   int (*download)(lundi_device *dev, const void *src, size_t off, void *dst, size_t nbytes);

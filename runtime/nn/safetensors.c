@@ -239,7 +239,7 @@ static int st_parse_buf(const uint8_t *buf, size_t n, const char *src, lundi_par
       lundi_release(t);
     }
     if (!rc) rc = lundi__param_list_reserve(out, tmp.n);
-    if (!rc) { /* move the entries over: nothing left that can fail */
+    if (!rc && tmp.n) { /* move the entries over: nothing left that can fail */
       memcpy(out->names + out->n, tmp.names, sizeof *tmp.names * (size_t)tmp.n);
       memcpy(out->tensors + out->n, tmp.tensors, sizeof *tmp.tensors * (size_t)tmp.n);
       out->n += tmp.n;

@@ -79,7 +79,7 @@ static lundi_storage *storage_new(size_t nbytes, lundi_device *dev) {
 static void storage_release(lundi_storage *s) {
   if (!s || --s->refcount > 0) return;
   __atomic_sub_fetch(&live_bytes, (int64_t)s->nbytes, __ATOMIC_RELAXED);
-  s->device->backend->free(s->device, s->data);
+  s->device->backend->free(s->device, s->data, s->nbytes ? s->nbytes : 1);
   free(s);
 }
 
