@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "cpu/vexp.h"
+
 /* ---- copy / fill / cast ---- */
 
 typedef struct {
@@ -141,6 +143,12 @@ int lundi_cpu_binary(const lundi_kcall *c) {
 /* ---- unary ---- */
 
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+/* sigmoid through exp(-|x|), which never overflows and vectorises (vexp.h). */
+static inline float sigmoid_v(float x) {
+  float e = lundi__exp_nonpos(-fabsf(x)), r = 1.0f / (1.0f + e);
+  return x >= 0 ? r : e * r;
+}
 static inline float softplusf(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 #define SQRT_2_OVER_PI 0.7978845608028654f
 #define INV_SQRT_2 0.7071067811865476f
@@ -224,7 +232,10 @@ static void un_row(void *vctx, int64_t n, const int64_t *off, const int64_t *ist
     switch (op) { /* hot ops get loops the compiler can vectorise */
     case LUNDI_UN_ADD_S: for (int64_t i = 0; i < n; i++) o[i] = x[i] + f0; return;
     case LUNDI_UN_MUL_S: for (int64_t i = 0; i < n; i++) o[i] = x[i] * f0; return;
-    case LUNDI_UN_SILU: for (int64_t i = 0; i < n; i++) o[i] = x[i] / (1.0f + expf(-x[i])); return;
+    case LUNDI_UN_SILU:
+#pragma omp simd
+      for (int64_t i = 0; i < n; i++) o[i] = x[i] * sigmoid_v(x[i]);
+      return;
     default: for (int64_t i = 0; i < n; i++) o[i] = unary_f(op, x[i], f0, f1); return;
     }
   }
@@ -246,6 +257,14 @@ static void unbw_row(void *vctx, int64_t n, const int64_t *off, const int64_t *i
   float *o = u->o + off[0];
   const float *x = u->x + off[1], *g = u->g + off[2];
   const float *y = u->y ? u->y + off[3] : NULL;
+  if (op == LUNDI_UN_SILU && ist[0] == 1 && ist[1] == 1 && ist[2] == 1) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+      float s = sigmoid_v(x[i]);
+      o[i] = g[i] * s * (1.0f + x[i] * (1.0f - s));
+    }
+    return;
+  }
   for (int64_t i = 0; i < n; i++) {
     float xv = x[i * ist[1]];
     float yv = y ? y[i * ist[3]] : unary_f(op, xv, f0, f1);
