@@ -3,6 +3,9 @@
  * blocking path of the CPU kernels at 1 and 2 threads), and gradcheck verifies the tape
  * against finite differences, including strided (sliced / transposed) inputs. */
 #include "gradcheck.h"
+#include "cpu/conv.h" /* lundi__conv_avx512_allow */
+
+#include <omp.h>
 
 static lundi_rng rng = {4321, 0};
 static unsigned lcg = 12345;
@@ -114,31 +117,31 @@ static lundi_tensor *apply(const geo *g, lundi_tensor *x, lundi_tensor *w, lundi
 
 /* Makes the operand tensors for g; with strided, x is a transposed view (H and W swapped
  * in memory) and w a slice of a wider tensor. 1-D problems use 3-D shapes. */
-static lundi_tensor *make_x(const geo *g, int strided) {
+static lundi_tensor *make_x(lundi_rng *r, const geo *g, int strided) {
   int64_t s[4] = {g->N, g->C, g->H, g->W};
   if (g->conv1d) {
     int64_t s3[3] = {g->N, g->C, g->W};
-    return t_randn(&rng, 3, s3, 1, 1);
+    return t_randn(r, 3, s3, 1, 1);
   }
-  if (!strided) return t_randn(&rng, 4, s, 1, 1);
+  if (!strided) return t_randn(r, 4, s, 1, 1);
   int64_t st[4] = {g->N, g->C, g->W, g->H};
-  lundi_tensor *base = t_randn(&rng, 4, st, 1, 0);
+  lundi_tensor *base = t_randn(r, 4, st, 1, 0);
   lundi_tensor *v = lundi_transpose(base, 2, 3);
   lundi_release(base);
   lundi_set_requires_grad(v, 1);
   return v;
 }
 
-static lundi_tensor *make_w(const geo *g, int strided) {
+static lundi_tensor *make_w(lundi_rng *r, const geo *g, int strided) {
   int64_t s[4];
   wshape_n(g, s);
   if (g->conv1d) {
     int64_t s3[3] = {s[0], s[1], s[3]};
-    return t_randn(&rng, 3, s3, 0.5f, 1);
+    return t_randn(r, 3, s3, 0.5f, 1);
   }
-  if (!strided) return t_randn(&rng, 4, s, 0.5f, 1);
+  if (!strided) return t_randn(r, 4, s, 0.5f, 1);
   int64_t wide[4] = {s[0], s[1] * 2, s[2], s[3]};
-  lundi_tensor *base = t_randn(&rng, 4, wide, 0.5f, 0);
+  lundi_tensor *base = t_randn(r, 4, wide, 0.5f, 0);
   lundi_tensor *v = lundi_slice(base, 1, 1, s[1] * 2, 2);
   lundi_release(base);
   lundi_set_requires_grad(v, 1);
@@ -146,44 +149,48 @@ static lundi_tensor *make_w(const geo *g, int strided) {
 }
 
 /* Forward and the three gradients against the reference. */
-static void check_against_reference(const geo *g, int strided, double tol) {
-  lundi_tensor *x = make_x(g, strided), *w = make_w(g, strided), *b = NULL;
+/* Returns 1 (and prints the problem) when some error exceeds tol. Uses only r and its
+ * own tensors, so threads may run it side by side. */
+static int check_reference_rng(lundi_rng *r, const geo *g, int strided, double tol) {
+  lundi_tensor *x = make_x(r, g, strided), *w = make_w(r, g, strided), *b = NULL;
   int64_t sw[4];
   int64_t nw = wshape_n(g, sw), nx = (int64_t)g->N * g->C * g->H * g->W;
   int64_t ny = (int64_t)g->N * g->O * g->OH * g->OW;
   if (g->bias) {
     int64_t sb[1] = {g->O};
-    b = t_randn(&rng, 1, sb, 1, 1);
+    b = t_randn(r, 1, sb, 1, 1);
   }
-  /* views of a base without grad are leaves themselves */
-  lundi_tensor *xl = x, *wl = w;
-  lundi_tensor *y = apply(g, xl, wl, b);
-  CHECK(y != NULL);
+  /* (strided views of a base without grad are leaves themselves) */
+  lundi_tensor *y = apply(g, x, w, b);
   int64_t sy[4] = {g->N, g->O, g->OH, g->OW};
-  lundi_tensor *R = lundi_randn(&rng, g->conv1d ? 3 : 4, g->conv1d ? (int64_t[]){g->N, g->O, g->OW} : sy);
-  float *xv = t_read(xl), *wv = t_read(wl), *bv = b ? t_read(b) : NULL, *rv = t_read(R);
+  lundi_tensor *R = lundi_randn(r, g->conv1d ? 3 : 4, g->conv1d ? (int64_t[]){g->N, g->O, g->OW} : sy);
+  float *xv = t_read(x), *wv = t_read(w), *bv = b ? t_read(b) : NULL, *rv = t_read(R);
   double *yr = malloc(sizeof(double) * (size_t)ny), *gx = malloc(sizeof(double) * (size_t)nx);
   double *gw = malloc(sizeof(double) * (size_t)nw), *gb = malloc(sizeof(double) * (size_t)g->O);
   reference(g, xv, wv, bv, rv, yr, gx, gw, gb);
+  int bad = !y;
   if (y) {
     double e[4] = {rel_err(y, yr, ny), INFINITY, INFINITY, 0};
-    CHECK(lundi_backward(y, R) == 0);
-    e[1] = rel_err(lundi_grad(xl), gx, nx);
-    e[2] = rel_err(lundi_grad(wl), gw, nw);
+    bad |= lundi_backward(y, R) != 0;
+    e[1] = rel_err(lundi_grad(x), gx, nx);
+    e[2] = rel_err(lundi_grad(w), gw, nw);
     if (b) e[3] = rel_err(lundi_grad(b), gb, g->O);
-    if (getenv("VERBOSE") || !(e[0] <= tol && e[1] <= tol && e[2] <= tol && e[3] <= tol)) {
-      if (!getenv("VERBOSE"))
-      t_failures++;
+    bad |= !(e[0] <= tol && e[1] <= tol && e[2] <= tol && e[3] <= tol);
+    if (bad || getenv("VERBOSE")) /* VERBOSE=1 prints the error of every problem */
       fprintf(stderr, "errors y %g gx %g gw %g gb %g: N%d C%d %dx%d O%d k%dx%d s%d,%d p%d,%d d%d,%d op%d,%d G%d T%d 1d%d "
               "strided%d threads%d\n", e[0], e[1], e[2], e[3], g->N, g->C, g->H, g->W, g->O, g->kh, g->kw, g->sh, g->sw,
               g->ph, g->pw, g->dh, g->dw, g->oph, g->opw, g->G, g->transposed, g->conv1d, strided, lundi_get_threads());
-    }
   }
   free(xv), free(wv), free(bv), free(rv), free(yr), free(gx), free(gw), free(gb);
   lundi_release(x), lundi_release(w), lundi_release(b), lundi_release(y), lundi_release(R);
+  return bad;
 }
 
-/* A random valid problem; kmax bounds the kernel, smax the stride. */
+static void check_against_reference(const geo *g, int strided, double tol) {
+  if (check_reference_rng(&rng, g, strided, tol)) t_failures++;
+}
+
+/* A random valid problem with strides up to smax. */
 static geo random_geo(int transposed, int conv1d, int smax) {
   geo g = {0};
   g.transposed = transposed, g.conv1d = conv1d;
@@ -225,7 +232,7 @@ static void test_conv_transpose1d_forward(void) { random_forward(1, 1); }
  * bands, 1x1 in place and gathered, strided; the direct kernels in place (with and
  * without tail lanes, OH != H), across image boundaries (7x7, 14x14), with channel tails
  * (Og % 8, Og % 32 == 16, K % 12); at 1 thread (serial, threaded GEMM) and 2 threads. */
-static void test_kernel_paths(void) {
+static void kernel_paths(void) {
   static const int cases[][14] = {
       /* N, C, H, W, O, kh, kw, s, ph, pw, d, G, bias, transposed */
       {8, 16, 12, 12, 8, 3, 3, 1, 1, 1, 1, 1, 1, 0},   /* im2col: several images per block */
@@ -245,6 +252,11 @@ static void test_kernel_paths(void) {
       {4, 32, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1},    /* transposed stride 1: direct */
       {2, 24, 28, 28, 32, 1, 1, 1, 0, 0, 1, 1, 1, 0},  /* 1x1 at 28x28 */
       {4, 32, 14, 14, 32, 3, 3, 2, 1, 1, 1, 1, 1, 0},  /* stride 2, Og = 32 */
+      {1, 16, 15, 15, 32, 3, 3, 2, 1, 1, 1, 1, 1, 0},  /* one image: copy shared by threads */
+      {1, 32, 12, 12, 72, 3, 3, 1, 1, 1, 1, 1, 1, 0},  /* one image: split by output channels */
+      {1, 8, 9, 9, 4, 3, 3, 3, 1, 1, 1, 1, 1, 0},      /* stride 3, one image */
+      {3, 8, 11, 11, 16, 3, 3, 2, 0, 0, 1, 1, 1, 0},   /* no padding: x read in place */
+      {1, 4, 70, 70, 16, 3, 3, 1, 0, 0, 1, 1, 1, 0},   /* no padding, row bands */
   };
   for (int th = 1; th <= 2; th++) {
     lundi_set_threads(th);
@@ -259,6 +271,8 @@ static void test_kernel_paths(void) {
   }
   lundi_set_threads(0);
 }
+
+static void test_kernel_paths(void) { kernel_paths(); }
 
 /* ---- gradchecks ---- */
 
@@ -317,6 +331,9 @@ static void test_conv2d_grad(void) {
   run_gradcheck("conv2d_groups", mk(1, 4, 5, 5, 6, 3, 2, 1, 1, 1, 2, 0, 0, 0), 0);
   run_gradcheck("conv2d_depthwise", mk(2, 3, 5, 4, 3, 3, 3, 1, 1, 1, 3, 0, 0, 0), 0);
   run_gradcheck("conv2d_1x1", mk(2, 3, 4, 4, 2, 1, 1, 1, 0, 1, 1, 0, 0, 0), 0);
+  /* 16 output channels: the AVX-512 weight-gradient kernel takes these */
+  run_gradcheck("conv2d_16_out", mk(2, 2, 4, 5, 16, 3, 3, 1, 1, 1, 1, 0, 0, 0), 0);
+  run_gradcheck("conv2d_16_out_stride2", mk(1, 2, 5, 5, 16, 3, 3, 2, 1, 1, 1, 0, 0, 0), 1);
   run_gradcheck("conv2d_strided_views", mk(2, 3, 5, 6, 2, 3, 2, 2, 1, 1, 1, 0, 0, 0), 1);
   geo nb = mk(2, 3, 5, 5, 2, 3, 3, 1, 0, 1, 1, 0, 0, 0);
   nb.bias = 0;
@@ -335,7 +352,40 @@ static void test_conv_transpose_grad(void) {
   run_gradcheck("conv_transpose2d_groups_dil", mk(1, 4, 3, 3, 6, 2, 3, 2, 0, 2, 2, 1, 1, 0), 0);
   run_gradcheck("conv_transpose2d_strided_views", mk(2, 2, 3, 4, 2, 3, 3, 2, 1, 1, 1, 1, 1, 0), 1);
   run_gradcheck("conv_transpose1d", mk(2, 3, 1, 5, 2, 1, 4, 2, 1, 1, 1, 1, 1, 1), 0);
+  run_gradcheck("conv_transpose2d_16_in", mk(1, 16, 3, 3, 2, 3, 3, 1, 1, 1, 1, 0, 1, 0), 0);
   run_gradcheck("conv_transpose1d_strided_views", mk(2, 2, 1, 5, 4, 1, 3, 3, 1, 1, 2, 2, 1, 1), 1);
+}
+
+/* Convs called from inside a caller's OpenMP parallel region (nested parallelism off: the
+ * kernels get a team of one) must still be right; each thread runs its own problems. */
+static void test_inside_parallel_region(void) {
+  int bad = 0;
+#pragma omp parallel num_threads(2) reduction(+ : bad)
+  {
+    lundi_rng r = lundi_rng_make(100 + (uint64_t)omp_get_thread_num());
+    static const int shapes[][4] = {{2, 8, 9, 32}, {3, 4, 7, 1}, {2, 6, 8, 16}}; /* N, C, H=W, O */
+    for (int k = 0; k < 3; k++) {
+      geo g = {.N = shapes[k][0], .C = shapes[k][1], .H = shapes[k][2], .W = shapes[k][2], .O = shapes[k][3],
+               .kh = 3, .kw = 3, .sh = 1 + k % 2, .sw = 1 + k % 2, .ph = 1, .pw = 1, .dh = 1, .dw = 1, .G = 1,
+               .bias = 1};
+      out_size(&g);
+      bad += check_reference_rng(&r, &g, 0, 1e-5);
+    }
+  }
+  CHECK(bad == 0);
+}
+
+/* Everything again through the portable im2col + sgemm kernels only (on AVX-512 machines
+ * the direct kernels would otherwise take most of these shapes). */
+static void test_portable_kernels(void) {
+  lundi__conv_avx512_allow(0);
+  kernel_paths();
+  random_forward(0, 0);
+  random_forward(1, 0);
+  test_conv2d_grad();
+  test_conv1d_grad();
+  test_conv_transpose_grad();
+  lundi__conv_avx512_allow(1);
 }
 
 /* ---- errors ---- */
@@ -371,6 +421,8 @@ static const test_case tests[] = {
     {"conv_transpose2d_forward", test_conv_transpose2d_forward},
     {"conv_transpose1d_forward", test_conv_transpose1d_forward},
     {"kernel_paths", test_kernel_paths},
+    {"portable_kernels", test_portable_kernels},
+    {"inside_parallel_region", test_inside_parallel_region},
     {"conv2d_grad", test_conv2d_grad},
     {"conv1d_grad", test_conv1d_grad},
     {"conv_transpose_grad", test_conv_transpose_grad},

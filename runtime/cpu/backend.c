@@ -15,7 +15,7 @@
 #else
 #define CACHE_MIN ((size_t)256 << 10)
 #endif
-#define CACHE_SLOTS 512
+#define CACHE_SLOTS 4096
 #define CACHE_CAP_BYTES ((size_t)2 << 30)
 
 typedef struct block {

@@ -1,5 +1,6 @@
-/* Private to the CPU convolution kernels: geometry, column transforms (im2col.c) and the
- * direct AVX-512 kernels (conv_direct.c, conv_direct_bwd.c). */
+/* Private to the CPU convolution kernels (conv.c): geometry, scratch, the portable
+ * im2col + sgemm kernels (conv_gemm.c, im2col.c) and the AVX-512 direct kernels
+ * (conv_direct.c, conv_direct_wgrad.c). All kernels return 0, or -1 when out of memory. */
 #ifndef LUNDI_CPU_CONV_H
 #define LUNDI_CPU_CONV_H
 
@@ -13,6 +14,12 @@ typedef struct lundi_conv_geom {
   int64_t kh, kw, sh, sw, ph, pw, dh, dw, G;
   int64_t Cg, Og, K;
 } lundi_conv_geom;
+
+/* Per-thread grow-only scratch, one buffer per slot (each slot has one user at a time). */
+enum { WS_COL, WS_MAT, WS_DW, WS_XPAD, WS_GT, WS_PART, WS_CAT, LUNDI_CONV_WS_COUNT };
+float *lundi__conv_scratch(int slot, size_t n);
+
+/* ---- portable: im2col / col2im + OpenBLAS sgemm ---- */
 
 /* A block of output pixels: images [n0, n0 + nb), and of each image the output rows
  * [oh0, oh1) (nb > 1 only with whole images). Its columns are numbered
@@ -34,26 +41,31 @@ void lundi__im2col(const lundi_conv_geom *g, const lundi_conv_block *b, const fl
 void lundi__col2im(const lundi_conv_geom *g, const lundi_conv_block *b, const float *col, int64_t ld,
                    float *x, int par);
 
-/* Per-thread grow-only scratch (conv.c), one buffer per slot. */
-enum { WS_COL, WS_MAT, WS_DW, WS_XPAD, WS_GT, WS_PART, WS_CAT, LUNDI_CONV_WS_COUNT };
-float *lundi__conv_scratch(int slot, size_t n);
+int lundi__conv_gemm_fwd(const lundi_conv_geom *g, const float *x, const float *w, const float *bias, float *y);
+int lundi__conv_gemm_bwd_data(const lundi_conv_geom *g, const float *gy, const float *w, const float *bias,
+                              float *gx);
+int lundi__conv_gemm_bwd_weight(const lundi_conv_geom *g, const float *x, const float *gy, float *gw, float *gb);
 
-/* The direct kernels are compiled for AVX-512F; lundi__conv_avx512() says whether the CPU
- * has it. The *_ok tests say whether a conv fits a kernel; the kernels return 0 or -1
- * (out of memory). */
+/* ---- direct AVX-512 kernels ----
+ * Compiled for AVX-512F with a target attribute; lundi__conv_avx512() says whether the
+ * CPU has it (and the tests have not turned them off). The *_ok functions say whether a
+ * conv fits a kernel. */
 #define LUNDI_T512 __attribute__((target("avx512f")))
 int lundi__conv_avx512(void);
-/* Forward of stride-1 convs with OW == W, and backward-data of those with p <= d * (k - 1). */
+/* Tests turn the direct kernels off to exercise the portable ones on AVX-512 machines. */
+void lundi__conv_avx512_allow(int on);
+
+/* Forward: stride 1 with OW == W, or stride s with ceil(W / s) <= OW. */
 int lundi__conv_direct_fwd_ok(const lundi_conv_geom *g);
 int lundi__conv_direct_fwd(const lundi_conv_geom *g, const float *x, const float *w, const float *bias, float *y);
+/* Backward-data of the stride-1 forward convs with padding <= dilation * (k - 1). */
 int lundi__conv_direct_bwd_data_ok(const lundi_conv_geom *g);
 int lundi__conv_direct_bwd_data(const lundi_conv_geom *g, const float *gy, const float *w, const float *bias,
                                 float *gx);
-/* Backward-weight (and bias) of the convs the forward takes, with Og < 16. */
-int lundi__conv_direct_bwd_weight_thin(const lundi_conv_geom *g, const float *x, const float *gy, float *gw,
-                                       float *gb);
-/* Backward-weight (and bias) of any conv with Og % 16 == 0. */
-int lundi__conv_direct_bwd_weight_ok(const lundi_conv_geom *g);
-int lundi__conv_direct_bwd_weight(const lundi_conv_geom *g, const float *x, const float *gy, float *gw, float *gb);
+/* Weight and bias gradients: any conv with Og % 16 == 0 (vectorised over channels) ... */
+int lundi__conv_direct_wgrad_ok(const lundi_conv_geom *g);
+int lundi__conv_direct_wgrad(const lundi_conv_geom *g, const float *x, const float *gy, float *gw, float *gb);
+/* ... and the forward-direct convs with Og < 16 (vectorised over pixels). */
+int lundi__conv_direct_wgrad_thin(const lundi_conv_geom *g, const float *x, const float *gy, float *gw, float *gb);
 
 #endif

@@ -20,7 +20,7 @@ enum { NK = 12 };
 #define BLOCK_PIXELS 3136
 #define BLOCK_BYTES (1536 * 1024)
 
-int lundi__conv_direct_bwd_weight_ok(const lundi_conv_geom *g) {
+int lundi__conv_direct_wgrad_ok(const lundi_conv_geom *g) {
   return lundi__conv_avx512() && g->Og % 16 == 0 && g->C * (g->H + 2 * g->ph) * (g->W + 2 * g->pw) < (1 << 30);
 }
 
@@ -75,15 +75,16 @@ static inline __attribute__((always_inline)) LUNDI_T512 void transpose16(__m512 
   }
 }
 
-/* gt[P][o] = gy at pixel P of the block (O % 16 == 0); db[o] += its sum over the block. */
+/* gt[o / 16][P][o % 16] = gy at pixel P of the block (O % 16 == 0): each 16-channel
+ * slice is one contiguous stream for the tiles. db[o] += gy's sum over the block. */
 static LUNDI_T512 void transpose_block(const lundi_conv_geom *g, const wblock *b, const float *gy, float *gt,
                                        double *db) {
-  const int64_t ohw = g->OH * g->OW, n = (b->oh1 - b->oh0) * g->OW;
+  const int64_t ohw = g->OH * g->OW, n = (b->oh1 - b->oh0) * g->OW, npx = b->nb * n;
   for (int64_t o0 = 0; o0 < g->O; o0 += 16) {
     __m512 sum = _mm512_setzero_ps();
     for (int64_t img = 0; img < b->nb; img++) {
       const float *src = gy + ((b->n0 + img) * g->O + o0) * ohw + b->oh0 * g->OW;
-      float *dst = gt + img * n * g->O + o0;
+      float *dst = gt + o0 * npx + img * n * 16;
       for (int64_t p0 = 0; p0 < n; p0 += 16) {
         const int64_t np = n - p0 < 16 ? n - p0 : 16;
         const __mmask16 m = (__mmask16)(np == 16 ? 0xFFFFu : (1u << np) - 1);
@@ -91,7 +92,7 @@ static LUNDI_T512 void transpose_block(const lundi_conv_geom *g, const wblock *b
         for (int i = 0; i < 16; i++) r[i] = _mm512_maskz_loadu_ps(m, src + i * ohw + p0);
         transpose16(r);
         for (int c = 0; c < np; c++) {
-          _mm512_storeu_ps(dst + (p0 + c) * g->O, r[c]);
+          _mm512_storeu_ps(dst + (p0 + c) * 16, r[c]);
           sum = _mm512_add_ps(sum, r[c]);
         }
       }
@@ -104,8 +105,8 @@ static LUNDI_T512 void transpose_block(const lundi_conv_geom *g, const wblock *b
   }
 }
 
-/* Accumulates NO x 16 channels (starting at gt's column 0) times NK taps (koff) over the
- * block's pixels into part[k][o] (row stride ldp). */
+/* Accumulates NO x 16 channels (gt: the first 16-channel slice, the next one npx * 16
+ * further) times NK taps (koff) over the block's pixels into part[k][o] (row stride ldp). */
 #define BW_DECL(i) __m512 a##i##0 = _mm512_setzero_ps(), a##i##1 = a##i##0
 #define BW_FMA(i)                                                                                  \
   do {                                                                                             \
@@ -130,15 +131,15 @@ static inline __attribute__((always_inline)) LUNDI_T512 void bw_tile(const int N
   BW_DECL(6); BW_DECL(7); BW_DECL(8); BW_DECL(9); BW_DECL(10); BW_DECL(11);
   const int64_t o0 = ko[0], o1 = ko[1], o2 = ko[2], o3 = ko[3], o4 = ko[4], o5 = ko[5];
   const int64_t o6 = ko[6], o7 = ko[7], o8 = ko[8], o9 = ko[9], o10 = ko[10], o11 = ko[11];
-  const int64_t rows = b->oh1 - b->oh0, OW = g->OW, sw = g->sw, ldg = g->O;
+  const int64_t rows = b->oh1 - b->oh0, OW = g->OW, sw = g->sw, gnext = b->nb * rows * OW * 16;
   const int64_t rstep = g->sh * b->wp, istep = g->C * b->hb * b->wp;
   for (int64_t img = 0; img < b->nb; img++) {
     const float *xr = xp + img * istep;
     for (int64_t r = 0; r < rows; r++, xr += rstep) {
       const float *xq = xr;
-      for (int64_t ow = 0; ow < OW; ow++, xq += sw, gt += ldg) {
+      for (int64_t ow = 0; ow < OW; ow++, xq += sw, gt += 16) {
         const __m512 g0 = _mm512_loadu_ps(gt);
-        const __m512 g1 = NO > 1 ? _mm512_loadu_ps(gt + 16) : g0;
+        const __m512 g1 = NO > 1 ? _mm512_loadu_ps(gt + gnext) : g0;
         BW_FMA(0); BW_FMA(1); BW_FMA(2); BW_FMA(3); BW_FMA(4); BW_FMA(5);
         BW_FMA(6); BW_FMA(7); BW_FMA(8); BW_FMA(9); BW_FMA(10); BW_FMA(11);
       }
@@ -159,9 +160,19 @@ static LUNDI_T512 void bw_tile1(const lundi_conv_geom *g, const wblock *b, const
 }
 
 /* All of gw's contributions from block b into part [G][K][Og]. */
-static void bw_block(const lundi_conv_geom *g, const wblock *b, const float *x, const float *gy, float *xp,
+static void bw_block(const lundi_conv_geom *g, const wblock *blk, const float *x, const float *gy, float *xp,
                      float *gt, float *part, double *db) {
-  pad_block(g, b, x, xp);
+  wblock in_place = *blk;
+  const wblock *b = blk;
+  const float *src = xp;
+  if (g->ph == 0 && g->pw == 0) {
+    /* no padding: every tap of an output pixel is inside x, so read x where it is */
+    in_place.hb = g->H, in_place.wp = g->W;
+    src = x + blk->n0 * g->C * g->H * g->W + blk->ih0 * g->W;
+    b = &in_place;
+  } else {
+    pad_block(g, b, x, xp);
+  }
   transpose_block(g, b, gy, gt, db);
   const int64_t kk = g->kh * g->kw, plane = b->hb * b->wp;
   for (int64_t grp = 0; grp < g->G; grp++)
@@ -174,16 +185,16 @@ static void bw_block(const lundi_conv_geom *g, const wblock *b, const float *x, 
       }
       float *pk = part + (grp * g->K + k0) * g->Og;
       for (int64_t o = 0; o < g->Og; o += 32) {
-        const float *gto = gt + grp * g->Og + o;
+        const float *gto = gt + (grp * g->Og + o) * b->nb * (b->oh1 - b->oh0) * g->OW;
         if (g->Og - o >= 32)
-          bw_tile2(g, b, gto, xp, ko, nk, pk + o, g->Og);
+          bw_tile2(g, b, gto, src, ko, nk, pk + o, g->Og);
         else
-          bw_tile1(g, b, gto, xp, ko, nk, pk + o, g->Og);
+          bw_tile1(g, b, gto, src, ko, nk, pk + o, g->Og);
       }
     }
 }
 
-int lundi__conv_direct_bwd_weight(const lundi_conv_geom *g, const float *x, const float *gy, float *gw, float *gb) {
+int lundi__conv_direct_wgrad(const lundi_conv_geom *g, const float *x, const float *gy, float *gw, float *gb) {
   const int nt = lundi__threads();
   const int64_t ohw = g->OH * g->OW, wsz = g->O * g->K;
   /* blocks: several whole images, or a band of rows of one */
@@ -195,10 +206,11 @@ int lundi__conv_direct_bwd_weight(const lundi_conv_geom *g, const float *x, cons
   int64_t max_px = (int64_t)(BLOCK_BYTES / px_bytes);
   if (max_px > BLOCK_PIXELS) max_px = BLOCK_PIXELS;
   if (ohw <= max_px) {
-    ipb = max_px / ohw;
-    int64_t fair = (g->N + nt - 1) / nt;
-    if (ipb > fair) ipb = fair;
-    if (ipb < 1) ipb = 1;
+    ipb = max_px / ohw > 1 ? max_px / ohw : 1;
+    /* a multiple of the thread count of equal blocks, so no thread waits for a last one */
+    int64_t nblk = (g->N + ipb - 1) / ipb;
+    nblk = (nblk + nt - 1) / nt * nt;
+    ipb = (g->N + nblk - 1) / nblk;
   } else {
     rpb = max_px / g->OW > 0 ? max_px / g->OW : 1;
   }
@@ -207,11 +219,14 @@ int lundi__conv_direct_bwd_weight(const lundi_conv_geom *g, const float *x, cons
   const int nth = nt > 1 && nblk > 1 ? nt : 1;
   float **parts = calloc((size_t)nth, sizeof(float *));
   double *dbs = calloc((size_t)nth * (size_t)g->O, sizeof(double));
-  int failed = !parts || !dbs;
+  int failed = !parts || !dbs, team = 1;
   if (!failed) {
 #pragma omp parallel num_threads(nth)
     {
+      /* the team may be smaller than asked (e.g. inside another parallel region) */
       const int t = omp_get_thread_num();
+#pragma omp single
+      team = omp_get_num_threads();
       float *part = lundi__conv_scratch(WS_PART, (size_t)wsz);
       float *xp = lundi__conv_scratch(WS_XPAD, (size_t)(ipb * g->C * hb_max * wp));
       float *gt = lundi__conv_scratch(WS_GT, (size_t)(ipb * rpb * g->OW * g->O));
@@ -241,7 +256,7 @@ int lundi__conv_direct_bwd_weight(const lundi_conv_geom *g, const float *x, cons
           const int64_t grp = o / g->Og, og = o % g->Og;
           for (int64_t k = 0; k < g->K; k++) {
             float s = 0;
-            for (int i = 0; i < nth; i++) s += parts[i][(grp * g->K + k) * g->Og + og];
+            for (int i = 0; i < team; i++) s += parts[i][(grp * g->K + k) * g->Og + og];
             gw[o * g->K + k] = s;
           }
         }
@@ -251,7 +266,7 @@ int lundi__conv_direct_bwd_weight(const lundi_conv_geom *g, const float *x, cons
   if (!failed && gb)
     for (int64_t o = 0; o < g->O; o++) {
       double s = 0;
-      for (int i = 0; i < nth; i++) s += dbs[i * g->O + o];
+      for (int i = 0; i < team; i++) s += dbs[i * g->O + o];
       gb[o] = (float)s;
     }
   free(parts);
