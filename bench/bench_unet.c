@@ -99,6 +99,25 @@ int main(int argc, char **argv) {
     if (r >= 0) ts[r] = now() - t0;
   }
   double step = median(ts, reps);
+  if (getenv("LUNDI_PROFILE")) { /* one more forward and one more step, timed per kernel */
+    lundi_profile_enable(1);
+    lundi_no_grad_enter();
+    lundi_tensor *y = lundi_unet2d_forward(u, x, tt, labels, NULL, &rng);
+    lundi_no_grad_exit();
+    printf("\n-- per kernel, one no-grad forward --\n");
+    lundi_profile_report(stdout);
+    lundi_release(y);
+    lundi_profile_enable(1);
+    y = lundi_unet2d_forward(u, x, tt, labels, NULL, &rng);
+    lundi_tensor *loss = lundi_mse_loss(y, noise);
+    lundi_backward(loss, NULL);
+    lundi_adamw_step(opt);
+    lundi_module_zero_grad(lundi_unet2d_module(u));
+    printf("\n-- per kernel, one training step --\n");
+    lundi_profile_report(stdout);
+    lundi_profile_enable(0);
+    lundi_release(y), lundi_release(loss);
+  }
   double fwd_g = fwd_flops / fwd / 1e9, step_g = 3 * fwd_flops / step / 1e9;
   printf("forward (no grad)   : %.3f s  %.1f GFLOP/s  %.0f%% of sgemm\n", fwd, fwd_g, 100 * fwd_g / peak);
   printf("train step (AdamW)  : %.3f s  %.1f GFLOP/s  %.0f%% of sgemm (3x forward FLOPs)\n", step, step_g,

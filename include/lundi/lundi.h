@@ -20,11 +20,17 @@
 #define LUNDI_VERSION_PATCH 0
 #define LUNDI_VERSION_STRING "0.1.0"
 
+#include <stdio.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 const char *lundi_version(void);
+
+/* Per-kernel wall time (not thread-safe; for benchmarks). Enabling resets the counters. */
+void lundi_profile_enable(int on);
+void lundi_profile_report(FILE *out);
 
 /* Threads used by CPU kernels (OpenMP) and OpenBLAS. n <= 0 means "all cores". */
 int lundi_set_threads(int n);

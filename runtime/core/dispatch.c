@@ -1,5 +1,42 @@
-/* Routes a kernel call to the backend that owns the tensors. */
+/* Routes a kernel call to the backend that owns the tensors, and optionally times it. */
 #include "core/internal.h"
+
+#include <stdio.h>
+#include <time.h>
+
+static int profiling;
+static double prof_seconds[LUNDI_K_COUNT];
+static int64_t prof_calls[LUNDI_K_COUNT];
+
+void lundi_profile_enable(int on) {
+  profiling = on;
+  if (on)
+    for (int i = 0; i < LUNDI_K_COUNT; i++) prof_seconds[i] = 0, prof_calls[i] = 0;
+}
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void lundi_profile_report(FILE *out) {
+  double total = 0;
+  for (int i = 0; i < LUNDI_K_COUNT; i++) total += prof_seconds[i];
+  fprintf(out, "%-26s %10s %10s %6s\n", "kernel", "calls", "ms", "%");
+  for (int done = 0; done < LUNDI_K_COUNT; done++) { /* descending by time */
+    int best = -1;
+    for (int i = 0; i < LUNDI_K_COUNT; i++)
+      if (prof_calls[i] >= 0 && prof_seconds[i] > 0 && (best < 0 || prof_seconds[i] > prof_seconds[best])) best = i;
+    if (best < 0) break;
+    fprintf(out, "%-26s %10lld %10.2f %6.1f\n", lundi__kernel_name(best), (long long)prof_calls[best],
+            1e3 * prof_seconds[best], 100 * prof_seconds[best] / (total > 0 ? total : 1));
+    prof_calls[best] = -1 - prof_calls[best]; /* mark printed */
+  }
+  for (int i = 0; i < LUNDI_K_COUNT; i++)
+    if (prof_calls[i] < 0) prof_calls[i] = -1 - prof_calls[i];
+  fprintf(out, "%-26s %10s %10.2f\n", "total in kernels", "", 1e3 * total);
+}
 
 static const char *const kernel_names[LUNDI_K_COUNT] = {
     [LUNDI_K_COPY] = "copy",
@@ -59,5 +96,10 @@ int lundi__dispatch(lundi_kcall *c) {
   if (!k)
     return lundi__err(LUNDI_EUNSUPPORTED, "op '%s' is not implemented on the %s backend",
                       lundi__kernel_name(c->id), dev->backend->name);
-  return k(c);
+  if (!profiling) return k(c);
+  double t0 = now_s();
+  int rc = k(c);
+  prof_seconds[c->id] += now_s() - t0;
+  prof_calls[c->id]++;
+  return rc;
 }
