@@ -74,7 +74,9 @@ static void test_unet_trains_in_flat_memory(void) {
   CHECK(last_loss < 0.8 * first_loss);
   CHECK(lundi_live_tensors() == live_warm);
   CHECK(lundi_live_storage_bytes() == bytes_warm);
+#ifndef __SANITIZE_ADDRESS__ /* ASan's quarantine holds freed memory, so RSS is not meaningful */
   CHECK(rss_mib() - rss_warm < 8.0);
+#endif
   lundi_ema_free(ema);
   lundi_adamw_free(opt);
   lundi_param_list_free(&params);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite (after tools/setup.sh) and ends with "N passed, N failed".
 # LUNDI_SANITIZE=1 (the default) also builds ./build-asan with ASan+UBSan and runs the
-# core suites there.
+# core, op and training suites there.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -22,17 +22,23 @@ for line in open(sys.argv[1]):
 print(ok, bad)
 PY
 }
-read -r pass fail < <(summarize build/meson-logs/testlog.json)
+read -r pass fail < <(summarize build/meson-logs/testlog.json) || true
+pass=${pass:-0} fail=${fail:-1}
 
 if [ "${LUNDI_SANITIZE:-1}" = 1 ]; then
   if [ ! -f build-asan/build.ninja ]; then
     meson setup build-asan --buildtype=debugoptimized -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
   fi
-  ninja -C build-asan >/dev/null
+  if ! ninja -C build-asan >build-asan/build-output.txt 2>&1; then
+    tail -n 30 build-asan/build-output.txt >&2
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    meson test -C build-asan --num-processes "$jobs" --suite core --suite safetensors --suite nn --suite optim \
+    meson test -C build-asan --num-processes "$jobs" --suite core --suite grad --suite train --suite safetensors --suite nn --suite optim \
       --print-errorlogs >build-asan/test-output.txt 2>&1
-  read -r p2 f2 < <(summarize build-asan/meson-logs/testlog.json)
+  read -r p2 f2 < <(summarize build-asan/meson-logs/testlog.json) || true
+  p2=${p2:-0} f2=${f2:-1}
   echo "asan+ubsan: $p2 passed, $f2 failed"
   pass=$((pass + p2)); fail=$((fail + f2))
 fi
