@@ -37,6 +37,38 @@ static void test_binary_broadcast(void) {
   run2("mul_same", f_mul, leaf(2, 5, 7, 0, 1), leaf(2, 5, 7, 0, 1));
 }
 
+/* Random ranks and sizes, with b broadcast along a random subset of a's dims (and
+ * sometimes fewer leading dims); each binary op and its gradient on both sides. */
+static void test_binary_random_shapes(void) {
+  gc_fn fns[4] = {f_add, f_sub, f_mul, f_div};
+  const char *names[4] = {"add_rand", "sub_rand", "mul_rand", "div_rand"};
+  lundi_rng shape_rng = lundi_rng_make(99);
+  for (int trial = 0; trial < 12; trial++) {
+    int64_t one[1] = {12};
+    lundi_tensor *u = lundi_rand(&shape_rng, 1, one);
+    float *r = lundi_data(u);
+    int nd = 1 + (int)(r[0] * 4), drop = r[1] < 0.3f ? 1 : 0;
+    if (drop >= nd) drop = 0;
+    int64_t sa[4], sb[4];
+    for (int d = 0; d < nd; d++) {
+      sa[d] = 1 + (int64_t)(r[2 + d] * 4);
+      sb[d] = r[6 + d] < 0.4f ? 1 : sa[d];
+    }
+    lundi_tensor *a = t_randn(&rng, nd, sa, 1, 1), *b;
+    if (trial % 4 == 3) { /* positive denominators for div */
+      b = lundi_empty(nd - drop, sb + drop, LUNDI_F32, NULL);
+      lundi_uniform_(b, &rng, 0.5f, 2.0f);
+      lundi_set_requires_grad(b, 1);
+    } else {
+      b = t_randn(&rng, nd - drop, sb + drop, 1, 1);
+    }
+    /* swap operands half the time so broadcasting is exercised on either side */
+    if (trial % 2 && trial % 4 != 3) run2(names[trial % 4], fns[trial % 4], b, a);
+    else run2(names[trial % 4], fns[trial % 4], a, b);
+    lundi_release(u);
+  }
+}
+
 #define UNARY(fname, call)                                                                         \
   static lundi_tensor *fname(lundi_tensor **x, void *c) {                                          \
     (void)c;                                                                                       \
@@ -185,6 +217,7 @@ static void test_checker_catches_errors(void) {
 
 static const test_case tests[] = {
     {"binary_broadcast", test_binary_broadcast},
+    {"binary_random_shapes", test_binary_random_shapes},
     {"unary", test_unary},
     {"activations", test_activations},
     {"clamp", test_clamp},
