@@ -68,6 +68,9 @@ lundi_tensor *lundi_conv_transpose1d(lundi_tensor *x, lundi_tensor *w, lundi_ten
 /* x [N, C, ...]; gamma, beta [C]. */
 lundi_tensor *lundi_group_norm(lundi_tensor *x, int groups, lundi_tensor *gamma,
                                lundi_tensor *beta, float eps);
+/* Same contract as group_norm followed by silu, in one pass; differentiable in x, gamma, beta. */
+lundi_tensor *lundi_group_norm_silu(lundi_tensor *x, int groups, lundi_tensor *gamma,
+                                    lundi_tensor *beta, float eps);
 /* Normalises over the last dim; gamma, beta [D]. */
 lundi_tensor *lundi_layer_norm(lundi_tensor *x, lundi_tensor *gamma, lundi_tensor *beta,
                                float eps);

@@ -270,18 +270,23 @@ const lundi_unet2d_config *lundi_unet2d_get_config(const lundi_unet2d *u) { retu
     if (!(x)) goto fail;                                                                           \
   } while (0)
 
+/* silu(norm(x)) in one fused op, with the GroupNorm module's parameters (groups and eps as
+ * given to lundi_group_norm_new in this file). */
+static lundi_tensor *norm_silu(const lundi_unet2d *u, const lundi_module *norm, lundi_tensor *x) {
+  return lundi_group_norm_silu(x, u->cfg.groups, lundi_module_param(norm, "weight"), lundi_module_param(norm, "bias"),
+                               1e-5f);
+}
+
 static lundi_tensor *res_forward(lundi_unet2d *u, const res_block *r, lundi_tensor *x, lundi_tensor *temb_act,
                                  lundi_rng *rng) {
-  lundi_tensor *h = lundi_group_norm_forward(r->norm1, x), *e = NULL, *s = NULL;
+  lundi_tensor *h = norm_silu(u, r->norm1, x), *e = NULL, *s = NULL;
   if (!h) return NULL;
-  STEP(h, lundi_silu(h));
   STEP(h, lundi_conv2d_forward(r->conv1, h));
   e = lundi_linear_forward(r->temb, temb_act); /* [N, cout] */
   if (!e) goto fail;
   STEP(e, lundi_reshape(e, 4, (int64_t[]){lundi_dim(e, 0), lundi_dim(e, 1), 1, 1}));
   STEP(h, lundi_add(h, e));
-  STEP(h, lundi_group_norm_forward(r->norm2, h));
-  STEP(h, lundi_silu(h));
+  STEP(h, norm_silu(u, r->norm2, h));
   if (u->cfg.dropout > 0 && lundi_module_training(u->root)) STEP(h, lundi_dropout(h, u->cfg.dropout, 1, rng));
   STEP(h, lundi_conv2d_forward(r->conv2, h));
   s = r->skip ? lundi_conv2d_forward(r->skip, x) : lundi_retain(x);
@@ -383,8 +388,7 @@ lundi_tensor *lundi_unet2d_forward(lundi_unet2d *u, lundi_tensor *x, lundi_tenso
       break;
     }
   }
-  STEP(h, lundi_group_norm_forward(u->norm_out, h));
-  STEP(h, lundi_silu(h));
+  STEP(h, norm_silu(u, u->norm_out, h));
   STEP(h, lundi_conv2d_forward(u->conv_out, h));
   lundi_release(temb);
   lundi_release(cls);

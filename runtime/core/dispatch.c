@@ -77,6 +77,8 @@ static const char *const kernel_names[LUNDI_K_COUNT] = {
     [LUNDI_K_RNG_NORMAL] = "rng_normal",
     [LUNDI_K_ADAMW] = "adamw",
     [LUNDI_K_EMA] = "ema",
+    [LUNDI_K_GROUP_NORM_SILU_FWD] = "group_norm_silu",
+    [LUNDI_K_GROUP_NORM_SILU_BWD] = "group_norm_silu_backward",
 };
 
 const char *lundi__kernel_name(int id) {

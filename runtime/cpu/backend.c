@@ -144,6 +144,8 @@ static void fill_table(lundi_kernel *k) {
   k[LUNDI_K_CONV2D_BWD_WEIGHT] = lundi_cpu_conv2d_bwd_weight;
   k[LUNDI_K_GROUP_NORM_FWD] = lundi_cpu_group_norm_fwd;
   k[LUNDI_K_GROUP_NORM_BWD] = lundi_cpu_group_norm_bwd;
+  k[LUNDI_K_GROUP_NORM_SILU_FWD] = lundi_cpu_group_norm_silu_fwd;
+  k[LUNDI_K_GROUP_NORM_SILU_BWD] = lundi_cpu_group_norm_silu_bwd;
   k[LUNDI_K_LAYER_NORM_FWD] = lundi_cpu_layer_norm_fwd;
   k[LUNDI_K_LAYER_NORM_BWD] = lundi_cpu_layer_norm_bwd;
   k[LUNDI_K_RMS_NORM_FWD] = lundi_cpu_rms_norm_fwd;

@@ -145,10 +145,7 @@ int lundi_cpu_binary(const lundi_kcall *c) {
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 /* sigmoid through exp(-|x|), which never overflows and vectorises (vexp.h). */
-static inline float sigmoid_v(float x) {
-  float e = lundi__exp_nonpos(-fabsf(x)), r = 1.0f / (1.0f + e);
-  return x >= 0 ? r : e * r;
-}
+static inline float sigmoid_v(float x) { return lundi__sigmoid(x); }
 static inline float softplusf(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 #define SQRT_2_OVER_PI 0.7978845608028654f
 #define INV_SQRT_2 0.7071067811865476f

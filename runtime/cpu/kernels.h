@@ -22,6 +22,8 @@ LUNDI_CPU_KERNEL(lundi_cpu_conv2d_bwd_data);
 LUNDI_CPU_KERNEL(lundi_cpu_conv2d_bwd_weight);
 LUNDI_CPU_KERNEL(lundi_cpu_group_norm_fwd);
 LUNDI_CPU_KERNEL(lundi_cpu_group_norm_bwd);
+LUNDI_CPU_KERNEL(lundi_cpu_group_norm_silu_fwd);
+LUNDI_CPU_KERNEL(lundi_cpu_group_norm_silu_bwd);
 LUNDI_CPU_KERNEL(lundi_cpu_layer_norm_fwd);
 LUNDI_CPU_KERNEL(lundi_cpu_layer_norm_bwd);
 LUNDI_CPU_KERNEL(lundi_cpu_rms_norm_fwd);
@@ -53,5 +55,8 @@ LUNDI_CPU_KERNEL(lundi_cpu_ema);
 typedef void (*lundi_cpu_row_fn)(void *ctx, int64_t n, const int64_t *off, const int64_t *ist);
 void lundi_cpu_foreach_row(int ndim, const int64_t *shape, int nops, const int64_t *const *strides,
                            lundi_cpu_row_fn fn, void *ctx, int parallel);
+/* Mean (0 when !centered) and rstd = 1 / sqrt(var + eps) of m contiguous floats, from
+ * shifted sums (runtime/cpu/norm.c). */
+void lundi_cpu_span_stats(const float *x, int64_t m, int centered, double eps, float *mean, float *rstd);
 
 #endif

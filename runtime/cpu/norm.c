@@ -32,8 +32,8 @@ static void shifted_sums(const float *x, int64_t m, float k, double *s1, double 
   *s2 = b;
 }
 
-/* Mean (0 when !centered) and rstd of m contiguous floats. */
-static void span_stats(const float *x, int64_t m, int centered, double eps, float *mean, float *rstd) {
+/* Mean (0 when !centered) and rstd of m contiguous floats (also used by norm_silu.c). */
+void lundi_cpu_span_stats(const float *x, int64_t m, int centered, double eps, float *mean, float *rstd) {
   if (m == 0) {
     *mean = 0;
     *rstd = (float)(1.0 / sqrt(eps));
@@ -88,7 +88,7 @@ int lundi_cpu_group_norm_fwd(const lundi_kcall *c) {
     const float *xs = x + ng * Cg * HW;
     float *ys = y + ng * Cg * HW;
     float mu, rs;
-    span_stats(xs, Cg * HW, 1, eps, &mu, &rs);
+    lundi_cpu_span_stats(xs, Cg * HW, 1, eps, &mu, &rs);
     mean[ng] = mu;
     rstd[ng] = rs;
     for (int64_t cc = 0; cc < Cg; cc++) {
@@ -169,7 +169,7 @@ static void rows_fwd(const float *x, const float *gamma, const float *beta, floa
   for (int64_t r = 0; r < R; r++) {
     const float *xr = x + r * D;
     float *yr = y + r * D, mu, rs;
-    span_stats(xr, D, centered, eps, &mu, &rs);
+    lundi_cpu_span_stats(xr, D, centered, eps, &mu, &rs);
     if (mean) mean[r] = mu;
     rstd[r] = rs;
     if (gamma && beta) {

@@ -36,6 +36,12 @@ static inline __attribute__((always_inline)) float lundi__exp_nonpos(float x) {
   return x >= -87.33654f ? y : (x == x ? 0.0f : x);
 }
 
+/* 1 / (1 + exp(-x)) for any x, without overflow; vectorises in omp simd loops. */
+static inline __attribute__((always_inline)) float lundi__sigmoid(float x) {
+  float e = lundi__exp_nonpos(-fabsf(x)), r = 1.0f / (1.0f + e);
+  return x >= 0 ? r : e * r;
+}
+
 /* y[i] = exp(x[i] - mx) for n contiguous floats (y may alias x); returns their sum. */
 static inline double lundi__exp_shift_sum(const float *x, float *y, int64_t n, float mx) {
   double sum = 0;

@@ -1,9 +1,9 @@
-/* Normalisation ops: group norm, layer norm, RMS norm. Kernels see contiguous tensors and
- * also return the per-group / per-row mean and rstd, which the node keeps so the backward
- * does not recompute them. */
+/* Normalisation ops: group norm (and the fused silu(group_norm)), layer norm, RMS norm.
+ * Kernels see contiguous tensors and also return the per-group / per-row mean and rstd,
+ * which the node keeps so the backward does not recompute them. */
 #include "core/internal.h"
 
-enum { GN, LN, RMS };
+enum { GN, LN, RMS, GN_SILU };
 
 static const struct {
   const char *name;
@@ -12,9 +12,11 @@ static const struct {
     [GN] = {"group_norm", LUNDI_K_GROUP_NORM_FWD, LUNDI_K_GROUP_NORM_BWD},
     [LN] = {"layer_norm", LUNDI_K_LAYER_NORM_FWD, LUNDI_K_LAYER_NORM_BWD},
     [RMS] = {"rms_norm", LUNDI_K_RMS_NORM_FWD, LUNDI_K_RMS_NORM_BWD},
+    [GN_SILU] = {"group_norm_silu", LUNDI_K_GROUP_NORM_SILU_FWD, LUNDI_K_GROUP_NORM_SILU_BWD},
 };
 
-/* saved[]: 0 x (contiguous), 1 mean (NULL for RMS), 2 rstd, 3 gamma (contiguous or NULL).
+/* saved[]: 0 x (contiguous), 1 mean (NULL for RMS), 2 rstd, 3 gamma (contiguous or NULL),
+ * 4 beta (contiguous or NULL; GN_SILU only, whose backward recomputes the norm's output).
  * i[0..3]: the kernel's i[]; i[4]: kind. */
 static int norm_bw(lundi_node *n, lundi_tensor *g, lundi_tensor **gin) {
   int kind = (int)n->i[4];
@@ -35,6 +37,7 @@ static int norm_bw(lundi_node *n, lundi_tensor *g, lundi_tensor **gin) {
     } else {
       c.n_in = 5;
       c.in[0] = n->saved[0], c.in[1] = gc, c.in[2] = n->saved[1], c.in[3] = n->saved[2], c.in[4] = n->saved[3];
+      if (kind == GN_SILU) c.n_in = 6, c.in[5] = n->saved[4];
     }
     rc = lundi__dispatch(&c);
   }
@@ -72,13 +75,13 @@ static lundi_tensor *norm(int kind, lundi_tensor *x, int groups, lundi_tensor *g
   if (!(eps >= 0)) return lundi__errp(LUNDI_EINVAL, "%s: eps %g must be >= 0", op, eps);
   int64_t ki[4] = {0}, sshape[2];
   int snd;
-  if (kind == GN) {
+  if (kind == GN || kind == GN_SILU) {
     if (x->ndim < 2)
-      return lundi__errp(LUNDI_ESHAPE, "group_norm: input %s must be [N, C, ...]",
+      return lundi__errp(LUNDI_ESHAPE, "%s: input %s must be [N, C, ...]", op,
                          lundi_shape_str(x->ndim, x->shape, s1, sizeof s1));
     int64_t C = x->shape[1];
     if (groups <= 0 || C % groups)
-      return lundi__errp(LUNDI_ESHAPE, "group_norm: %d groups do not divide the %lld channels of input %s", groups,
+      return lundi__errp(LUNDI_ESHAPE, "%s: %d groups do not divide the %lld channels of input %s", op, groups,
                          (long long)C, lundi_shape_str(x->ndim, x->shape, s1, sizeof s1));
     ki[0] = x->shape[0], ki[1] = C, ki[2] = lundi__numel(x->ndim - 2, x->shape + 2), ki[3] = groups;
     snd = 2, sshape[0] = ki[0], sshape[1] = groups;
@@ -112,6 +115,7 @@ static lundi_tensor *norm(int kind, lundi_tensor *x, int groups, lundi_tensor *g
     nd->saved[1] = lundi_retain(mean);
     nd->saved[2] = lundi_retain(rstd);
     nd->saved[3] = lundi_retain(gc);
+    if (kind == GN_SILU) nd->saved[4] = lundi_retain(bc);
     for (int k = 0; k < 4; k++) nd->i[k] = ki[k];
     nd->i[4] = kind;
   }
@@ -129,6 +133,10 @@ static lundi_tensor *norm(int kind, lundi_tensor *x, int groups, lundi_tensor *g
 
 lundi_tensor *lundi_group_norm(lundi_tensor *x, int groups, lundi_tensor *gamma, lundi_tensor *beta, float eps) {
   return norm(GN, x, groups, gamma, beta, eps);
+}
+
+lundi_tensor *lundi_group_norm_silu(lundi_tensor *x, int groups, lundi_tensor *gamma, lundi_tensor *beta, float eps) {
+  return norm(GN_SILU, x, groups, gamma, beta, eps);
 }
 
 lundi_tensor *lundi_layer_norm(lundi_tensor *x, lundi_tensor *gamma, lundi_tensor *beta, float eps) {
