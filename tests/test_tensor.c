@@ -341,6 +341,20 @@ static void test_threaded_paths(void) {
       e_mm = fmax(e_mm, fabs(acc - py[i * 64 + j]));
     }
   CHECK(e_mm < 1e-3);
+  /* the split-by-rows small-GEMM path with a transposed A: a[:200]^T-shaped view */
+  lundi_tensor *a200 = lundi_slice(a, 0, 0, 200, 1), *at = lundi_transpose(a200, 0, 1); /* [128,200] */
+  int64_t sv[2] = {200, 48};
+  lundi_tensor *v = lundi_randn(&r, 2, sv), *z = lundi_matmul(at, v); /* [128,48] */
+  float *pv = lundi_data(v), *pz = lundi_data(z);
+  double e_t = 0;
+  for (int i = 0; i < 128; i++)
+    for (int j = 0; j < 48; j++) {
+      double acc = 0;
+      for (int k = 0; k < 200; k++) acc += (double)pa[k * 128 + i] * pv[k * 48 + j];
+      e_t = fmax(e_t, fabs(acc - pz[i * 48 + j]));
+    }
+  CHECK(e_t < 1e-3);
+  lundi_release(a200), lundi_release(at), lundi_release(v), lundi_release(z);
   lundi_tensor *all[] = {a, b, c, ab, ac, sl, s0, s1, m1, w, y};
   for (size_t k = 0; k < sizeof all / sizeof *all; k++) lundi_release(all[k]);
 }
