@@ -125,7 +125,7 @@ static void ascii_plot(const float *xy, int n) {
   } while (0)
 
 int main(int argc, char **argv) {
-  long steps = 2000, seed = 0, threads = 0;
+  long steps = 4000, seed = 0, threads = 0;
   const char *ckpt = NULL;
   for (int i = 1; i < argc; i++) {
     if (!strncmp(argv[i], "--steps=", 8)) steps = atol(argv[i] + 8);
