@@ -52,3 +52,17 @@ double t_max_abs_diff(lundi_tensor *a, lundi_tensor *b) {
   free(y);
   return m;
 }
+
+int64_t t_rand_dim(uint64_t *state, int lo, int hi) {
+  static _Thread_local uint64_t *seeded[16];
+  static _Thread_local int n_seeded;
+  const char *env = getenv("LUNDI_TEST_SEED");
+  int known = 0;
+  for (int i = 0; i < n_seeded; i++) known |= seeded[i] == state;
+  if (env && !known && n_seeded < 16) {
+    *state = strtoull(env, NULL, 10);
+    seeded[n_seeded++] = state;
+  }
+  *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+  return lo + (int64_t)((*state >> 33) % (uint64_t)(hi - lo + 1));
+}

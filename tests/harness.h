@@ -58,5 +58,8 @@ int test_main(int argc, char **argv, const test_case *cases, int n);
 lundi_tensor *t_randn(lundi_rng *rng, int ndim, const int64_t *shape, float scale, int requires_grad);
 float *t_read(lundi_tensor *t); /* malloc'd logical-order copy */
 double t_max_abs_diff(lundi_tensor *a, lundi_tensor *b);
+/* Random size in [lo, hi] from a per-file LCG state, so each run exercises a few shapes;
+ * LUNDI_TEST_SEED reseeds every state once (for shape sweeps). */
+int64_t t_rand_dim(uint64_t *state, int lo, int hi);
 
 #endif

@@ -5,13 +5,7 @@
 static lundi_rng rng = {7171, 0};
 static uint64_t lcg = 31;
 
-/* Random size in [lo, hi] so each run exercises a few shapes. */
-static int64_t rdim(int lo, int hi) {
-  static int seeded;
-  if (!seeded++ && getenv("LUNDI_TEST_SEED")) lcg = strtoull(getenv("LUNDI_TEST_SEED"), NULL, 10); /* shape sweeps */
-  lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
-  return lo + (int64_t)((lcg >> 33) % (uint64_t)(hi - lo + 1));
-}
+static int64_t rdim(int lo, int hi) { return t_rand_dim(&lcg, lo, hi); }
 
 static lundi_tensor *randn_t(int nd, const int64_t *s, float scale, int rg) { return t_randn(&rng, nd, s, scale, rg); }
 
