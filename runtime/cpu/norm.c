@@ -10,6 +10,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "cpu/vexp.h" /* last: its pragma applies to everything after it */
+
 #define BLOCK 2048
 
 /* s1 = sum(x - k), s2 = sum((x - k)^2) over m contiguous floats. */
@@ -76,8 +78,10 @@ static float *f32_or_null(lundi_tensor *t) { return t ? lundi__f32(t) : NULL; }
  * out[0] y like x, out[1] mean [N, G], out[2] rstd [N, G];
  * i[0] N, i[1] C, i[2] HW (product of the spatial dims), i[3] G (divides C); f[0] eps.
  * Group (n, g) is channels [g*C/G, (g+1)*C/G) of sample n, one contiguous span.
- * y = (x - mean) * rstd * gamma[c] + beta[c]. Parallel over (n, g). */
-int lundi_cpu_group_norm_fwd(const lundi_kcall *c) {
+ * y = (x - mean) * rstd * gamma[c] + beta[c]. Parallel over (n, g).
+ * LUNDI_K_GROUP_NORM_SILU_FWD: the same contract, with y = silu(z) for that z (the U-Net
+ * follows every GroupNorm with SiLU; fusing saves a read and a write of the activation). */
+static int group_norm_fwd(const lundi_kcall *c, int silu) {
   const float *x = lundi__f32(c->in[0]), *gamma = f32_or_null(c->in[1]), *beta = f32_or_null(c->in[2]);
   float *y = lundi__f32(c->out[0]), *mean = lundi__f32(c->out[1]), *rstd = lundi__f32(c->out[2]);
   int64_t N = c->i[0], C = c->i[1], HW = c->i[2], G = c->i[3], Cg = C / G;
@@ -95,12 +99,23 @@ int lundi_cpu_group_norm_fwd(const lundi_kcall *c) {
       float a = rs * (gamma ? gamma[c0 + cc] : 1.0f), b = beta ? beta[c0 + cc] : 0.0f;
       const float *xr = xs + cc * HW;
       float *yr = ys + cc * HW;
+      if (silu) {
 #pragma omp simd
-      for (int64_t i = 0; i < HW; i++) yr[i] = (xr[i] - mu) * a + b;
+        for (int64_t i = 0; i < HW; i++) {
+          float z = (xr[i] - mu) * a + b;
+          yr[i] = z * lundi__sigmoid(z);
+        }
+      } else {
+#pragma omp simd
+        for (int64_t i = 0; i < HW; i++) yr[i] = (xr[i] - mu) * a + b;
+      }
     }
   }
   return 0;
 }
+
+int lundi_cpu_group_norm_fwd(const lundi_kcall *c) { return group_norm_fwd(c, 0); }
+int lundi_cpu_group_norm_silu_fwd(const lundi_kcall *c) { return group_norm_fwd(c, 1); }
 
 /* LUNDI_K_GROUP_NORM_BWD
  * in[0] x, in[1] gout (both [N, C, HW]), in[2] mean [N, G], in[3] rstd [N, G] (from the

@@ -1,5 +1,5 @@
-/* CPU kernels for the fused silu(group_norm(x)): the U-Net follows every GroupNorm with a
- * SiLU, and fusing them saves a full read and write of the activation each way.
+/* Backward of the fused silu(group_norm(x)) (the forward shares norm.c's group norm kernel):
+ * the U-Net follows every GroupNorm with a SiLU, and fusing saves a read and write each way.
  * Statistics are those of the group norm kernels (lundi_cpu_span_stats), so the fused op
  * normalises exactly as group_norm does. All tensors are contiguous; optional tensors
  * (gamma, beta, gradients) may be NULL. */
@@ -13,40 +13,6 @@
 #define BLOCK 2048
 
 static float *f32_or_null(lundi_tensor *t) { return t ? lundi__f32(t) : NULL; }
-
-/* LUNDI_K_GROUP_NORM_SILU_FWD
- * in[0] x [N, C, HW], in[1] gamma [C] or NULL, in[2] beta [C] or NULL;
- * out[0] y like x, out[1] mean [N, G], out[2] rstd [N, G];
- * i[0] N, i[1] C, i[2] HW (product of the spatial dims), i[3] G (divides C); f[0] eps.
- * As LUNDI_K_GROUP_NORM_FWD, then y = silu(z) = z * sigmoid(z) with
- * z = (x - mean) * rstd * gamma[c] + beta[c]; z is never stored. Parallel over (n, g). */
-int lundi_cpu_group_norm_silu_fwd(const lundi_kcall *c) {
-  const float *x = lundi__f32(c->in[0]), *gamma = f32_or_null(c->in[1]), *beta = f32_or_null(c->in[2]);
-  float *y = lundi__f32(c->out[0]), *mean = lundi__f32(c->out[1]), *rstd = lundi__f32(c->out[2]);
-  int64_t N = c->i[0], C = c->i[1], HW = c->i[2], G = c->i[3], Cg = C / G;
-  double eps = c->f[0];
-#pragma omp parallel for schedule(static) if (N * C * HW > 32768)
-  for (int64_t ng = 0; ng < N * G; ng++) {
-    int64_t c0 = (ng % G) * Cg;
-    const float *xs = x + ng * Cg * HW;
-    float *ys = y + ng * Cg * HW;
-    float mu, rs;
-    lundi_cpu_span_stats(xs, Cg * HW, 1, eps, &mu, &rs);
-    mean[ng] = mu;
-    rstd[ng] = rs;
-    for (int64_t cc = 0; cc < Cg; cc++) {
-      float a = rs * (gamma ? gamma[c0 + cc] : 1.0f), b = beta ? beta[c0 + cc] : 0.0f;
-      const float *xr = xs + cc * HW;
-      float *yr = ys + cc * HW;
-#pragma omp simd
-      for (int64_t i = 0; i < HW; i++) {
-        float z = (xr[i] - mu) * a + b;
-        yr[i] = z * lundi__sigmoid(z);
-      }
-    }
-  }
-  return 0;
-}
 
 /* For one channel row of m floats: dz = g * silu'(z) with z = (x - mu) * a + b, stored in
  * dz when it is not NULL; *sdz = sum dz, *sdzx = sum dz * (x - mu) (float blocks folded
