@@ -14,6 +14,7 @@
 #include "lundi/tensor.h"
 #include "lundi/ops.h"
 #include "lundi/nn.h"
+#include "lundi/device.h"
 
 #define LUNDI_VERSION_MAJOR 0
 #define LUNDI_VERSION_MINOR 1

@@ -19,3 +19,8 @@ int lundi_set_threads(int n) {
 int lundi_get_threads(void) { return lundi__threads(); }
 
 int lundi__threads(void) { return n_threads > 0 ? n_threads : omp_get_max_threads(); }
+
+int lundi_device_sync(lundi_device *dev) {
+  if (!dev) return lundi__err(LUNDI_EINVAL, "device_sync: device is NULL");
+  return dev->backend->sync(dev);
+}

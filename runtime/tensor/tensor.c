@@ -101,13 +101,15 @@ lundi_tensor *lundi__alloc_like_shape(int ndim, const int64_t *shape, lundi_dtyp
   if (n > (int64_t)1 << 40) return lundi__errp(LUNDI_ENOMEM, "empty: %lld elements is too many", (long long)n);
   lundi_tensor *t = calloc(1, sizeof *t);
   if (!t) return lundi__errp(LUNDI_ENOMEM, "empty: out of host memory");
+  lundi_clear_error(); /* a backend may explain the failure (device memory, limits) */
   t->storage = storage_new((size_t)n * lundi_dtype_size(dt), dev);
   if (!t->storage) {
     free(t);
-    char s[160];
-    return lundi__errp(LUNDI_ENOMEM, "empty: cannot allocate %s %s (%zu bytes) on %s",
+    char s[160], why[768];
+    snprintf(why, sizeof why, "%s", lundi_last_error());
+    return lundi__errp(LUNDI_ENOMEM, "empty: cannot allocate %s %s (%zu bytes) on %s%s%s",
                        lundi_dtype_name(dt), lundi_shape_str(ndim, shape, s, sizeof s),
-                       (size_t)n * lundi_dtype_size(dt), dev->name);
+                       (size_t)n * lundi_dtype_size(dt), dev->name, why[0] ? ": " : "", why);
   }
   t->refcount = 1;
   count_tensor(1);

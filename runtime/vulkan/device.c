@@ -1,0 +1,168 @@
+/* Opening a Vulkan device (queue, command pool, descriptor pool, pipelines' layout) and
+ * choosing one: explicitly by index, by LUNDI_DEVICE=vulkan:N, or the best available. */
+#include "vulkan/vk.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static vk_dev *opened[LUNDI_VK_MAX_DEVICES];
+static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define VK_TRY(call, what)                                                                         \
+  do {                                                                                             \
+    VkResult r_ = (call);                                                                          \
+    if (r_ != VK_SUCCESS) {                                                                        \
+      lundi__err(r_ == VK_ERROR_OUT_OF_DEVICE_MEMORY || r_ == VK_ERROR_OUT_OF_HOST_MEMORY          \
+                     ? LUNDI_ENOMEM : LUNDI_EUNSUPPORTED,                                          \
+                 "vulkan:%d: %s failed with %s", index, what, lundi_vk_result(r_));                \
+      goto fail;                                                                                   \
+    }                                                                                              \
+  } while (0)
+
+/* A family with compute but no graphics is usually an async-compute queue that does not
+ * compete with the display; otherwise any compute family. */
+static uint32_t pick_queue_family(VkPhysicalDevice pd) {
+  uint32_t n = 0, best = UINT32_MAX;
+  VkQueueFamilyProperties q[32];
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, NULL);
+  if (n > 32) n = 32;
+  vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, q);
+  for (uint32_t i = 0; i < n; i++) {
+    if (!(q[i].queueFlags & VK_QUEUE_COMPUTE_BIT)) continue;
+    if (!(q[i].queueFlags & VK_QUEUE_GRAPHICS_BIT)) return i;
+    if (best == UINT32_MAX) best = i;
+  }
+  return best;
+}
+
+static int device_has_ext(VkPhysicalDevice pd, const char *name) {
+  uint32_t n = 0;
+  if (vkEnumerateDeviceExtensionProperties(pd, NULL, &n, NULL) != VK_SUCCESS || !n) return 0;
+  VkExtensionProperties *p = calloc(n, sizeof *p);
+  int found = 0;
+  if (p && vkEnumerateDeviceExtensionProperties(pd, NULL, &n, p) == VK_SUCCESS)
+    for (uint32_t i = 0; i < n; i++) found |= !strcmp(p[i].extensionName, name);
+  free(p);
+  return found;
+}
+
+extern const lundi_backend lundi_vk_backend;
+
+int lundi_vk_open(vk_dev *d, int index, VkPhysicalDevice pd) {
+  d->index = index;
+  d->pd = pd;
+  vkGetPhysicalDeviceProperties(pd, &d->props);
+  vkGetPhysicalDeviceMemoryProperties(pd, &d->mem);
+  lundi_device_info info;
+  lundi_vk_fill_info(pd, &info);
+  d->max_alloc = info.max_memory_allocation_size;
+  d->max_range = info.max_storage_buffer_range;
+  d->queue_family = pick_queue_family(pd);
+  float prio = 1.0f;
+  VkDeviceQueueCreateInfo qi = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+                                .queueFamilyIndex = d->queue_family, .queueCount = 1,
+                                .pQueuePriorities = &prio};
+  const char *exts[1];
+  uint32_t n_exts = 0;
+  /* The spec requires enabling it wherever it is offered (MoltenVK). */
+  if (device_has_ext(pd, "VK_KHR_portability_subset")) exts[n_exts++] = "VK_KHR_portability_subset";
+  VkDeviceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, .queueCreateInfoCount = 1,
+                           .pQueueCreateInfos = &qi, .enabledExtensionCount = n_exts,
+                           .ppEnabledExtensionNames = exts};
+  VK_TRY(vkCreateDevice(pd, &ci, NULL, &d->device), "vkCreateDevice");
+  vkGetDeviceQueue(d->device, d->queue_family, 0, &d->queue);
+  VkCommandPoolCreateInfo pi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+                                .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+                                .queueFamilyIndex = d->queue_family};
+  VK_TRY(vkCreateCommandPool(d->device, &pi, NULL, &d->cmd_pool), "vkCreateCommandPool");
+  VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                    .commandPool = d->cmd_pool, .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                    .commandBufferCount = 1};
+  VK_TRY(vkAllocateCommandBuffers(d->device, &ai, &d->cmd), "vkAllocateCommandBuffers");
+  VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+  VK_TRY(vkCreateFence(d->device, &fi, NULL, &d->fence), "vkCreateFence");
+  VkDescriptorPoolSize ps = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, LUNDI_VK_MAX_DISPATCHES * LUNDI_VK_MAX_BINDINGS};
+  VkDescriptorPoolCreateInfo dpi = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
+                                    .maxSets = LUNDI_VK_MAX_DISPATCHES, .poolSizeCount = 1, .pPoolSizes = &ps};
+  VK_TRY(vkCreateDescriptorPool(d->device, &dpi, NULL, &d->desc_pool), "vkCreateDescriptorPool");
+  if (lundi_vk_pipeline_init(d) || lundi_vk_choose_memory(d)) goto fail;
+  uint32_t local = 256;
+  if (local > info.max_workgroup_invocations) local = info.max_workgroup_invocations;
+  if (local > info.max_workgroup_size[0]) local = info.max_workgroup_size[0];
+  d->local_size = local;
+  d->epoch = 1;
+  snprintf(d->name, sizeof d->name, "vulkan:%d", index);
+  d->dev = (lundi_device){.backend = &lundi_vk_backend, .name = d->name, .is_host = 0, .impl = d};
+  pthread_mutex_init(&d->lock, NULL);
+  return 0;
+fail:
+  /* Children go before the device; the pipeline objects die with it in the error path. */
+  if (d->device) {
+    if (d->desc_pool) vkDestroyDescriptorPool(d->device, d->desc_pool, NULL);
+    if (d->fence) vkDestroyFence(d->device, d->fence, NULL);
+    if (d->cmd_pool) vkDestroyCommandPool(d->device, d->cmd_pool, NULL);
+    for (int i = 0; i < VK_SH_COUNT; i++)
+      if (d->modules[i]) vkDestroyShaderModule(d->device, d->modules[i], NULL);
+    if (d->pipe_layout) vkDestroyPipelineLayout(d->device, d->pipe_layout, NULL);
+    if (d->set_layout) vkDestroyDescriptorSetLayout(d->device, d->set_layout, NULL);
+    vkDestroyDevice(d->device, NULL);
+  }
+  return -1;
+}
+
+static int rank(VkPhysicalDevice pd) {
+  VkPhysicalDeviceProperties p;
+  vkGetPhysicalDeviceProperties(pd, &p);
+  switch (p.deviceType) {
+  case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 4;
+  case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 3;
+  case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
+  case VK_PHYSICAL_DEVICE_TYPE_CPU: return 1;
+  default: return 0;
+  }
+}
+
+/* LUNDI_DEVICE=vulkan:N gives N, "vulkan" gives -1 (best); other values (cpu) are for the
+ * front-end and ignored here. Returns -2 with the error set when malformed. */
+static int env_index(void) {
+  const char *e = getenv("LUNDI_DEVICE");
+  if (!e || strncmp(e, "vulkan", 6)) return -1;
+  if (!e[6]) return -1;
+  char *end;
+  long v = e[6] == ':' ? strtol(e + 7, &end, 10) : -1;
+  if (e[6] != ':' || end == e + 7 || *end || v < 0 || v >= LUNDI_VK_MAX_DEVICES)
+    return lundi__err(LUNDI_EINVAL, "LUNDI_DEVICE=%s: expected cpu, vulkan or vulkan:N", e), -2;
+  return (int)v;
+}
+
+lundi_device *lundi_vulkan_device(int index) {
+  VkPhysicalDevice *pd;
+  int n = lundi_vk_physical(&pd);
+  if (!n) return lundi__errp(LUNDI_EUNSUPPORTED, "%s", lundi_vulkan_unavailable_reason());
+  if (index < 0) {
+    index = env_index();
+    if (index == -2) return NULL;
+  }
+  if (index < 0) {
+    index = 0;
+    for (int i = 1; i < n; i++)
+      if (rank(pd[i]) > rank(pd[index])) index = i;
+  }
+  if (index >= n)
+    return lundi__errp(LUNDI_EINVAL, "vulkan:%d: no such device; %d Vulkan device%s found", index, n,
+                       n == 1 ? "" : "s");
+  pthread_mutex_lock(&open_lock);
+  vk_dev *d = opened[index];
+  if (!d) {
+    d = calloc(1, sizeof *d);
+    if (!d) lundi__err(LUNDI_ENOMEM, "vulkan:%d: out of host memory", index);
+    else if (lundi_vk_open(d, index, pd[index])) {
+      free(d);
+      d = NULL;
+    }
+    opened[index] = d;
+  }
+  pthread_mutex_unlock(&open_lock);
+  return d ? &d->dev : NULL;
+}
