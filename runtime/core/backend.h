@@ -46,7 +46,7 @@ typedef enum lundi_kernel_id {
   LUNDI_K_RNG_NORMAL,  /* out[0] <- normal, same counters; f[0], f[1] = mean, std */
   LUNDI_K_ADAMW,
   LUNDI_K_EMA,
-  LUNDI_K_GROUP_NORM_SILU_FWD, /* silu(group_norm(x)), see runtime/cpu/norm_silu.c */
+  LUNDI_K_GROUP_NORM_SILU_FWD, /* silu(group_norm(x)), see runtime/cpu/norm.c */
   LUNDI_K_GROUP_NORM_SILU_BWD,
   LUNDI_K_COUNT
 } lundi_kernel_id;

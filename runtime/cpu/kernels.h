@@ -55,8 +55,5 @@ LUNDI_CPU_KERNEL(lundi_cpu_ema);
 typedef void (*lundi_cpu_row_fn)(void *ctx, int64_t n, const int64_t *off, const int64_t *ist);
 void lundi_cpu_foreach_row(int ndim, const int64_t *shape, int nops, const int64_t *const *strides,
                            lundi_cpu_row_fn fn, void *ctx, int parallel);
-/* Mean (0 when !centered) and rstd = 1 / sqrt(var + eps) of m contiguous floats, from
- * shifted sums (runtime/cpu/norm.c). */
-void lundi_cpu_span_stats(const float *x, int64_t m, int centered, double eps, float *mean, float *rstd);
 
 #endif

@@ -34,8 +34,8 @@ static void shifted_sums(const float *x, int64_t m, float k, double *s1, double 
   *s2 = b;
 }
 
-/* Mean (0 when !centered) and rstd of m contiguous floats (also used by norm_silu.c). */
-void lundi_cpu_span_stats(const float *x, int64_t m, int centered, double eps, float *mean, float *rstd) {
+/* Mean (0 when !centered) and rstd of m contiguous floats. */
+static void span_stats(const float *x, int64_t m, int centered, double eps, float *mean, float *rstd) {
   if (m == 0) {
     *mean = 0;
     *rstd = (float)(1.0 / sqrt(eps));
@@ -92,7 +92,7 @@ static int group_norm_fwd(const lundi_kcall *c, int silu) {
     const float *xs = x + ng * Cg * HW;
     float *ys = y + ng * Cg * HW;
     float mu, rs;
-    lundi_cpu_span_stats(xs, Cg * HW, 1, eps, &mu, &rs);
+    span_stats(xs, Cg * HW, 1, eps, &mu, &rs);
     mean[ng] = mu;
     rstd[ng] = rs;
     for (int64_t cc = 0; cc < Cg; cc++) {
@@ -117,6 +117,31 @@ static int group_norm_fwd(const lundi_kcall *c, int silu) {
 int lundi_cpu_group_norm_fwd(const lundi_kcall *c) { return group_norm_fwd(c, 0); }
 int lundi_cpu_group_norm_silu_fwd(const lundi_kcall *c) { return group_norm_fwd(c, 1); }
 
+/* For one channel row of m floats: dz = g * silu'(z) with z = (x - mu) * a + b, stored in
+ * dz when it is not NULL; *sdz = sum dz, *sdzx = sum dz * (x - mu) (float blocks folded
+ * into double, a fixed order). */
+static inline __attribute__((always_inline)) void dz_row(const float *x, const float *g, float *dz, int64_t m,
+                                                         float mu, float a, float b, double *sdz, double *sdzx) {
+  double sa = 0, sb = 0;
+  for (int64_t i0 = 0; i0 < m; i0 += 2048) {
+    int64_t n = m - i0 < 2048 ? m - i0 : 2048;
+    const float *px = x + i0, *pg = g + i0;
+    float fa = 0, fb = 0;
+#pragma omp simd reduction(+ : fa, fb)
+    for (int64_t i = 0; i < n; i++) {
+      float d = px[i] - mu, z = d * a + b, s = lundi__sigmoid(z);
+      float v = pg[i] * s * (1.0f + z * (1.0f - s));
+      if (dz) dz[i0 + i] = v;
+      fa += v;
+      fb += v * d;
+    }
+    sa += fa;
+    sb += fb;
+  }
+  *sdz = sa;
+  *sdzx = sb;
+}
+
 /* LUNDI_K_GROUP_NORM_BWD
  * in[0] x, in[1] gout (both [N, C, HW]), in[2] mean [N, G], in[3] rstd [N, G] (from the
  * forward), in[4] gamma [C] or NULL; out[0] dx or NULL, out[1] dgamma [C] or NULL,
@@ -124,10 +149,15 @@ int lundi_cpu_group_norm_silu_fwd(const lundi_kcall *c) { return group_norm_fwd(
  * With xh = (x - mean) * rstd and M = C/G * HW, per group:
  *   dx = rstd * (gamma g - mean(gamma g) - xh * mean(gamma g xh)),
  * written as rstd*gamma[c]*g + c2*(x - mean) + c3 from per-channel sums of g and
- * g*(x - mean). Parallel over (n, g); dgamma/dbeta are summed over n afterwards. */
-int lundi_cpu_group_norm_bwd(const lundi_kcall *c) {
+ * g*(x - mean). Parallel over (n, g); dgamma/dbeta are summed over n afterwards in double,
+ * in a fixed order, so results do not depend on the thread count.
+ * LUNDI_K_GROUP_NORM_SILU_BWD: the same, plus in[5] beta [C] or NULL. z = gamma xh + beta
+ * is recomputed and g above becomes dz = gout * s * (1 + z (1 - s)), s = sigmoid(z); dz is
+ * written into dx on a first pass and turned into dx on a second, while still in cache. */
+static int group_norm_bwd(const lundi_kcall *c, int silu) {
   const float *x = lundi__f32(c->in[0]), *g = lundi__f32(c->in[1]);
   const float *mean = lundi__f32(c->in[2]), *rstd = lundi__f32(c->in[3]), *gamma = f32_or_null(c->in[4]);
+  const float *beta = silu ? f32_or_null(c->in[5]) : NULL;
   float *dx = f32_or_null(c->out[0]), *dgamma = f32_or_null(c->out[1]), *dbeta = f32_or_null(c->out[2]);
   int64_t N = c->i[0], C = c->i[1], HW = c->i[2], G = c->i[3], Cg = C / G;
   double M = (double)(Cg * HW);
@@ -136,28 +166,35 @@ int lundi_cpu_group_norm_bwd(const lundi_kcall *c) {
   if (!sg || !sgx) {
     free(sg);
     free(sgx);
-    return lundi__err(LUNDI_ENOMEM, "group_norm_backward: out of host memory");
+    return lundi__err(LUNDI_ENOMEM, "%s: out of host memory", silu ? "group_norm_silu_backward" : "group_norm_backward");
   }
 #pragma omp parallel for schedule(static) if (N * C * HW > 32768)
   for (int64_t ng = 0; ng < N * G; ng++) {
     int64_t n = ng / G, c0 = (ng % G) * Cg;
     const float *xs = x + ng * Cg * HW, *gs = g + ng * Cg * HW;
+    float *ds = dx ? dx + ng * Cg * HW : NULL;
     float mu = mean[ng];
     double rs = rstd[ng], A = 0, B = 0; /* sum gamma*sgx, sum gamma*sg over the group */
     for (int64_t cc = 0; cc < Cg; cc++) {
       double a, b, gm = gamma ? gamma[c0 + cc] : 1.0;
-      grad_sums(xs + cc * HW, gs + cc * HW, HW, mu, &a, &b);
+      if (silu) {
+        float za = (float)(rs * gm), zb = beta ? beta[c0 + cc] : 0.0f;
+        if (ds) dz_row(xs + cc * HW, gs + cc * HW, ds + cc * HW, HW, mu, za, zb, &a, &b);
+        else dz_row(xs + cc * HW, gs + cc * HW, NULL, HW, mu, za, zb, &a, &b);
+      } else {
+        grad_sums(xs + cc * HW, gs + cc * HW, HW, mu, &a, &b);
+      }
       sg[n * C + c0 + cc] = a;
       sgx[n * C + c0 + cc] = b * rs;
       A += gm * b;
       B += gm * a;
     }
-    if (!dx) continue;
+    if (!ds) continue;
     float c2 = (float)(-rs * rs * rs * A / M), c3 = (float)(-rs * B / M);
     for (int64_t cc = 0; cc < Cg; cc++) {
       float c1 = (float)(rs * (gamma ? gamma[c0 + cc] : 1.0));
-      const float *xr = xs + cc * HW, *gr = gs + cc * HW;
-      float *dr = dx + ng * Cg * HW + cc * HW;
+      const float *xr = xs + cc * HW, *gr = silu ? ds + cc * HW : gs + cc * HW; /* dz lives in dx */
+      float *dr = ds + cc * HW;
 #pragma omp simd
       for (int64_t i = 0; i < HW; i++) dr[i] = c1 * gr[i] + c2 * (xr[i] - mu) + c3;
     }
@@ -176,6 +213,9 @@ int lundi_cpu_group_norm_bwd(const lundi_kcall *c) {
   return 0;
 }
 
+int lundi_cpu_group_norm_bwd(const lundi_kcall *c) { return group_norm_bwd(c, 0); }
+int lundi_cpu_group_norm_silu_bwd(const lundi_kcall *c) { return group_norm_bwd(c, 1); }
+
 /* ---- layer norm and RMS norm: rows of D, the same code with centered = 1 / 0 ---- */
 
 static void rows_fwd(const float *x, const float *gamma, const float *beta, float *y, float *mean, float *rstd,
@@ -184,7 +224,7 @@ static void rows_fwd(const float *x, const float *gamma, const float *beta, floa
   for (int64_t r = 0; r < R; r++) {
     const float *xr = x + r * D;
     float *yr = y + r * D, mu, rs;
-    lundi_cpu_span_stats(xr, D, centered, eps, &mu, &rs);
+    span_stats(xr, D, centered, eps, &mu, &rs);
     if (mean) mean[r] = mu;
     rstd[r] = rs;
     if (gamma && beta) {
