@@ -81,7 +81,15 @@ static float *f32_or_null(lundi_tensor *t) { return t ? lundi__f32(t) : NULL; }
  * y = (x - mean) * rstd * gamma[c] + beta[c]. Parallel over (n, g).
  * LUNDI_K_GROUP_NORM_SILU_FWD: the same contract, with y = silu(z) for that z (the U-Net
  * follows every GroupNorm with SiLU; fusing saves a read and a write of the activation). */
-static int group_norm_fwd(const lundi_kcall *c, int silu) {
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* The SiLU variants are compute-bound (exp + divide per element): an AVX-512 clone runs
+ * them twice as wide where the CPU has it. */
+#define WIDE_CLONES __attribute__((target_clones("arch=x86-64-v4", "default")))
+#else
+#define WIDE_CLONES
+#endif
+
+WIDE_CLONES static int group_norm_fwd(const lundi_kcall *c, int silu) {
   const float *x = lundi__f32(c->in[0]), *gamma = f32_or_null(c->in[1]), *beta = f32_or_null(c->in[2]);
   float *y = lundi__f32(c->out[0]), *mean = lundi__f32(c->out[1]), *rstd = lundi__f32(c->out[2]);
   int64_t N = c->i[0], C = c->i[1], HW = c->i[2], G = c->i[3], Cg = C / G;
@@ -154,7 +162,7 @@ static inline __attribute__((always_inline)) void dz_row(const float *x, const f
  * LUNDI_K_GROUP_NORM_SILU_BWD: the same, plus in[5] beta [C] or NULL. z = gamma xh + beta
  * is recomputed and g above becomes dz = gout * s * (1 + z (1 - s)), s = sigmoid(z); dz is
  * written into dx on a first pass and turned into dx on a second, while still in cache. */
-static int group_norm_bwd(const lundi_kcall *c, int silu) {
+WIDE_CLONES static int group_norm_bwd(const lundi_kcall *c, int silu) {
   const float *x = lundi__f32(c->in[0]), *g = lundi__f32(c->in[1]);
   const float *mean = lundi__f32(c->in[2]), *rstd = lundi__f32(c->in[3]), *gamma = f32_or_null(c->in[4]);
   const float *beta = silu ? f32_or_null(c->in[5]) : NULL;
