@@ -150,6 +150,7 @@ static int topo_sort(lundi_node *root, node_vec *order) {
       if (rc) n->refcount--;
     }
   }
+  for (int i = 0; i < stack.n; i++) stack.v[i]->visited = 0; /* left over only on error */
   free(stack.v);
   return rc;
 }
