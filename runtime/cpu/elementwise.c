@@ -144,8 +144,6 @@ int lundi_cpu_binary(const lundi_kcall *c) {
 
 static inline float sigmoidf(float x) { return 1.0f / (1.0f + expf(-x)); }
 
-/* sigmoid through exp(-|x|), which never overflows and vectorises (vexp.h). */
-static inline float sigmoid_v(float x) { return lundi__sigmoid(x); }
 static inline float softplusf(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
 #define SQRT_2_OVER_PI 0.7978845608028654f
 #define INV_SQRT_2 0.7071067811865476f
@@ -231,7 +229,7 @@ static void un_row(void *vctx, int64_t n, const int64_t *off, const int64_t *ist
     case LUNDI_UN_MUL_S: for (int64_t i = 0; i < n; i++) o[i] = x[i] * f0; return;
     case LUNDI_UN_SILU:
 #pragma omp simd
-      for (int64_t i = 0; i < n; i++) o[i] = x[i] * sigmoid_v(x[i]);
+      for (int64_t i = 0; i < n; i++) o[i] = x[i] * lundi__sigmoid(x[i]);
       return;
     default: for (int64_t i = 0; i < n; i++) o[i] = unary_f(op, x[i], f0, f1); return;
     }
@@ -257,7 +255,7 @@ static void unbw_row(void *vctx, int64_t n, const int64_t *off, const int64_t *i
   if (op == LUNDI_UN_SILU && ist[0] == 1 && ist[1] == 1 && ist[2] == 1) {
 #pragma omp simd
     for (int64_t i = 0; i < n; i++) {
-      float s = sigmoid_v(x[i]);
+      float s = lundi__sigmoid(x[i]);
       o[i] = g[i] * s * (1.0f + x[i] * (1.0f - s));
     }
     return;
