@@ -93,23 +93,29 @@ static void gather_rows(const lundi_conv_geom *g, const lundi_conv_block *b, con
   }
 }
 
+/* The GEMM operand for a block: x itself for 1x1 stride-1 convs (p->direct), else its
+ * im2col in scratch. NULL when scratch cannot be allocated. */
+static const float *block_source(const lundi_conv_geom *g, const plan *p, const lundi_conv_block *b,
+                                 const float *x, int64_t cols, int inner_par, int64_t *ldb) {
+  if (p->direct) {
+    *ldb = g->OH * g->OW;
+    return x + b->n0 * g->C * g->OH * g->OW + b->oh0 * g->OW;
+  }
+  float *col = scratch(WS_COL, (size_t)(g->C * g->kh * g->kw * cols));
+  if (!col) return NULL;
+  lundi__im2col(g, b, x, col, cols, inner_par);
+  *ldb = cols;
+  return col;
+}
+
 /* ---- forward: y = conv(x, w) + bias ---- */
 
 static int fwd_block(const lundi_conv_geom *g, const plan *p, const lundi_conv_block *b, const float *x,
                      const float *w, const float *bias, float *y, int inner_par) {
   const int64_t cols = lundi__conv_block_cols(g, b), ohw = g->OH * g->OW;
-  const float *B;
   int64_t ldb;
-  if (p->direct) {
-    B = x + b->n0 * g->C * ohw + b->oh0 * g->OW;
-    ldb = ohw;
-  } else {
-    float *col = scratch(WS_COL, (size_t)(g->C * g->kh * g->kw * cols));
-    if (!col) return -1;
-    lundi__im2col(g, b, x, col, cols, inner_par);
-    B = col;
-    ldb = cols;
-  }
+  const float *B = block_source(g, p, b, x, cols, inner_par, &ldb);
+  if (!B) return -1;
   float *C;
   int64_t ldc;
   if (b->nb == 1) {
@@ -233,18 +239,9 @@ int lundi__conv_gemm_bwd_data(const lundi_conv_geom *g, const float *gy, const f
 static int bwd_weight_block(const lundi_conv_geom *g, const plan *p, const lundi_conv_block *b, const float *x,
                             const float *gy, float *dw, double *db, int inner_par) {
   const int64_t cols = lundi__conv_block_cols(g, b), ohw = g->OH * g->OW;
-  const float *B;
   int64_t ldb;
-  if (p->direct) {
-    B = x + b->n0 * g->C * ohw + b->oh0 * g->OW;
-    ldb = ohw;
-  } else {
-    float *col = scratch(WS_COL, (size_t)(g->C * g->kh * g->kw * cols));
-    if (!col) return -1;
-    lundi__im2col(g, b, x, col, cols, inner_par);
-    B = col;
-    ldb = cols;
-  }
+  const float *B = block_source(g, p, b, x, cols, inner_par, &ldb);
+  if (!B) return -1;
   const float *A;
   int64_t lda;
   if (b->nb == 1) {

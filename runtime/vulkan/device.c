@@ -36,17 +36,6 @@ static uint32_t pick_queue_family(VkPhysicalDevice pd) {
   return best;
 }
 
-static int device_has_ext(VkPhysicalDevice pd, const char *name) {
-  uint32_t n = 0;
-  if (vkEnumerateDeviceExtensionProperties(pd, NULL, &n, NULL) != VK_SUCCESS || !n) return 0;
-  VkExtensionProperties *p = calloc(n, sizeof *p);
-  int found = 0;
-  if (p && vkEnumerateDeviceExtensionProperties(pd, NULL, &n, p) == VK_SUCCESS)
-    for (uint32_t i = 0; i < n; i++) found |= !strcmp(p[i].extensionName, name);
-  free(p);
-  return found;
-}
-
 extern const lundi_backend lundi_vk_backend;
 
 int lundi_vk_open(vk_dev *d, int index, VkPhysicalDevice pd) {
@@ -66,7 +55,7 @@ int lundi_vk_open(vk_dev *d, int index, VkPhysicalDevice pd) {
   const char *exts[1];
   uint32_t n_exts = 0;
   /* The spec requires enabling it wherever it is offered (MoltenVK). */
-  if (device_has_ext(pd, "VK_KHR_portability_subset")) exts[n_exts++] = "VK_KHR_portability_subset";
+  if (lundi_vk_has_device_ext(pd, "VK_KHR_portability_subset")) exts[n_exts++] = "VK_KHR_portability_subset";
   VkDeviceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, .queueCreateInfoCount = 1,
                            .pQueueCreateInfos = &qi, .enabledExtensionCount = n_exts,
                            .ppEnabledExtensionNames = exts};

@@ -144,7 +144,7 @@ static const char *type_name(VkPhysicalDeviceType t) {
   }
 }
 
-static int has_device_ext(VkPhysicalDevice pd, const char *name) {
+int lundi_vk_has_device_ext(VkPhysicalDevice pd, const char *name) {
   uint32_t n = 0;
   if (vkEnumerateDeviceExtensionProperties(pd, NULL, &n, NULL) != VK_SUCCESS || !n) return 0;
   VkExtensionProperties *p = calloc(n, sizeof *p);
@@ -180,7 +180,7 @@ int lundi_vk_fill_info(VkPhysicalDevice pd, lundi_device_info *o) {
   VkPhysicalDeviceDriverProperties drv = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
   VkPhysicalDeviceMaintenance3Properties m3 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
   VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES, .pNext = &m3};
-  if (v12 || has_device_ext(pd, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME)) m3.pNext = &drv;
+  if (v12 || lundi_vk_has_device_ext(pd, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME)) m3.pNext = &drv;
   VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sg};
   vkGetPhysicalDeviceProperties2(pd, &p2);
   o->subgroup_size = sg.subgroupSize;
@@ -189,7 +189,7 @@ int lundi_vk_fill_info(VkPhysicalDevice pd, lundi_device_info *o) {
     snprintf(o->driver, sizeof o->driver, "%.127s%s%.126s", drv.driverName, drv.driverInfo[0] ? " " : "", drv.driverInfo);
   VkPhysicalDeviceShaderFloat16Int8Features f16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
   VkPhysicalDevice16BitStorageFeatures s16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
-  if (v12 || has_device_ext(pd, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME)) s16.pNext = &f16;
+  if (v12 || lundi_vk_has_device_ext(pd, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME)) s16.pNext = &f16;
   VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &s16};
   vkGetPhysicalDeviceFeatures2(pd, &f2);
   o->storage_buffer_16bit = s16.storageBuffer16BitAccess;

@@ -79,6 +79,8 @@ const char *lundi_vk_result(VkResult r);
 /* Loads Vulkan and lists the usable physical devices once; returns their count. */
 int lundi_vk_physical(VkPhysicalDevice **out);
 int lundi_vk_fill_info(VkPhysicalDevice pd, lundi_device_info *out);
+/* Whether the physical device offers the named device extension. */
+int lundi_vk_has_device_ext(VkPhysicalDevice pd, const char *name);
 
 /* device.c */
 int lundi_vk_open(vk_dev *d, int index, VkPhysicalDevice pd);
