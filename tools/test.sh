@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite (after tools/setup.sh) and ends with "N passed, N failed".
 # LUNDI_SANITIZE=1 (the default) also builds ./build-asan with ASan+UBSan and runs the
-# core, op and training suites there.
+# core, op, training, plugin, Lua and CLI suites there.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -36,6 +36,7 @@ if [ "${LUNDI_SANITIZE:-1}" = 1 ]; then
   fi
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     meson test -C build-asan --num-processes "$jobs" --suite core --suite grad --suite train --suite safetensors --suite nn --suite optim \
+      --suite plugin --suite lua --suite luaplugin --suite builtin --suite cli \
       --print-errorlogs >build-asan/test-output.txt 2>&1
   read -r p2 f2 < <(summarize build-asan/meson-logs/testlog.json) || true
   p2=${p2:-0} f2=${f2:-1}

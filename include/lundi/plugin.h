@@ -1,0 +1,274 @@
+/* Plugins: one registry for the four kinds (scheduler, denoiser, conditioner, sampler).
+ *
+ * A plugin is a lundi_plugin_desc: name, kind, version, a one-line description, a parameter
+ * schema, create/destroy, and the kind's function table (lundi_scheduler_api, ...).
+ * Built-in plugins, shared objects and Lua tables all register through lundi_register(),
+ * so nothing downstream can tell them apart.
+ *
+ * Ownership: lundi_register() deep-copies the descriptor (strings and schema), so a
+ * descriptor may live on the stack. The registry keeps every loaded shared object open
+ * until lundi_registry_free(). Instances may outlive the lundi_registry_free() call: the
+ * registry is then torn down when its last instance is freed (so garbage-collected hosts may
+ * free in any order). Not thread-safe: one registry per thread.
+ *
+ * A shared-object plugin exports its entry point with LUNDI_PLUGIN_ENTRY(fn); the loader
+ * checks the exported ABI version before calling anything in the file.
+ */
+#ifndef LUNDI_PLUGIN_H
+#define LUNDI_PLUGIN_H
+
+#include "lundi/nn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a struct or function table in this header changes layout. */
+#define LUNDI_ABI_VERSION 1
+
+typedef enum lundi_plugin_kind {
+  LUNDI_SCHEDULER = 0,
+  LUNDI_DENOISER,
+  LUNDI_CONDITIONER,
+  LUNDI_SAMPLER,
+  LUNDI_KIND_COUNT
+} lundi_plugin_kind;
+const char *lundi_plugin_kind_name(lundi_plugin_kind k); /* "scheduler", ...; "?" if bad */
+int lundi_plugin_kind_parse(const char *s, lundi_plugin_kind *out); /* LUNDI_EINVAL if bad */
+
+/* ---- parameter schema ---- */
+typedef enum lundi_param_type {
+  LUNDI_PARAM_INT = 0,
+  LUNDI_PARAM_FLOAT,
+  LUNDI_PARAM_BOOL,
+  LUNDI_PARAM_STRING,
+  LUNDI_PARAM_CHOICE
+} lundi_param_type;
+const char *lundi_param_type_name(lundi_param_type t); /* "int", "float", "bool", ... */
+
+typedef struct lundi_param_spec {
+  const char *name;          /* [a-z_][a-z0-9_]*, unique within the plugin */
+  lundi_param_type type;
+  const char *default_value; /* as text: "1000", "1e-4", "true", "linear" (never NULL) */
+  double min, max;           /* INT/FLOAT inclusive range; min == max == 0: unbounded */
+  const char *choices;       /* CHOICE only: "linear|scaled_linear|cosine" */
+  const char *help;          /* one line */
+} lundi_param_spec;
+
+/* A set of values checked against a schema. Setters refuse unknown keys (the message lists
+ * the valid ones), wrong types and out-of-range values, and leave the old value in place. */
+typedef struct lundi_params lundi_params;
+/* owner names the plugin in messages ("scheduler 'ddpm'"); every value starts at its default. */
+lundi_params *lundi_params_new(const char *owner, const lundi_param_spec *specs, int n);
+lundi_params *lundi_params_copy(const lundi_params *p);
+void lundi_params_free(lundi_params *p); /* NULL is fine */
+/* Parses text by the parameter's type ("--steps=50" on the command line, strings in Lua). */
+int lundi_params_set(lundi_params *p, const char *key, const char *text);
+int lundi_params_set_number(lundi_params *p, const char *key, double v); /* INT needs integral v */
+int lundi_params_set_bool(lundi_params *p, const char *key, int v);
+int lundi_params_set_string(lundi_params *p, const char *key, const char *s); /* STRING/CHOICE */
+/* Getters for plugins. A key that is not in the schema, or a getter of the wrong type, is a
+ * bug in the plugin: it returns 0 / NULL and sets the error. */
+int64_t lundi_params_int(const lundi_params *p, const char *key);
+double lundi_params_float(const lundi_params *p, const char *key); /* INT too */
+int lundi_params_bool(const lundi_params *p, const char *key);
+const char *lundi_params_string(const lundi_params *p, const char *key); /* STRING/CHOICE */
+int lundi_params_count(const lundi_params *p);
+const lundi_param_spec *lundi_params_spec(const lundi_params *p, int i);
+/* Current value of parameter i as text ("50", "0.0001", "true", "linear"); borrowed. */
+const char *lundi_params_text(const lundi_params *p, int i);
+/* {"key": value, ...} in schema order, numbers and bools unquoted; free() the result. */
+char *lundi_params_to_json(const lundi_params *p);
+
+/* ---- what a conditioner produces and a denoiser consumes ----
+ * Each field is an owned reference or NULL. lundi_cond_clear() releases them. */
+typedef struct lundi_cond {
+  lundi_tensor *labels;  /* i32 [N] class ids (the null class for "unconditional") */
+  lundi_tensor *context; /* f32 [N, S, D] token or observation features (cross-attention) */
+  lundi_tensor *mask;    /* f32 [N, S] additive key mask for context (0 or -inf), or NULL */
+  lundi_tensor *vector;  /* f32 [N, D] a global condition vector (FiLM), or NULL */
+} lundi_cond;
+void lundi_cond_clear(lundi_cond *c);
+/* Concatenates a and b along the batch axis into out (for batched CFG); fields must be
+ * present in both or in neither. */
+int lundi_cond_cat(const lundi_cond *a, const lundi_cond *b, lundi_cond *out);
+
+/* ---- the kinds' function tables ----
+ * self is what create() returned. Functions returning a tensor give a new reference, or
+ * NULL with the error set; those returning int give 0 or a negative lundi_status.
+ * Functions marked optional may be NULL; the lundi_* call wrappers below handle that. */
+
+/* t: f32 [N] of training timesteps, integers in [0, num_train_timesteps). */
+typedef struct lundi_scheduler_api {
+  int (*num_train_timesteps)(void *self);
+  /* q(x_t | x_0) in closed form: x_t from x0 and noise of x0's shape. */
+  lundi_tensor *(*add_noise)(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t);
+  /* The regression target for the denoiser at t (eps, x0 or v, by prediction_type). */
+  lundi_tensor *(*target)(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t);
+  /* Sampling: chooses the inference timesteps. */
+  int (*set_timesteps)(void *self, int num_inference_steps);
+  int (*num_steps)(void *self); /* model evaluations after set_timesteps (Heun: about 2x) */
+  double (*timestep)(void *self, int i); /* what the denoiser is given at step i; NaN on error */
+  double (*init_noise_sigma)(void *self); /* std of x_T; optional (1) */
+  lundi_tensor *(*scale_model_input)(void *self, lundi_tensor *x, int i); /* optional (identity) */
+  /* One reverse step: x at step i and the model output there -> x at step i + 1. rng may be
+   * NULL for deterministic schedulers. */
+  lundi_tensor *(*step)(void *self, lundi_tensor *model_out, int i, lundi_tensor *x, lundi_rng *rng);
+  /* The clean-sample estimate x0 implied by model_out at step i; optional (for previews). */
+  lundi_tensor *(*predict_x0)(void *self, lundi_tensor *model_out, int i, lundi_tensor *x);
+} lundi_scheduler_api;
+
+typedef struct lundi_denoiser_api {
+  /* x [N, ...] noisy input (or token ids), t f32 [N]; cond may be NULL. rng drives dropout. */
+  lundi_tensor *(*forward)(void *self, lundi_tensor *x, lundi_tensor *t, const lundi_cond *cond,
+                           lundi_rng *rng);
+  lundi_module *(*module)(void *self); /* borrowed parameters; optional (none) */
+} lundi_denoiser_api;
+
+typedef struct lundi_conditioner_api {
+  /* A batch of conditions given as a tensor (i32 labels, f32 observations) -> out. */
+  int (*encode)(void *self, lundi_tensor *input, lundi_cond *out);
+  /* Text prompts -> out; optional. */
+  int (*encode_text)(void *self, const char *const *prompts, int n, lundi_cond *out);
+  /* The null condition for a batch of n (classifier-free guidance's unconditional branch). */
+  int (*null_cond)(void *self, int n, lundi_cond *out);
+  /* Training: replaces rows of c by the null condition with the plugin's drop probability;
+   * optional (no dropout). */
+  int (*drop)(void *self, lundi_cond *c, lundi_rng *rng);
+  lundi_module *(*module)(void *self); /* borrowed learned parameters; optional (none) */
+} lundi_conditioner_api;
+
+typedef struct lundi_instance lundi_instance;
+
+/* Parts of a pipeline, borrowed; conditioner may be NULL (unconditional). */
+typedef struct lundi_pipeline_parts {
+  lundi_instance *scheduler, *denoiser, *conditioner;
+} lundi_pipeline_parts;
+
+/* Called after each step i (0-based) of n with the current sample and, when the scheduler
+ * offers predict_x0, the clean estimate (else NULL); both borrowed. Return 0 to go on, 1 to
+ * stop early (the current x is the result), or a negative status to fail. */
+typedef int (*lundi_step_callback)(void *ud, int i, int n, double t, lundi_tensor *x,
+                                   lundi_tensor *x0_pred);
+
+typedef struct lundi_sample_request {
+  int batch;
+  int ndim;                      /* per-sample shape, e.g. {1, 28, 28} */
+  int64_t shape[LUNDI_MAX_DIMS - 1];
+  lundi_tensor *cond_input;      /* for the conditioner's encode(), or NULL */
+  const char *const *prompts;    /* for encode_text(), or NULL; batch entries */
+  lundi_tensor *init;            /* a starting sample (img2img, inpainting), or NULL */
+  lundi_rng *rng;                /* required */
+  lundi_step_callback callback;  /* optional */
+  void *callback_ud;
+} lundi_sample_request;
+
+typedef struct lundi_sampler_api {
+  /* Noise to result. Guidance scale, step count and the like are the sampler's params. */
+  lundi_tensor *(*sample)(void *self, const lundi_pipeline_parts *parts,
+                          const lundi_sample_request *req);
+} lundi_sampler_api;
+
+/* ---- descriptors and the registry ---- */
+typedef struct lundi_plugin_desc {
+  int abi_version;          /* LUNDI_ABI_VERSION */
+  lundi_plugin_kind kind;
+  const char *name;         /* [a-z0-9_.-]+, unique within its kind */
+  const char *version;      /* free-form, e.g. "1.0.0" */
+  const char *description;  /* one line */
+  const lundi_param_spec *params;
+  int n_params;
+  /* Builds an instance from validated params. user is the descriptor's user pointer. */
+  int (*create)(void *user, const lundi_params *params, void **self);
+  void (*destroy)(void *self);
+  const void *api;          /* the kind's table; it must outlive the registry */
+  void *user;
+  void (*release_user)(void *user); /* when the registry drops the plugin; optional */
+} lundi_plugin_desc;
+
+typedef struct lundi_registry lundi_registry;
+typedef struct lundi_plugin lundi_plugin; /* a registered plugin, owned by its registry */
+
+lundi_registry *lundi_registry_new(void);
+void lundi_registry_free(lundi_registry *r); /* unloads shared objects; NULL is fine */
+/* Validates and adds d: ABI version, kind, name, a schema whose defaults parse and lie in
+ * range, and the kind's required functions. A duplicate (kind, name) is refused with a
+ * message naming where the first one came from. origin says where d comes from in messages
+ * and listings ("builtin", a file path, "script.lua:12"); NULL means "builtin". */
+int lundi_register(lundi_registry *r, const lundi_plugin_desc *d, const char *origin);
+/* Every built-in plugin, through the same lundi_register() path. */
+int lundi_registry_load_builtins(lundi_registry *r);
+/* dlopen()s a plugin file and calls its entry point. A file that is not a lundi plugin or was
+ * built for another ABI is refused, naming the file and both versions; a file whose entry
+ * point fails registers nothing. */
+int lundi_registry_load_file(lundi_registry *r, const char *path);
+/* Loads every *.so in a ':'-separated list of directories; NULL means $LUNDI_PLUGIN_PATH
+ * (unset is fine). Stops at the first failing file. */
+int lundi_registry_load_path(lundi_registry *r, const char *dirs);
+int lundi_registry_count(const lundi_registry *r);
+const lundi_plugin *lundi_registry_at(const lundi_registry *r, int i); /* registration order */
+/* NULL with the error set when absent; the message lists the names of that kind. */
+const lundi_plugin *lundi_registry_find(const lundi_registry *r, lundi_plugin_kind k,
+                                        const char *name);
+
+/* The registered (deep-copied) descriptor, and where it came from. */
+const lundi_plugin_desc *lundi_plugin_info(const lundi_plugin *p);
+const char *lundi_plugin_origin(const lundi_plugin *p);
+/* Fresh params at their defaults, owned by the caller. */
+lundi_params *lundi_plugin_params(const lundi_plugin *p);
+
+/* ---- instances ---- */
+/* params NULL means all defaults; params must come from lundi_plugin_params() of the same
+ * plugin. The instance keeps its own copy. */
+lundi_instance *lundi_instance_new(const lundi_plugin *p, const lundi_params *params);
+/* Shorthand: find by kind and name, then instance_new. */
+lundi_instance *lundi_instance_create(lundi_registry *r, lundi_plugin_kind k, const char *name,
+                                      const lundi_params *params);
+void lundi_instance_free(lundi_instance *inst); /* NULL is fine */
+const lundi_plugin *lundi_instance_plugin(const lundi_instance *inst);
+const lundi_params *lundi_instance_params(const lundi_instance *inst);
+void *lundi_instance_self(lundi_instance *inst);
+
+/* Checked calls: each verifies the instance's kind and that the function exists, fills in
+ * the documented default for optional ones, and prefixes errors with the plugin's name. */
+int lundi_scheduler_num_train_timesteps(lundi_instance *s);
+lundi_tensor *lundi_scheduler_add_noise(lundi_instance *s, lundi_tensor *x0, lundi_tensor *noise,
+                                        lundi_tensor *t);
+lundi_tensor *lundi_scheduler_target(lundi_instance *s, lundi_tensor *x0, lundi_tensor *noise,
+                                     lundi_tensor *t);
+int lundi_scheduler_set_timesteps(lundi_instance *s, int num_inference_steps);
+int lundi_scheduler_num_steps(lundi_instance *s);
+double lundi_scheduler_timestep(lundi_instance *s, int i);
+double lundi_scheduler_init_noise_sigma(lundi_instance *s);
+lundi_tensor *lundi_scheduler_scale_model_input(lundi_instance *s, lundi_tensor *x, int i);
+lundi_tensor *lundi_scheduler_step(lundi_instance *s, lundi_tensor *model_out, int i,
+                                   lundi_tensor *x, lundi_rng *rng);
+lundi_tensor *lundi_scheduler_predict_x0(lundi_instance *s, lundi_tensor *model_out, int i,
+                                         lundi_tensor *x); /* NULL, no error, when absent */
+lundi_tensor *lundi_denoiser_forward(lundi_instance *d, lundi_tensor *x, lundi_tensor *t,
+                                     const lundi_cond *cond, lundi_rng *rng);
+lundi_module *lundi_denoiser_module(lundi_instance *d); /* NULL, no error, when none */
+int lundi_conditioner_encode(lundi_instance *c, lundi_tensor *input, lundi_cond *out);
+int lundi_conditioner_encode_text(lundi_instance *c, const char *const *prompts, int n,
+                                  lundi_cond *out);
+int lundi_conditioner_null(lundi_instance *c, int n, lundi_cond *out);
+int lundi_conditioner_drop(lundi_instance *c, lundi_cond *cond, lundi_rng *rng);
+lundi_module *lundi_conditioner_module(lundi_instance *c);
+lundi_tensor *lundi_sampler_sample(lundi_instance *s, const lundi_pipeline_parts *parts,
+                                   const lundi_sample_request *req);
+
+/* ---- shared-object entry point ----
+ * In the plugin's source: static int my_init(lundi_registry *r) { return lundi_register(r,
+ * &desc, NULL); }  LUNDI_PLUGIN_ENTRY(my_init)
+ * origin NULL inside a loaded file is replaced by the file's path. */
+typedef int (*lundi_plugin_init_fn)(lundi_registry *r);
+#define LUNDI_PLUGIN_ABI_SYMBOL "lundi_plugin_abi_version"
+#define LUNDI_PLUGIN_INIT_SYMBOL "lundi_plugin_init"
+#define LUNDI_PLUGIN_ENTRY(fn)                                                                   \
+  __attribute__((visibility("default"))) const int lundi_plugin_abi_version = LUNDI_ABI_VERSION; \
+  __attribute__((visibility("default"))) int lundi_plugin_init(lundi_registry *r) { return fn(r); }
+
+#ifdef __cplusplus
+}
+#endif
+#endif

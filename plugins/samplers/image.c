@@ -1,0 +1,218 @@
+/* image: the reverse-diffusion loop for fixed-shape samples (images, or any [C, ...] shape),
+ * with classifier-free guidance. It drives its parts only through the lundi_* call
+ * wrappers, so C and Lua plugins work alike, and runs under no_grad. */
+#include "builtin_inits.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct image {
+  int steps;
+  double guidance;
+  int clip_output;
+} image;
+
+static const lundi_param_spec specs[] = {
+    {"num_inference_steps", LUNDI_PARAM_INT, "50", 1, 10000, NULL, "denoising steps (scheduler's set_timesteps)"},
+    {"guidance_scale", LUNDI_PARAM_FLOAT, "1.0", 0, 100, NULL,
+     "classifier-free guidance: u + s (c - u); 1 = plain conditional sampling"},
+    {"clip_output", LUNDI_PARAM_BOOL, "false", 0, 0, NULL, "clamp the result to [-1, 1]"},
+};
+
+static int create(void *user, const lundi_params *p, void **self) {
+  (void)user;
+  image *s = calloc(1, sizeof *s);
+  if (!s) return lundi_set_error(LUNDI_ENOMEM, "image: out of memory");
+  s->steps = (int)lundi_params_int(p, "num_inference_steps");
+  s->guidance = lundi_params_float(p, "guidance_scale");
+  s->clip_output = lundi_params_bool(p, "clip_output");
+  *self = s;
+  return 0;
+}
+
+static void destroy(void *self) { free(self); }
+
+/* Replaces *x by v (releasing the old value); v NULL is a failure. */
+static int swap(lundi_tensor **x, lundi_tensor *v) {
+  lundi_release(*x);
+  *x = v;
+  return v ? 0 : -1;
+}
+
+/* The conditions for the batch: cond (c) and, with guidance, the doubled [c; null] (cfg).
+ * Without a conditioner both stay empty and the denoiser gets NULL. */
+static int conditions(const image *s, const lundi_pipeline_parts *parts, const lundi_sample_request *req,
+                      lundi_cond *c, lundi_cond *cfg) {
+  lundi_instance *k = parts->conditioner;
+  if (!k) {
+    if (s->guidance != 1)
+      return lundi_set_error(LUNDI_EINVAL, "guidance_scale = %g needs a conditioner (set it to 1 without one)",
+                             s->guidance);
+    return 0;
+  }
+  int rc = req->cond_input ? lundi_conditioner_encode(k, req->cond_input, c)
+           : req->prompts  ? lundi_conditioner_encode_text(k, req->prompts, req->batch, c)
+                           : lundi_conditioner_null(k, req->batch, c);
+  if (rc) return rc;
+  lundi_tensor *const fields[4] = {c->labels, c->context, c->mask, c->vector};
+  for (int f = 0; f < 4; f++)
+    if (fields[f] && (lundi_ndim(fields[f]) < 1 || lundi_dim(fields[f], 0) != req->batch))
+      return lundi_set_error(LUNDI_ESHAPE, "sample: the conditioner gave %lld conditions for a batch of %d",
+                             lundi_ndim(fields[f]) ? (long long)lundi_dim(fields[f], 0) : 0LL, req->batch);
+  if (s->guidance == 1) return 0;
+  lundi_cond u = {0};
+  rc = lundi_conditioner_null(k, req->batch, &u);
+  if (!rc) rc = lundi_cond_cat(c, &u, cfg);
+  lundi_cond_clear(&u);
+  return rc;
+}
+
+/* One model evaluation at step i: plain, or batched CFG (x twice, [c; null], one call, then
+ * u + s (c - u)). */
+static lundi_tensor *model_out(const image *s, const lundi_pipeline_parts *parts, const lundi_sample_request *req,
+                               lundi_tensor *x, int i, double t, const lundi_cond *c, const lundi_cond *cfg) {
+  int guided = s->guidance != 1;
+  lundi_tensor *xin = lundi_scheduler_scale_model_input(parts->scheduler, x, i), *tt = NULL, *out = NULL;
+  lundi_tensor *halves[2] = {NULL, NULL}, *res = NULL;
+  if (!xin) return NULL;
+  if (guided && swap(&xin, lundi_concat(2, (lundi_tensor *[]){xin, xin}, 0))) goto done;
+  tt = lundi_full(1, (int64_t[]){lundi_dim(xin, 0)}, (float)t);
+  if (!tt || swap(&tt, lundi_to_device(tt, lundi_tensor_device(x)))) goto done;
+  const lundi_cond *cc = guided ? cfg : parts->conditioner ? c : NULL;
+  out = lundi_denoiser_forward(parts->denoiser, xin, tt, cc, req->rng);
+  if (!out || !guided) {
+    res = out;
+    out = NULL;
+    goto done;
+  }
+  if (lundi_split(out, 0, 2, (int64_t[]){req->batch, req->batch}, halves)) goto done;
+  /* u + s (c - u) */
+  lundi_tensor *d = lundi_sub(halves[0], halves[1]), *sd = d ? lundi_mul_scalar(d, (float)s->guidance) : NULL;
+  if (sd) res = lundi_add(halves[1], sd);
+  lundi_release(d);
+  lundi_release(sd);
+done:
+  lundi_release(xin);
+  lundi_release(tt);
+  lundi_release(out);
+  lundi_release(halves[0]);
+  lundi_release(halves[1]);
+  return res;
+}
+
+static int check_request(const lundi_pipeline_parts *parts, const lundi_sample_request *req) {
+  if (!parts || !parts->scheduler || !parts->denoiser)
+    return lundi_set_error(LUNDI_EINVAL, "sample: the pipeline needs a scheduler and a denoiser");
+  if (!req || !req->rng) return lundi_set_error(LUNDI_EINVAL, "sample: the request needs an rng");
+  if (req->batch < 1 || req->ndim < 1 || req->ndim > LUNDI_MAX_DIMS - 1)
+    return lundi_set_error(LUNDI_EINVAL, "sample: batch (%d) must be positive and the sample shape have 1..%d dims (got %d)",
+                           req->batch, LUNDI_MAX_DIMS - 1, req->ndim);
+  for (int d = 0; d < req->ndim; d++)
+    if (req->shape[d] < 1) return lundi_set_error(LUNDI_EINVAL, "sample: shape[%d] = %lld must be positive", d, (long long)req->shape[d]);
+  if (req->init) {
+    int ok = lundi_ndim(req->init) == req->ndim + 1 && lundi_dim(req->init, 0) == req->batch;
+    for (int d = 0; ok && d < req->ndim; d++) ok = lundi_dim(req->init, d + 1) == req->shape[d];
+    if (!ok) {
+      char b[96];
+      return lundi_set_error(LUNDI_ESHAPE, "sample: init %s must be [batch, shape...] of the request",
+                             lundi_shape_str(lundi_ndim(req->init), lundi_shape(req->init), b, sizeof b));
+    }
+  }
+  return 0;
+}
+
+/* The starting sample x_T: req->init as given, else randn * init_noise_sigma. */
+static lundi_tensor *start(const lundi_pipeline_parts *parts, const lundi_sample_request *req) {
+  if (req->init) return lundi_clone(req->init);
+  int64_t shape[LUNDI_MAX_DIMS];
+  shape[0] = req->batch;
+  memcpy(shape + 1, req->shape, sizeof(int64_t) * (size_t)req->ndim);
+  double sigma = lundi_scheduler_init_noise_sigma(parts->scheduler);
+  if (isnan(sigma)) return NULL;
+  lundi_tensor *z = lundi_randn(req->rng, req->ndim + 1, shape);
+  if (!z || sigma == 1) return z;
+  lundi_tensor *x = lundi_mul_scalar(z, (float)sigma);
+  lundi_release(z);
+  return x;
+}
+
+/* Puts the denoiser's module in eval mode (no dropout) for the loop; returns the old mode. */
+static int eval_mode(lundi_instance *denoiser, int training) {
+  lundi_module *m = lundi_denoiser_module(denoiser);
+  int old = m ? lundi_module_training(m) : 0;
+  if (m) lundi_module_set_training(m, training);
+  return old;
+}
+
+static lundi_tensor *sample(void *self, const lundi_pipeline_parts *parts, const lundi_sample_request *req) {
+  image *s = self;
+  if (check_request(parts, req)) return NULL;
+  lundi_cond c = {0}, cfg = {0};
+  lundi_tensor *x = NULL, *out = NULL, *next = NULL, *x0 = NULL;
+  int ok = 0;
+  lundi_no_grad_enter();
+  int was_training = eval_mode(parts->denoiser, 0);
+  if (lundi_scheduler_set_timesteps(parts->scheduler, s->steps) || conditions(s, parts, req, &c, &cfg)) goto done;
+  int n = lundi_scheduler_num_steps(parts->scheduler);
+  if (n < 1) {
+    if (n == 0) lundi_set_error(LUNDI_ESTATE, "sample: the scheduler has no steps after set_timesteps(%d)", s->steps);
+    goto done;
+  }
+  if (!(x = start(parts, req))) goto done;
+  for (int i = 0; i < n; i++) {
+    double t = lundi_scheduler_timestep(parts->scheduler, i);
+    if (isnan(t)) goto done;
+    if (!(out = model_out(s, parts, req, x, i, t, &c, &cfg))) goto done;
+    if (!(next = lundi_scheduler_step(parts->scheduler, out, i, x, req->rng))) goto done;
+    int r = 0;
+    if (req->callback) {
+      lundi_clear_error();
+      x0 = lundi_scheduler_predict_x0(parts->scheduler, out, i, x);
+      if (!x0 && lundi_last_error()[0]) goto done;
+      r = req->callback(req->callback_ud, i, n, t, next, x0);
+    }
+    swap(&x, next);
+    next = NULL;
+    swap(&out, NULL);
+    swap(&x0, NULL);
+    if (r < 0) {
+      if (!lundi_last_error()[0]) lundi_set_error(r, "sample: the step callback failed at step %d (status %d)", i, r);
+      goto done;
+    }
+    if (r == 1) break;
+  }
+  if (s->clip_output && swap(&x, lundi_clamp(x, -1, 1))) goto done;
+  ok = 1;
+done:
+  lundi_release(out);
+  lundi_release(next);
+  lundi_release(x0);
+  lundi_cond_clear(&c);
+  lundi_cond_clear(&cfg);
+  eval_mode(parts->denoiser, was_training);
+  lundi_no_grad_exit();
+  if (!ok) {
+    lundi_release(x);
+    return NULL;
+  }
+  return x;
+}
+
+static const lundi_sampler_api api = {.sample = sample};
+
+int lundi_builtin_image(lundi_registry *r) {
+  lundi_plugin_desc d = {
+      .abi_version = LUNDI_ABI_VERSION,
+      .kind = LUNDI_SAMPLER,
+      .name = "image",
+      .version = "1.0.0",
+      .description = "reverse diffusion from noise for fixed-shape samples, with classifier-free guidance",
+      .params = specs,
+      .n_params = (int)(sizeof specs / sizeof *specs),
+      .create = create,
+      .destroy = destroy,
+      .api = &api,
+  };
+  return lundi_register(r, &d, NULL);
+}

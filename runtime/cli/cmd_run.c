@@ -1,0 +1,257 @@
+/* lundi run [OPTIONS] SCRIPT [--key=value ...] [-- ARGS]
+ *
+ * Options before SCRIPT are lundi's; everything after it is the script's. Ctrl-C sets a Lua
+ * hook that raises "interrupted" at the next Lua instruction or call, so the script unwinds
+ * (to-be-closed variables, then finalisers at lua_close) before lundi exits with 130; a
+ * second Ctrl-C kills the process at once. */
+#include <lauxlib.h>
+#include <lualib.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "lundi/lua.h"
+#include "lundi/lundi.h"
+
+const char cli_run_help[] =
+    "usage: lundi run [OPTIONS] SCRIPT [--key=value ...] [-- ARGS ...]\n"
+    "\n"
+    "Runs a Lua script with the lundi module loaded (the global 'lundi').\n"
+    "\n"
+    "Options before SCRIPT are lundi's (--plugin, --device, --threads, --quiet; see\n"
+    "'lundi help'). Everything after SCRIPT belongs to the script:\n"
+    "  --key=value   params.key = value: a number when it reads as one, true or false\n"
+    "                as booleans, a string otherwise (the last one given wins)\n"
+    "  --flag        params.flag = true\n"
+    "  -- ARGS ...   passed on as they are\n"
+    "The script receives params as the global 'params' and as its first argument (...),\n"
+    "followed by ARGS. As in the lua command, arg[0] is SCRIPT and arg[1], arg[2], ...\n"
+    "are the words after it.\n"
+    "\n"
+    "Exit status: 0 when the script finishes (os.exit(n) picks another), 1 on an error\n"
+    "(shown with a traceback), 2 on a usage error, 130 after Ctrl-C. Ctrl-C stops the\n"
+    "script cleanly; a second Ctrl-C kills it at once.\n"
+    "\n"
+    "example:\n"
+    "  lundi run train.lua --steps=2000 --lr=1e-4 --name=mnist\n";
+
+/* ---- script parameters ---- */
+
+typedef struct run_param {
+  const char *arg;   /* "--key=value" as given */
+  size_t keylen;
+  const char *value; /* NULL for a bare --flag */
+} run_param;
+
+static int valid_key(const char *k, size_t n) {
+  if (!n || !(k[0] == '_' || (k[0] >= 'a' && k[0] <= 'z') || (k[0] >= 'A' && k[0] <= 'Z')))
+    return 0;
+  for (size_t i = 1; i < n; i++) {
+    char c = k[i];
+    if (!(c == '_' || c == '-' || c == '.' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9')))
+      return 0;
+  }
+  return 1;
+}
+
+/* argv[first..] after the script: fills params; *rest is the index after "--" (or argc). */
+static int parse_params(int argc, char **argv, int first, run_param *params, int *n, int *rest) {
+  *n = 0;
+  *rest = argc;
+  for (int i = first; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--")) {
+      *rest = i + 1;
+      return 0;
+    }
+    if (strncmp(a, "--", 2)) {
+      if (a[0] == '-')
+        return cli_usage_error("run", "malformed script parameter '%s' (expected --key=value or "
+                               "--flag; lundi's own options go before the script)", a);
+      return cli_usage_error("run", "unexpected argument '%s' after the script (script parameters "
+                             "look like --key=value; put other arguments after '--')", a);
+    }
+    const char *eq = strchr(a + 2, '=');
+    size_t klen = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+    if (!valid_key(a + 2, klen))
+      return cli_usage_error("run", "malformed script parameter '%s' (expected --key=value or --flag, "
+                             "the key made of letters, digits, '_', '-' and '.')", a);
+    params[*n] = (run_param){a, klen, eq ? eq + 1 : NULL};
+    ++*n;
+  }
+  return 0;
+}
+
+static void push_value(lua_State *L, const char *v) {
+  if (!v || !strcmp(v, "true")) lua_pushboolean(L, 1);
+  else if (!strcmp(v, "false")) lua_pushboolean(L, 0);
+  else if (!*v || !lua_stringtonumber(L, v)) lua_pushstring(L, v);
+}
+
+static void push_params(lua_State *L, const run_param *p, int n) {
+  lua_createtable(L, 0, n);
+  for (int i = 0; i < n; i++) {
+    lua_pushlstring(L, p[i].arg + 2, p[i].keylen);
+    push_value(L, p[i].value);
+    lua_settable(L, -3);
+  }
+}
+
+/* arg[-k..-1]: the command line before the script, arg[0]: the script, arg[1..]: after. */
+static void set_arg(lua_State *L, int argc, char **argv, int script) {
+  lua_createtable(L, argc - script - 1, script);
+  for (int i = 0; i < argc; i++) {
+    lua_pushstring(L, argv[i]);
+    lua_rawseti(L, -2, i - script);
+  }
+  lua_setglobal(L, "arg");
+}
+
+/* ---- Ctrl-C ---- */
+
+static volatile sig_atomic_t interrupted;
+static lua_State *volatile running;
+
+static void interrupt_hook(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0); /* once: __close handlers must run undisturbed */
+  lua_pushliteral(L, "interrupted");
+  lua_error(L);
+}
+
+static void on_sigint(int sig) {
+  if (interrupted) { /* second Ctrl-C: the default action, at once */
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  interrupted = 1;
+  if (running) /* lua_sethook is safe to call from a signal handler (see lua.c) */
+    lua_sethook(running, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1000);
+}
+
+/* The message handler: "message\nstack traceback: ..."; after Ctrl-C only where it was. */
+static int message_handler(lua_State *L) {
+  if (interrupted) {
+    lua_Debug ar;
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+      lua_getinfo(L, "Sl", &ar);
+      if (ar.currentline > 0) {
+        lua_pushfstring(L, "interrupted at %s:%d", ar.short_src, ar.currentline);
+        return 1;
+      }
+    }
+    lua_pushliteral(L, "interrupted");
+    return 1;
+  }
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) {
+    if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) msg = lua_tostring(L, -1);
+    else msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+  }
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* ---- the run ---- */
+
+static cli_run_status run_script(lua_State *L, const char *script, const run_param *params,
+                                 int n_params, int argc, char **argv, int script_at, int rest,
+                                 char **error) {
+  lua_pushcfunction(L, message_handler);
+  int base = lua_gettop(L);
+  if (luaL_loadfile(L, script) != LUA_OK) {
+    *error = strdup(lua_tostring(L, -1)); /* "cannot open x" or "x.lua:3: ..." */
+    return CLI_RUN_FAILED;
+  }
+  set_arg(L, argc, argv, script_at);
+  push_params(L, params, n_params);
+  lua_pushvalue(L, -1);
+  lua_setglobal(L, "params");
+  for (int i = rest; i < argc; i++) lua_pushstring(L, argv[i]);
+  int nargs = 1 + argc - rest;
+
+  struct sigaction sa = {0}, old;
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  running = L;
+  sigaction(SIGINT, &sa, &old);
+  int rc = lua_pcall(L, nargs, 0, base);
+  sigaction(SIGINT, &old, NULL);
+  running = NULL;
+  if (interrupted && rc != LUA_OK) {
+    *error = strdup(lua_tostring(L, -1));
+    return CLI_RUN_INTERRUPTED;
+  }
+  if (rc != LUA_OK) {
+    *error = strdup(lua_tostring(L, -1));
+    return CLI_RUN_FAILED;
+  }
+  return CLI_RUN_FINISHED;
+}
+
+/* Fails early, before the script starts, when --device asks for Vulkan and there is none. */
+static int check_device(const cli_opts *o) {
+  if (!o->device || strncmp(o->device, "vulkan", 6)) return 0;
+  int n = lundi_device_count();
+  if (n == 0) return cli_fail("--device %s: no Vulkan device (%s)", o->device,
+                              lundi_vulkan_unavailable_reason());
+  if (o->device[6] == ':' && atoi(o->device + 7) >= n)
+    return cli_fail("--device %s: no such device; %d Vulkan device%s found (see 'lundi devices')",
+                    o->device, n, n == 1 ? "" : "s");
+  return 0;
+}
+
+int cli_cmd_run(cli_opts *o, int argc, char **argv, int at) {
+  int i = at + 1;
+  while (i < argc && argv[i][0] == '-' && argv[i][1]) {
+    if (cli_is_help(argv[i])) {
+      cli_print_help(stdout, cli_find_command("run"));
+      return CLI_OK;
+    }
+    int r = cli_global_option(o, argc, argv, &i, "run");
+    if (r < 0) return CLI_USAGE;
+    if (r == 0)
+      return cli_usage_error("run", "unknown option '%s' before the script (script parameters go "
+                             "after it: lundi run SCRIPT %s)", argv[i], argv[i]);
+  }
+  if (i >= argc) return cli_usage_error("run", "missing the script to run (lundi run SCRIPT)");
+  int script_at = i;
+  const char *script = argv[i];
+  run_param *params = calloc((size_t)argc, sizeof *params);
+  int n_params, rest;
+  if (!params) return cli_fail("out of memory");
+  if (parse_params(argc, argv, script_at + 1, params, &n_params, &rest) != 0) {
+    free(params);
+    return CLI_USAGE;
+  }
+  cli_apply(o);
+  if (check_device(o) != 0) {
+    free(params);
+    return CLI_FAIL;
+  }
+  lundi_registry *reg = cli_load_registry(o);
+  if (!reg) {
+    free(params);
+    return CLI_FAIL;
+  }
+  lua_State *L = luaL_newstate();
+  if (!L) {
+    lundi_registry_free(reg);
+    free(params);
+    return cli_fail("cannot create a Lua state: out of memory");
+  }
+  luaL_openlibs(L);
+  lundi_lua_open(L, reg);
+  lua_pop(L, 1);
+  char *error = NULL;
+  cli_run_status st = run_script(L, script, params, n_params, argc, argv, script_at, rest, &error);
+  lua_close(L); /* finalisers run here, before the messages below (a bar ends its line) */
+  lundi_registry_free(reg);
+  free(params);
+  if (st != CLI_RUN_FINISHED) fprintf(stderr, "lundi: %s\n", error ? error : "out of memory");
+  free(error);
+  return st == CLI_RUN_FINISHED ? CLI_OK : st == CLI_RUN_INTERRUPTED ? CLI_INTERRUPTED : CLI_FAIL;
+}

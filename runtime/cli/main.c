@@ -1,0 +1,57 @@
+/* lundi [OPTIONS] COMMAND [ARGS]: global options, then one of the commands below. */
+#include <lua.h>
+#include <string.h>
+
+#include "cli.h"
+#include "lundi/lundi.h"
+
+const cli_command cli_commands[] = {
+  {"run", "SCRIPT [--key=value ...]", "run a Lua script", cli_run_help, cli_cmd_run},
+  {"plugins", "[KIND]", "list plugins with their parameters and defaults", cli_plugins_help,
+   cli_cmd_plugins},
+  {"devices", "", "list the CPU and the Vulkan devices", cli_devices_help, cli_cmd_devices},
+  {"help", "[COMMAND]", "show help for lundi or a command", cli_help_help, cli_cmd_help},
+};
+const int cli_n_commands = (int)(sizeof cli_commands / sizeof *cli_commands);
+
+const cli_command *cli_find_command(const char *name) {
+  for (int i = 0; i < cli_n_commands; i++)
+    if (!strcmp(cli_commands[i].name, name)) return &cli_commands[i];
+  return NULL;
+}
+
+static void print_version(void) {
+  printf("lundi %s\nplugin ABI %d\n%s\n", lundi_version(), LUNDI_ABI_VERSION, LUA_RELEASE);
+}
+
+int main(int argc, char **argv) {
+  static cli_opts opts; /* static: the plugin list is large for the stack of a tiny main */
+  int i = 1;
+  while (i < argc && argv[i][0] == '-') {
+    const char *a = argv[i];
+    if (cli_is_help(a)) {
+      cli_print_help(stdout, NULL);
+      return CLI_OK;
+    }
+    if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+      print_version();
+      return CLI_OK;
+    }
+    int r = cli_global_option(&opts, argc, argv, &i, NULL);
+    if (r < 0) return CLI_USAGE;
+    if (r == 0) return cli_usage_error(NULL, "unknown option '%s'", a);
+  }
+  if (i >= argc) {
+    cli_print_help(stderr, NULL);
+    return CLI_USAGE;
+  }
+  const cli_command *cmd = cli_find_command(argv[i]);
+  if (!cmd) {
+    const char *names[16];
+    for (int k = 0; k < cli_n_commands; k++) names[k] = cli_commands[k].name;
+    const char *guess = cli_suggest(argv[i], names, cli_n_commands);
+    if (guess) return cli_usage_error(NULL, "unknown command '%s' (did you mean '%s'?)", argv[i], guess);
+    return cli_usage_error(NULL, "unknown command '%s'", argv[i]);
+  }
+  return cmd->main(&opts, argc, argv, i);
+}

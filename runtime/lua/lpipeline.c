@@ -1,0 +1,317 @@
+/* lundi.pipeline{...}: a "lundi.Pipeline" userdata holding its four parts (Plugin userdata)
+ * as user values, and the sample-request conversion shared with Plugin:sample. */
+#include <string.h>
+
+#include "lplugin.h"
+#include "lua_rng.h"
+
+static const char *const part_names[] = {"scheduler", "denoiser", "conditioner", "sampler"};
+static const lundi_plugin_kind part_kinds[] = {LUNDI_SCHEDULER, LUNDI_DENOISER, LUNDI_CONDITIONER,
+                                               LUNDI_SAMPLER};
+
+/* The instance of part k of the Pipeline at idx, or NULL when the pipeline has none. */
+static lundi_instance *pipe_part(lua_State *L, int idx, int k) {
+  lua_getiuservalue(L, idx, k + 1);
+  lundi_instance *inst = NULL;
+  if (!lua_isnil(L, -1)) {
+    lplug_ud *u = luaL_checkudata(L, -1, LUNDI_LUA_PLUGIN);
+    if (!u->inst) luaL_error(L, "pipeline: its %s has been closed", part_names[k]);
+    inst = u->inst;
+  }
+  lua_pop(L, 1);
+  return inst;
+}
+
+void lpipe_check_parts(lua_State *L, int idx, lundi_pipeline_parts *out) {
+  idx = lua_absindex(L, idx);
+  lundi_instance **slots[] = {&out->scheduler, &out->denoiser, &out->conditioner};
+  memset(out, 0, sizeof *out);
+  if (luaL_testudata(L, idx, LUNDI_LUA_PIPELINE)) {
+    for (int k = 0; k < 3; k++) *slots[k] = pipe_part(L, idx, k);
+    return;
+  }
+  if (lua_type(L, idx) != LUA_TTABLE) luaL_typeerror(L, idx, "Pipeline or table {scheduler=, denoiser=, conditioner=}");
+  for (int k = 0; k < 3; k++) {
+    lua_getfield(L, idx, part_names[k]);
+    if (!lua_isnil(L, -1)) *slots[k] = lplug_check_kind(L, lua_gettop(L), part_kinds[k]);
+    lua_pop(L, 1);
+  }
+}
+
+/* ---- sample ---- */
+
+/* The sampler may call back from deeper frames (a Lua sampler's), where stack indices of
+ * lpipe_sample's frame mean nothing: the callback and its error live in the registry. */
+typedef struct cbctx {
+  lua_State *L;
+  int fn_ref;  /* the Lua callback */
+  int err_ref; /* the callback's error message, LUA_NOREF until it fails */
+} cbctx;
+
+static int traceback(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) msg = luaL_tolstring(L, 1, NULL);
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* Called by the sampler (C or Lua) on the thread that called sample, above our frame. */
+static int call_back(void *ud, int i, int n, double t, lundi_tensor *x, lundi_tensor *x0) {
+  cbctx *c = ud;
+  lua_State *L = c->L;
+  if (!lua_checkstack(L, 8)) return lundi_set_error(LUNDI_ENOMEM, "sample: callback: Lua stack overflow");
+  int top = lua_gettop(L);
+  lua_pushcfunction(L, traceback);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, c->fn_ref);
+  lua_pushinteger(L, i);
+  lua_pushinteger(L, n);
+  lua_pushnumber(L, t);
+  lpv_push_tensor(L, x);
+  lpv_push_tensor(L, x0);
+  if (lua_pcall(L, 5, 1, top + 1) != LUA_OK) {
+    luaL_unref(L, LUA_REGISTRYINDEX, c->err_ref);
+    c->err_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_settop(L, top);
+    return lundi_set_error(LUNDI_EINVAL, "sample: the callback raised an error");
+  }
+  int stop = lua_toboolean(L, -1);
+  lua_settop(L, top);
+  return stop ? 1 : 0;
+}
+
+static const char *const req_keys[] = {"batch", "shape", "cond", "cond_input", "prompts", "init",
+                                       "rng", "seed", "callback", NULL};
+
+int lpipe_sample(lua_State *L, lundi_instance *s, const lundi_pipeline_parts *parts, int req_idx,
+                 const char *fn) {
+  req_idx = lua_absindex(L, req_idx);
+  luaL_checktype(L, req_idx, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, req_idx)) {
+    int ok = 0;
+    for (int k = 0; req_keys[k] && lua_type(L, -2) == LUA_TSTRING; k++)
+      if (strcmp(lua_tostring(L, -2), req_keys[k]) == 0) ok = 1;
+    if (!ok)
+      return luaL_error(L, "%s: unknown request field '%s' (valid: batch, shape, cond, prompts, init, rng, seed, "
+                        "callback)", fn, lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
+    lua_pop(L, 1);
+  }
+  lundi_sample_request req;
+  memset(&req, 0, sizeof req);
+  lua_getfield(L, req_idx, "batch");
+  req.batch = (int)luaL_optinteger(L, -1, 1);
+  if (req.batch < 1) return luaL_error(L, "%s: batch must be at least 1", fn);
+  lua_pop(L, 1);
+
+  if (lua_getfield(L, req_idx, "shape") != LUA_TTABLE)
+    return luaL_error(L, "%s: shape must be the per-sample shape as an array, e.g. {1, 28, 28}", fn);
+  lua_Integer nd = luaL_len(L, -1);
+  if (nd < 1 || nd > LUNDI_MAX_DIMS - 1)
+    return luaL_error(L, "%s: shape must have 1 to %d entries, got %d", fn, LUNDI_MAX_DIMS - 1, (int)nd);
+  req.ndim = (int)nd;
+  for (int i = 0; i < req.ndim; i++) {
+    lua_rawgeti(L, -1, i + 1);
+    int isint;
+    lua_Integer v = lua_tointegerx(L, -1, &isint);
+    if (!isint || v < 1) return luaL_error(L, "%s: shape[%d] must be a positive integer", fn, i + 1);
+    req.shape[i] = v;
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+
+  lua_getfield(L, req_idx, "cond");
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_getfield(L, req_idx, "cond_input");
+  }
+  if (!lua_isnil(L, -1)) req.cond_input = lundi_lua_check_tensor(L, -1); /* anchored by the request */
+  lua_pop(L, 1);
+  lua_getfield(L, req_idx, "init");
+  if (!lua_isnil(L, -1)) req.init = lundi_lua_check_tensor(L, -1);
+  lua_pop(L, 1);
+
+  if (lua_getfield(L, req_idx, "prompts") != LUA_TNIL) {
+    luaL_checktype(L, -1, LUA_TTABLE);
+    if (luaL_len(L, -1) != req.batch)
+      return luaL_error(L, "%s: prompts has %d entries but batch is %d", fn, (int)luaL_len(L, -1), req.batch);
+    const char **pr = lua_newuserdatauv(L, (size_t)req.batch * sizeof *pr, 0);
+    for (int i = 0; i < req.batch; i++) {
+      if (lua_rawgeti(L, -2, i + 1) != LUA_TSTRING) return luaL_error(L, "%s: prompts[%d] must be a string", fn, i + 1);
+      pr[i] = lua_tostring(L, -1); /* anchored by the prompts table */
+      lua_pop(L, 1);
+    }
+    req.prompts = pr; /* the userdata stays on the stack until we return */
+  }
+
+  lundi_rng local;
+  if (lua_getfield(L, req_idx, "rng") != LUA_TNIL) {
+    req.rng = lundi_lua_check_rng(L, -1); /* draws advance the caller's Rng */
+  } else {
+    lua_getfield(L, req_idx, "seed");
+    local = lundi_rng_make((uint64_t)luaL_optinteger(L, -1, 0));
+    req.rng = &local;
+  }
+
+  cbctx cb = {L, LUA_NOREF, LUA_NOREF};
+  if (lua_getfield(L, req_idx, "callback") != LUA_TNIL) {
+    luaL_checktype(L, -1, LUA_TFUNCTION);
+    cb.fn_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    req.callback = call_back;
+    req.callback_ud = &cb;
+  }
+  void *sv = lreg_enter(L);
+  lundi_tensor *out = lundi_sampler_sample(s, parts, &req);
+  lreg_leave(L, sv);
+  luaL_unref(L, LUA_REGISTRYINDEX, cb.fn_ref);
+  if (cb.err_ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, cb.err_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, cb.err_ref);
+    if (!out) return luaL_error(L, "%s: callback failed: %s", fn, lua_tostring(L, -1));
+    lua_pop(L, 1); /* the sampler went on regardless: its result stands */
+  }
+  lundi_lua_push_tensor(L, out, fn);
+  return 1;
+}
+
+/* ---- the Pipeline userdata ---- */
+
+/* Part k from the constructor's table at 1, pushed as a Plugin (or nil for a missing
+ * conditioner): a Plugin, a name, or {name, params} / {name=, params=}. */
+static void push_part(lua_State *L, int k) {
+  const char *fn = "pipeline";
+  int t = lua_getfield(L, 1, part_names[k]);
+  int v = lua_gettop(L);
+  if (t == LUA_TNIL) {
+    if (part_kinds[k] != LUNDI_CONDITIONER) luaL_error(L, "pipeline: %s is required", part_names[k]);
+    return;
+  }
+  if (t == LUA_TUSERDATA) {
+    lplug_check_kind(L, v, part_kinds[k]);
+    return;
+  }
+  if (t == LUA_TSTRING) {
+    lplug_create(L, part_kinds[k], lua_tostring(L, v), 0, fn);
+    lua_replace(L, v);
+    return;
+  }
+  if (t == LUA_TTABLE) {
+    if (lua_rawgeti(L, v, 1) == LUA_TNIL) {
+      lua_pop(L, 1);
+      lua_getfield(L, v, "name");
+    }
+    if (lua_rawgeti(L, v, 2) == LUA_TNIL) {
+      lua_pop(L, 1);
+      lua_getfield(L, v, "params");
+    }
+    if (lua_type(L, v + 1) != LUA_TSTRING)
+      luaL_error(L, "pipeline: %s = {name, params}: the name must be a string", part_names[k]);
+    lplug_create(L, part_kinds[k], lua_tostring(L, v + 1), lua_isnil(L, v + 2) ? 0 : v + 2, fn);
+    lua_replace(L, v);
+    lua_settop(L, v);
+    return;
+  }
+  luaL_error(L, "pipeline: %s must be a Plugin, a name or {name, params}, got %s", part_names[k], lpv_typename(L, v));
+}
+
+static int l_pipeline(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {
+    int ok = 0;
+    for (int k = 0; k < 4 && lua_type(L, -2) == LUA_TSTRING; k++)
+      if (strcmp(lua_tostring(L, -2), part_names[k]) == 0) ok = 1;
+    if (!ok)
+      return luaL_error(L, "pipeline: unknown part '%s' (valid: scheduler, denoiser, conditioner, sampler)",
+                        lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
+    lua_pop(L, 1);
+  }
+  lua_newuserdatauv(L, 1, 4); /* 2 */
+  luaL_setmetatable(L, LUNDI_LUA_PIPELINE);
+  for (int k = 0; k < 4; k++) {
+    push_part(L, k);
+    lua_setiuservalue(L, 2, k + 1);
+    lua_settop(L, 2);
+  }
+  return 1;
+}
+
+static void check_pipe(lua_State *L) { luaL_checkudata(L, 1, LUNDI_LUA_PIPELINE); }
+
+static int pipe_sample(lua_State *L) {
+  check_pipe(L);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lundi_pipeline_parts parts;
+  lpipe_check_parts(L, 1, &parts);
+  lundi_instance *s = pipe_part(L, 1, 3);
+  return lpipe_sample(L, s, &parts, 2, "sample");
+}
+
+static int pipe_describe(lua_State *L) {
+  check_pipe(L);
+  lua_newtable(L);
+  int n = 0;
+  for (int k = 0; k < 4; k++) {
+    lundi_instance *inst = pipe_part(L, 1, k);
+    if (!inst) continue;
+    const lundi_plugin *p = lundi_instance_plugin(inst);
+    const lundi_plugin_desc *d = lundi_plugin_info(p);
+    lua_createtable(L, 0, 5);
+    lua_pushstring(L, part_names[k]);
+    lua_setfield(L, -2, "kind");
+    lua_pushstring(L, d->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, d->version);
+    lua_setfield(L, -2, "version");
+    lua_pushstring(L, lundi_plugin_origin(p));
+    lua_setfield(L, -2, "origin");
+    lplug_push_params(L, lundi_instance_params(inst));
+    lua_setfield(L, -2, "params");
+    lua_rawseti(L, -2, ++n);
+  }
+  return 1;
+}
+
+static int pipe_index(lua_State *L) {
+  check_pipe(L);
+  const char *key = luaL_checkstring(L, 2);
+  for (int k = 0; k < 4; k++)
+    if (strcmp(key, part_names[k]) == 0) {
+      lua_getiuservalue(L, 1, k + 1);
+      return 1;
+    }
+  if (strcmp(key, "sample") == 0) lua_pushcfunction(L, pipe_sample);
+  else if (strcmp(key, "describe") == 0) lua_pushcfunction(L, pipe_describe);
+  else lua_pushnil(L);
+  return 1;
+}
+
+static int pipe_tostring(lua_State *L) {
+  check_pipe(L);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, "pipeline {");
+  int first = 1;
+  for (int k = 0; k < 4; k++) {
+    lundi_instance *inst = pipe_part(L, 1, k);
+    if (!inst) continue;
+    lua_pushfstring(L, "%s%s=%s", first ? "" : ", ", part_names[k],
+                    lundi_plugin_info(lundi_instance_plugin(inst))->name);
+    luaL_addvalue(&b);
+    first = 0;
+  }
+  luaL_addchar(&b, '}');
+  luaL_pushresult(&b);
+  return 1;
+}
+
+void lundi_lua_open_pipeline(lua_State *L, int mod) {
+  luaL_newmetatable(L, LUNDI_LUA_PIPELINE);
+  lua_pushcfunction(L, pipe_index);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, pipe_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, l_pipeline);
+  lua_setfield(L, mod, "pipeline");
+}

@@ -1,0 +1,513 @@
+/* lundi.scheduler / denoiser / conditioner / sampler: plugin instances as "lundi.Plugin"
+ * userdata whose methods are the checked call wrappers of plugin.h, and lundi.plugins().
+ * Step indices stay 0-based (see lplugin.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "lplugin.h"
+#include "lua_module.h"
+#include "lua_rng.h"
+
+/* ---- the userdata ---- */
+
+void lplug_push(lua_State *L, lundi_instance *inst, int owned) {
+  lplug_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
+  u->inst = inst;
+  u->owned = owned;
+  luaL_setmetatable(L, LUNDI_LUA_PLUGIN);
+}
+
+lplug_ud *lplug_check(lua_State *L, int idx) {
+  lplug_ud *u = luaL_checkudata(L, idx, LUNDI_LUA_PLUGIN);
+  if (!u->inst)
+    luaL_argerror(L, idx, "plugin instance is no longer usable (closed, or lent to a sample call that returned)");
+  return u;
+}
+
+lundi_instance *lplug_check_kind(lua_State *L, int idx, lundi_plugin_kind k) {
+  lplug_ud *u = lplug_check(L, idx);
+  lundi_plugin_kind got = lundi_plugin_info(lundi_instance_plugin(u->inst))->kind;
+  if (got != k) {
+    const char *msg = lua_pushfstring(L, "%s expected, got a %s", lundi_plugin_kind_name(k),
+                                      lundi_plugin_kind_name(got));
+    luaL_argerror(L, idx, msg);
+  }
+  return u->inst;
+}
+
+static void push_value(lua_State *L, const lundi_params *p, int i) {
+  const lundi_param_spec *s = lundi_params_spec(p, i);
+  switch (s->type) {
+  case LUNDI_PARAM_INT: lua_pushinteger(L, (lua_Integer)lundi_params_int(p, s->name)); break;
+  case LUNDI_PARAM_FLOAT: lua_pushnumber(L, lundi_params_float(p, s->name)); break;
+  case LUNDI_PARAM_BOOL: lua_pushboolean(L, lundi_params_bool(p, s->name)); break;
+  default: lua_pushstring(L, lundi_params_string(p, s->name)); break;
+  }
+}
+
+void lplug_push_params(lua_State *L, const lundi_params *p) {
+  int n = lundi_params_count(p);
+  lua_createtable(L, 0, n);
+  for (int i = 0; i < n; i++) {
+    push_value(L, p, i);
+    lua_setfield(L, -2, lundi_params_spec(p, i)->name);
+  }
+}
+
+void lplug_create(lua_State *L, lundi_plugin_kind k, const char *name, int params_idx,
+                  const char *fn) {
+  if (params_idx) params_idx = lua_absindex(L, params_idx);
+  lundi_registry *r = lundi_lua_registry(L);
+  const lundi_plugin *p = lundi_registry_find(r, k, name);
+  if (!p) lundi_lua_error(L, fn);
+  lundi_params *pp = lundi_plugin_params(p);
+  if (!pp) lundi_lua_error(L, fn);
+  if (params_idx && lua_type(L, params_idx) != LUA_TTABLE) {
+    lundi_params_free(pp);
+    luaL_typeerror(L, params_idx, "table of parameters");
+  }
+  char owner[160];
+  snprintf(owner, sizeof owner, "%s '%s'", lundi_plugin_kind_name(k), name);
+  if (params_idx && lpv_apply_params(L, params_idx, pp, owner) != 0) {
+    lundi_params_free(pp);
+    lundi_lua_error(L, fn);
+  }
+  lplug_push(L, NULL, 1); /* before the instance, so a memory error cannot leak it */
+  lplug_ud *u = lua_touserdata(L, -1);
+  void *sv = lreg_enter(L);
+  u->inst = lundi_instance_new(p, pp);
+  lreg_leave(L, sv);
+  lundi_params_free(pp);
+  if (!u->inst) lundi_lua_error(L, fn);
+}
+
+static int plug_gc(lua_State *L) {
+  lplug_ud *u = luaL_checkudata(L, 1, LUNDI_LUA_PLUGIN);
+  if (u->owned && u->inst) {
+    void *sv = lreg_enter(L);
+    lundi_instance_free(u->inst);
+    lreg_leave(L, sv);
+  }
+  u->inst = NULL;
+  return 0;
+}
+
+static int plug_tostring(lua_State *L) {
+  lplug_ud *u = luaL_checkudata(L, 1, LUNDI_LUA_PLUGIN);
+  if (!u->inst) {
+    lua_pushliteral(L, "plugin (released)");
+    return 1;
+  }
+  const lundi_plugin_desc *d = lundi_plugin_info(lundi_instance_plugin(u->inst));
+  const lundi_params *p = lundi_instance_params(u->inst);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  lua_pushfstring(L, "%s %s %s {", lundi_plugin_kind_name(d->kind), d->name, d->version);
+  luaL_addvalue(&b);
+  for (int i = 0; i < lundi_params_count(p); i++) {
+    const lundi_param_spec *s = lundi_params_spec(p, i);
+    int quote = s->type == LUNDI_PARAM_STRING || s->type == LUNDI_PARAM_CHOICE;
+    lua_pushfstring(L, "%s%s=%s%s%s", i ? ", " : "", s->name, quote ? "\"" : "",
+                    lundi_params_text(p, i), quote ? "\"" : "");
+    luaL_addvalue(&b);
+  }
+  luaL_addchar(&b, '}');
+  luaL_pushresult(&b);
+  return 1;
+}
+
+static int plug_params(lua_State *L) {
+  lplug_push_params(L, lundi_instance_params(lplug_check(L, 1)->inst));
+  return 1;
+}
+
+/* Pushes field key of the instance; 0 when key is not a field. */
+static int push_field(lua_State *L, lundi_instance *inst, const char *key) {
+  const lundi_plugin *p = lundi_instance_plugin(inst);
+  const lundi_plugin_desc *d = lundi_plugin_info(p);
+  if (strcmp(key, "kind") == 0) lua_pushstring(L, lundi_plugin_kind_name(d->kind));
+  else if (strcmp(key, "name") == 0) lua_pushstring(L, d->name);
+  else if (strcmp(key, "version") == 0) lua_pushstring(L, d->version);
+  else if (strcmp(key, "description") == 0) lua_pushstring(L, d->description);
+  else if (strcmp(key, "origin") == 0) lua_pushstring(L, lundi_plugin_origin(p));
+  else return 0;
+  return 1;
+}
+
+/* upvalue 1: methods of every kind; upvalue 2: {[kind + 1] = methods of that kind}. */
+static int plug_index(lua_State *L) {
+  lplug_ud *u = luaL_checkudata(L, 1, LUNDI_LUA_PLUGIN);
+  const char *key = luaL_checkstring(L, 2);
+  if (u->inst && push_field(L, u->inst, key)) return 1;
+  if (lua_getfield(L, lua_upvalueindex(1), key) != LUA_TNIL) return 1;
+  if (!u->inst)
+    return luaL_error(L, "plugin instance is no longer usable (closed, or lent to a sample call that "
+                         "returned): cannot use '%s'", key);
+  lua_pop(L, 1);
+  lua_rawgeti(L, lua_upvalueindex(2), lundi_plugin_info(lundi_instance_plugin(u->inst))->kind + 1);
+  lua_getfield(L, -1, key);
+  return 1;
+}
+
+/* ---- calls: each brackets the C call with lreg_enter/leave ---- */
+
+static int check_step(lua_State *L, int idx) {
+  lua_Integer i = luaL_checkinteger(L, idx);
+  luaL_argcheck(L, i >= 0 && i <= 0x7fffffff, idx, "step index must be a non-negative integer (0-based)");
+  return (int)i;
+}
+
+#define CALL(type, var, expr)                                                                      \
+  type var;                                                                                        \
+  do {                                                                                             \
+    void *sv_ = lreg_enter(L);                                                                     \
+    var = (expr);                                                                                  \
+    lreg_leave(L, sv_);                                                                            \
+  } while (0)
+
+static int push_int_result(lua_State *L, int v, const char *fn) {
+  if (v < 0) return lundi_lua_error(L, fn);
+  lua_pushinteger(L, v);
+  return 1;
+}
+
+static int push_tensor_result(lua_State *L, lundi_tensor *t, const char *fn) {
+  lundi_lua_push_tensor(L, t, fn);
+  return 1;
+}
+
+static int s_num_train_timesteps(lua_State *L) {
+  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
+  CALL(int, n, lundi_scheduler_num_train_timesteps(s));
+  return push_int_result(L, n, "num_train_timesteps");
+}
+
+static int s_add_noise(lua_State *L) {
+  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
+  lundi_tensor *x0 = lundi_lua_check_tensor(L, 2), *noise = lundi_lua_check_tensor(L, 3),
+               *t = lundi_lua_check_tensor(L, 4);
+  CALL(lundi_tensor *, r, lundi_scheduler_add_noise(s, x0, noise, t));
+  return push_tensor_result(L, r, "add_noise");
+}
+
+static int s_target(lua_State *L) {
+  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
+  lundi_tensor *x0 = lundi_lua_check_tensor(L, 2), *noise = lundi_lua_check_tensor(L, 3),
+               *t = lundi_lua_check_tensor(L, 4);
+  CALL(lundi_tensor *, r, lundi_scheduler_target(s, x0, noise, t));
+  return push_tensor_result(L, r, "target");
+}
+
+static int s_set_timesteps(lua_State *L) {
+  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, n > 0 && n <= 0x7fffffff, 2, "number of steps must be positive");
+  CALL(int, rc, lundi_scheduler_set_timesteps(s, (int)n));
+  if (rc < 0) return lundi_lua_error(L, "set_timesteps");
+  return 0;
+}
+
+static int s_num_steps(lua_State *L) {
+  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
+  CALL(int, n, lundi_scheduler_num_steps(s));
+  return push_int_result(L, n, "num_steps");
+}
+
+static int s_timestep(lua_State *L) {
+  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
+  int i = check_step(L, 2);
+  CALL(double, t, lundi_scheduler_timestep(s, i));
+  if (t != t) return lundi_lua_error(L, "timestep");
+  lua_pushnumber(L, t);
+  return 1;
+}
+
+static int s_init_noise_sigma(lua_State *L) {
+  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
+  CALL(double, v, lundi_scheduler_init_noise_sigma(s));
+  if (v != v) return lundi_lua_error(L, "init_noise_sigma");
+  lua_pushnumber(L, v);
+  return 1;
+}
+
+static int s_scale_model_input(lua_State *L) {
+  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
+  lundi_tensor *x = lundi_lua_check_tensor(L, 2);
+  int i = check_step(L, 3);
+  CALL(lundi_tensor *, r, lundi_scheduler_scale_model_input(s, x, i));
+  return push_tensor_result(L, r, "scale_model_input");
+}
+
+static int s_step(lua_State *L) {
+  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
+  lundi_tensor *out = lundi_lua_check_tensor(L, 2);
+  int i = check_step(L, 3);
+  lundi_tensor *x = lundi_lua_check_tensor(L, 4);
+  lundi_rng *rng = lundi_lua_opt_rng(L, 5);
+  CALL(lundi_tensor *, r, lundi_scheduler_step(s, out, i, x, rng));
+  return push_tensor_result(L, r, "step");
+}
+
+static int s_predict_x0(lua_State *L) {
+  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
+  lundi_tensor *out = lundi_lua_check_tensor(L, 2);
+  int i = check_step(L, 3);
+  lundi_tensor *x = lundi_lua_check_tensor(L, 4);
+  lundi_clear_error();
+  CALL(lundi_tensor *, r, lundi_scheduler_predict_x0(s, out, i, x));
+  if (!r && lundi_last_error_code() == 0) { /* the scheduler offers none */
+    lua_pushnil(L);
+    return 1;
+  }
+  return push_tensor_result(L, r, "predict_x0");
+}
+
+/* The optional cond table at idx as borrowed-then-cleared references. */
+static void opt_cond(lua_State *L, int idx, lundi_cond *c, int *present, const char *fn) {
+  memset(c, 0, sizeof *c);
+  *present = !lua_isnoneornil(L, idx);
+  if (*present && lpv_to_cond(L, idx, c, "cond") != 0) lundi_lua_error(L, fn);
+}
+
+static int d_forward(lua_State *L) {
+  lundi_instance *d = lplug_check_kind(L, 1, LUNDI_DENOISER);
+  lundi_tensor *x = lundi_lua_check_tensor(L, 2), *t = lundi_lua_check_tensor(L, 3);
+  lundi_rng *rng = lundi_lua_opt_rng(L, 5);
+  lundi_cond c;
+  int has;
+  opt_cond(L, 4, &c, &has, "forward");
+  CALL(lundi_tensor *, r, lundi_denoiser_forward(d, x, t, has ? &c : NULL, rng));
+  lundi_cond_clear(&c);
+  return push_tensor_result(L, r, "forward");
+}
+
+static int push_module(lua_State *L, lundi_module *m, const char *fn) {
+  if (!m) {
+    if (lundi_last_error_code() != 0) return lundi_lua_error(L, fn);
+    lua_pushnil(L);
+    return 1;
+  }
+  lundi_lua_push_borrowed_module(L, m, 1);
+  return 1;
+}
+
+static int d_module(lua_State *L) {
+  lundi_instance *d = lplug_check_kind(L, 1, LUNDI_DENOISER);
+  lundi_clear_error();
+  CALL(lundi_module *, m, lundi_denoiser_module(d));
+  return push_module(L, m, "module");
+}
+
+static int c_module(lua_State *L) {
+  lundi_instance *c = lplug_check_kind(L, 1, LUNDI_CONDITIONER);
+  lundi_clear_error();
+  CALL(lundi_module *, m, lundi_conditioner_module(c));
+  return push_module(L, m, "module");
+}
+
+/* Pushes out as a table (taking its references) or raises fn's error when rc < 0. */
+static int push_cond_result(lua_State *L, int rc, lundi_cond *out, const char *fn) {
+  if (rc < 0) {
+    lundi_cond_clear(out);
+    return lundi_lua_error(L, fn);
+  }
+  lpv_push_cond(L, out);
+  lundi_cond_clear(out);
+  return 1;
+}
+
+static int c_encode(lua_State *L) {
+  lundi_instance *c = lplug_check_kind(L, 1, LUNDI_CONDITIONER);
+  lundi_tensor *in = lundi_lua_check_tensor(L, 2);
+  lundi_cond out = {0};
+  CALL(int, rc, lundi_conditioner_encode(c, in, &out));
+  return push_cond_result(L, rc, &out, "encode");
+}
+
+static int c_encode_text(lua_State *L) {
+  lundi_instance *c = lplug_check_kind(L, 1, LUNDI_CONDITIONER);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_Integer n = luaL_len(L, 2);
+  luaL_argcheck(L, n > 0 && n < 0x7fffffff, 2, "expected a non-empty array of prompts");
+  const char **prompts = lua_newuserdatauv(L, (size_t)n * sizeof *prompts, 0);
+  for (lua_Integer i = 0; i < n; i++) {
+    lua_rawgeti(L, 2, i + 1);
+    if (lua_type(L, -1) != LUA_TSTRING)
+      return luaL_error(L, "encode_text: prompts[%d] must be a string, got %s", (int)(i + 1),
+                        lpv_typename(L, -1));
+    prompts[i] = lua_tostring(L, -1); /* anchored by the table at 2 */
+    lua_pop(L, 1);
+  }
+  lundi_cond out = {0};
+  CALL(int, rc, lundi_conditioner_encode_text(c, prompts, (int)n, &out));
+  return push_cond_result(L, rc, &out, "encode_text");
+}
+
+static int c_null(lua_State *L) {
+  lundi_instance *c = lplug_check_kind(L, 1, LUNDI_CONDITIONER);
+  lua_Integer n = luaL_checkinteger(L, 2);
+  luaL_argcheck(L, n > 0 && n < 0x7fffffff, 2, "batch size must be positive");
+  lundi_cond out = {0};
+  CALL(int, rc, lundi_conditioner_null(c, (int)n, &out));
+  return push_cond_result(L, rc, &out, "null");
+}
+
+static int c_drop(lua_State *L) {
+  lundi_instance *c = lplug_check_kind(L, 1, LUNDI_CONDITIONER);
+  lundi_rng *rng = lundi_lua_check_rng(L, 3);
+  lundi_cond cond;
+  if (lpv_to_cond(L, 2, &cond, "cond") != 0) return lundi_lua_error(L, "drop");
+  CALL(int, rc, lundi_conditioner_drop(c, &cond, rng));
+  return push_cond_result(L, rc, &cond, "drop");
+}
+
+static int sa_sample(lua_State *L) {
+  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SAMPLER);
+  lundi_pipeline_parts parts;
+  lpipe_check_parts(L, 2, &parts);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  return lpipe_sample(L, s, &parts, 3, "sample");
+}
+
+static const luaL_Reg common_methods[] = {{"params", plug_params}, {NULL, NULL}};
+
+static const luaL_Reg scheduler_methods[] = {
+    {"num_train_timesteps", s_num_train_timesteps},
+    {"add_noise", s_add_noise},
+    {"target", s_target},
+    {"set_timesteps", s_set_timesteps},
+    {"num_steps", s_num_steps},
+    {"timestep", s_timestep},
+    {"init_noise_sigma", s_init_noise_sigma},
+    {"scale_model_input", s_scale_model_input},
+    {"step", s_step},
+    {"predict_x0", s_predict_x0},
+    {NULL, NULL}};
+static const luaL_Reg denoiser_methods[] = {{"forward", d_forward}, {"module", d_module}, {NULL, NULL}};
+static const luaL_Reg conditioner_methods[] = {{"encode", c_encode},
+                                               {"encode_text", c_encode_text},
+                                               {"null", c_null},
+                                               {"drop", c_drop},
+                                               {"module", c_module},
+                                               {NULL, NULL}};
+static const luaL_Reg sampler_methods[] = {{"sample", sa_sample}, {NULL, NULL}};
+
+/* ---- module functions ---- */
+
+static int make_kind(lua_State *L, lundi_plugin_kind k) {
+  const char *fn = lundi_plugin_kind_name(k);
+  const char *name = luaL_checkstring(L, 1);
+  lplug_create(L, k, name, lua_isnoneornil(L, 2) ? 0 : 2, fn);
+  return 1;
+}
+static int l_scheduler(lua_State *L) { return make_kind(L, LUNDI_SCHEDULER); }
+static int l_denoiser(lua_State *L) { return make_kind(L, LUNDI_DENOISER); }
+static int l_conditioner(lua_State *L) { return make_kind(L, LUNDI_CONDITIONER); }
+static int l_sampler(lua_State *L) { return make_kind(L, LUNDI_SAMPLER); }
+
+static void push_spec(lua_State *L, const lundi_params *defaults, int i) {
+  const lundi_param_spec *s = lundi_params_spec(defaults, i);
+  lua_createtable(L, 0, 7);
+  lua_pushstring(L, s->name);
+  lua_setfield(L, -2, "name");
+  lua_pushstring(L, lundi_param_type_name(s->type));
+  lua_setfield(L, -2, "type");
+  push_value(L, defaults, i);
+  lua_setfield(L, -2, "default");
+  if ((s->type == LUNDI_PARAM_INT || s->type == LUNDI_PARAM_FLOAT) && !(s->min == 0 && s->max == 0)) {
+    lua_pushnumber(L, s->min);
+    lua_setfield(L, -2, "min");
+    lua_pushnumber(L, s->max);
+    lua_setfield(L, -2, "max");
+  }
+  if (s->type == LUNDI_PARAM_CHOICE && s->choices) {
+    lua_newtable(L);
+    int k = 0;
+    for (const char *c = s->choices; c;) {
+      const char *bar = strchr(c, '|');
+      lua_pushlstring(L, c, bar ? (size_t)(bar - c) : strlen(c));
+      lua_rawseti(L, -2, ++k);
+      c = bar ? bar + 1 : NULL;
+    }
+    lua_setfield(L, -2, "choices");
+  }
+  lua_pushstring(L, s->help ? s->help : "");
+  lua_setfield(L, -2, "help");
+}
+
+/* lundi.plugins([kind]) -> { {kind=, name=, version=, description=, origin=, params={...}}, ... } */
+static int l_plugins(lua_State *L) {
+  lundi_registry *r = lundi_lua_registry(L);
+  int want = -1;
+  if (!lua_isnoneornil(L, 1)) {
+    lundi_plugin_kind k;
+    if (lundi_plugin_kind_parse(luaL_checkstring(L, 1), &k) != 0)
+      return luaL_argerror(L, 1, "expected scheduler, denoiser, conditioner or sampler");
+    want = (int)k;
+  }
+  lua_newtable(L);
+  int out = 0;
+  for (int i = 0; i < lundi_registry_count(r); i++) {
+    const lundi_plugin *p = lundi_registry_at(r, i);
+    const lundi_plugin_desc *d = lundi_plugin_info(p);
+    if (want >= 0 && (int)d->kind != want) continue;
+    lua_createtable(L, 0, 6);
+    lua_pushstring(L, lundi_plugin_kind_name(d->kind));
+    lua_setfield(L, -2, "kind");
+    lua_pushstring(L, d->name);
+    lua_setfield(L, -2, "name");
+    lua_pushstring(L, d->version);
+    lua_setfield(L, -2, "version");
+    lua_pushstring(L, d->description);
+    lua_setfield(L, -2, "description");
+    lua_pushstring(L, lundi_plugin_origin(p));
+    lua_setfield(L, -2, "origin");
+    lundi_params *defaults = lundi_plugin_params(p);
+    if (!defaults) return lundi_lua_error(L, "plugins");
+    int n = lundi_params_count(defaults);
+    lua_createtable(L, n, 0);
+    for (int j = 0; j < n; j++) {
+      push_spec(L, defaults, j);
+      lua_rawseti(L, -2, j + 1);
+    }
+    lundi_params_free(defaults);
+    lua_setfield(L, -2, "params");
+    lua_rawseti(L, -2, ++out);
+  }
+  return 1;
+}
+
+static void new_methods(lua_State *L, const luaL_Reg *fns) {
+  lua_newtable(L);
+  luaL_setfuncs(L, fns, 0);
+}
+
+void lundi_lua_open_plugin(lua_State *L, int mod) {
+  luaL_newmetatable(L, LUNDI_LUA_PLUGIN);
+  lua_pushcfunction(L, plug_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushcfunction(L, plug_gc);
+  lua_setfield(L, -2, "__close");
+  lua_pushcfunction(L, plug_tostring);
+  lua_setfield(L, -2, "__tostring");
+  new_methods(L, common_methods);
+  lua_createtable(L, LUNDI_KIND_COUNT, 0);
+  const luaL_Reg *per_kind[LUNDI_KIND_COUNT] = {scheduler_methods, denoiser_methods,
+                                                conditioner_methods, sampler_methods};
+  for (int k = 0; k < LUNDI_KIND_COUNT; k++) {
+    new_methods(L, per_kind[k]);
+    lua_rawseti(L, -2, k + 1);
+  }
+  lua_pushcclosure(L, plug_index, 2);
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+
+  static const luaL_Reg fns[] = {{"scheduler", l_scheduler},     {"denoiser", l_denoiser},
+                                 {"conditioner", l_conditioner}, {"sampler", l_sampler},
+                                 {"plugins", l_plugins},         {NULL, NULL}};
+  lua_pushvalue(L, mod);
+  luaL_setfuncs(L, fns, 0);
+  lua_pop(L, 1);
+  lundi_lua_open_register(L, mod);
+  lundi_lua_open_pipeline(L, mod);
+}

@@ -1,0 +1,140 @@
+/* lundi.progress{total=N, label="train"} -> a bar with :update(step, extra) and :finish().
+ * extra is a string or a table {loss=0.04, lr=1e-4}, shown as "loss 0.04 lr 0.0001" (keys
+ * sorted, numbers with %.4g). __gc and __close finish and free the bar. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua_internal.h"
+#include "lundi/progress.h"
+
+#define LUNDI_LUA_PROGRESS "lundi.Progress"
+
+static lundi_progress **check_bar(lua_State *L) {
+  return luaL_checkudata(L, 1, LUNDI_LUA_PROGRESS);
+}
+
+static int progress_new(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_pushnil(L);
+  while (lua_next(L, 1)) {
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+    if (!k || (strcmp(k, "total") && strcmp(k, "label")))
+      return luaL_error(L, "lundi.progress: unknown option '%s' (valid: total, label)",
+                        k ? k : luaL_typename(L, -2));
+    lua_pop(L, 1);
+  }
+  lua_getfield(L, 1, "total");
+  if (!lua_isnil(L, -1) && !lua_isinteger(L, -1))
+    return luaL_error(L, "lundi.progress: 'total' must be an integer (got %s)",
+                      lua_isnumber(L, -1) ? "a fraction" : luaL_typename(L, -1));
+  lua_Integer total = lua_isnil(L, -1) ? 0 : lua_tointeger(L, -1);
+  lua_getfield(L, 1, "label");
+  if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+    return luaL_error(L, "lundi.progress: 'label' must be a string (got %s)", luaL_typename(L, -1));
+  const char *label = lua_tostring(L, -1);
+  lundi_progress **box = lua_newuserdatauv(L, sizeof *box, 0);
+  *box = NULL;
+  luaL_setmetatable(L, LUNDI_LUA_PROGRESS);
+  *box = lundi_progress_new(label, (int64_t)total, stderr);
+  if (!*box) return lundi_lua_error(L, "lundi.progress");
+  return 1;
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Formats the table at idx into buf: string keys sorted, "key value" pairs. */
+static void format_extra(lua_State *L, int idx, char *buf, size_t cap) {
+  int n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) != LUA_TSTRING)
+      luaL_error(L, "bad argument #2 to 'update' (keys of the extra table must be strings)");
+    n++;
+    lua_pop(L, 1);
+  }
+  const char **keys = lua_newuserdatauv(L, sizeof *keys * (size_t)(n ? n : 1), 0);
+  int i = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    keys[i++] = lua_tostring(L, -2); /* anchored by the table */
+    lua_pop(L, 1);
+  }
+  qsort(keys, (size_t)n, sizeof *keys, cmp_str);
+  size_t len = 0;
+  buf[0] = 0;
+  int top = lua_gettop(L);
+  for (i = 0; i < n && len + 1 < cap; i++) {
+    lua_getfield(L, idx, keys[i]);
+    int w;
+    if (lua_isinteger(L, -1))
+      w = snprintf(buf + len, cap - len, "%s%s %lld", len ? " " : "", keys[i],
+                   (long long)lua_tointeger(L, -1));
+    else if (lua_type(L, -1) == LUA_TNUMBER)
+      w = snprintf(buf + len, cap - len, "%s%s %.4g", len ? " " : "", keys[i], lua_tonumber(L, -1));
+    else
+      w = snprintf(buf + len, cap - len, "%s%s %s", len ? " " : "", keys[i],
+                   luaL_tolstring(L, -1, NULL));
+    if (w > 0) len += (size_t)w;
+    if (len >= cap) len = cap - 1;
+    lua_settop(L, top);
+  }
+  lua_pop(L, 1); /* keys */
+}
+
+static int progress_update(lua_State *L) {
+  lundi_progress **box = check_bar(L);
+  lua_Integer step = luaL_checkinteger(L, 2);
+  char extra[256];
+  const char *text = NULL;
+  int t = lua_type(L, 3);
+  if (t == LUA_TTABLE) {
+    format_extra(L, 3, extra, sizeof extra);
+    text = extra;
+  } else if (t == LUA_TSTRING) {
+    text = lua_tostring(L, 3);
+  } else if (t != LUA_TNIL && t != LUA_TNONE) {
+    return luaL_typeerror(L, 3, "table, string or nil");
+  }
+  if (*box) lundi_progress_update(*box, (int64_t)step, text);
+  return 0;
+}
+
+static int progress_finish(lua_State *L) {
+  lundi_progress **box = check_bar(L);
+  if (*box) lundi_progress_finish(*box);
+  return 0;
+}
+
+static int progress_close(lua_State *L) {
+  lundi_progress **box = check_bar(L);
+  lundi_progress_free(*box);
+  *box = NULL;
+  return 0;
+}
+
+static int progress_tostring(lua_State *L) {
+  lundi_progress **box = check_bar(L);
+  lua_pushfstring(L, "lundi.Progress%s", *box ? "" : " (closed)");
+  return 1;
+}
+
+void lundi_lua_open_progress(lua_State *L, int mod) {
+  static const luaL_Reg methods[] = {{"update", progress_update},
+                                     {"finish", progress_finish},
+                                     {NULL, NULL}};
+  if (luaL_newmetatable(L, LUNDI_LUA_PROGRESS)) {
+    luaL_newlib(L, methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, progress_close);
+    lua_setfield(L, -2, "__gc");
+    lua_pushcfunction(L, progress_close);
+    lua_setfield(L, -2, "__close");
+    lua_pushcfunction(L, progress_tostring);
+    lua_setfield(L, -2, "__tostring");
+  }
+  lua_pop(L, 1);
+  lua_pushcfunction(L, progress_new);
+  lua_setfield(L, mod, "progress");
+}

@@ -1,0 +1,754 @@
+/* lundi.register{...}: a Lua table becomes a plugin registered through lundi_register(), so
+ * the rest of the runtime cannot tell it from a C one.
+ *
+ * Each Lua plugin gets its own heap api table whose optional entries are NULL when the Lua
+ * table lacks the function, so the call wrappers' documented defaults apply. Every C entry
+ * is a trampoline that calls the Lua function inside lua_pcall (a Lua error must never
+ * longjmp over the C caller's frames) and turns errors and wrong return types into a lundi
+ * error naming the plugin and where it was registered.
+ *
+ * Lifetime: the registry may outlive the Lua state (the lundi command frees its registry
+ * after lua_close). A sentinel userdata in the state's registry flips lstate.L to NULL when
+ * the state closes; from then on create() fails and nothing touches the state. */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lplugin.h"
+#include "lua_module.h"
+
+#define STATE_KEY "lundi.lua_plugin_state"
+
+/* One per Lua state that registered plugins; shared by its plugins and the sentinel. */
+typedef struct lstate {
+  lua_State *L;   /* main thread; NULL once the state is closed */
+  lua_State *cur; /* thread now calling into plugins through a binding, or NULL */
+  int refs;
+} lstate;
+
+typedef struct lplugin {
+  lstate *st;
+  int table_ref; /* the registration table, in LUA_REGISTRYINDEX */
+  lundi_plugin_kind kind;
+  char name[64];
+  char label[256]; /* "scheduler 'my_sched' (my.lua:12)" */
+  union {
+    lundi_scheduler_api s;
+    lundi_denoiser_api d;
+    lundi_conditioner_api c;
+    lundi_sampler_api sa;
+  } api;
+} lplugin;
+
+typedef struct linst {
+  lplugin *p;
+  int self_ref; /* what create() returned */
+} linst;
+
+static void state_unref(lstate *st) {
+  if (--st->refs == 0) free(st);
+}
+
+static int sentinel_gc(lua_State *L) {
+  lstate **box = lua_touserdata(L, 1);
+  if (*box) {
+    (*box)->L = NULL;
+    (*box)->cur = NULL;
+    state_unref(*box);
+    *box = NULL;
+  }
+  return 0;
+}
+
+static lstate *find_state(lua_State *L) {
+  lua_getfield(L, LUA_REGISTRYINDEX, STATE_KEY);
+  lstate **box = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return box ? *box : NULL;
+}
+
+static lstate *get_state(lua_State *L) {
+  lstate *st = find_state(L);
+  if (st) return st;
+  lstate **box = lua_newuserdatauv(L, sizeof *box, 0);
+  *box = NULL;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, sentinel_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  st = calloc(1, sizeof *st);
+  if (!st) luaL_error(L, "register: out of memory");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD); /* whichever thread registers */
+  st->L = lua_tothread(L, -1);
+  lua_pop(L, 1);
+  st->refs = 1;
+  *box = st;
+  lua_setfield(L, LUA_REGISTRYINDEX, STATE_KEY);
+  return st;
+}
+
+void *lreg_enter(lua_State *L) {
+  lstate *st = find_state(L);
+  if (!st) return NULL;
+  lua_State *prev = st->cur;
+  st->cur = L;
+  return prev;
+}
+
+void lreg_leave(lua_State *L, void *saved) {
+  lstate *st = find_state(L);
+  if (st) st->cur = saved;
+}
+
+static lua_State *thread_of(const lstate *st) { return st->cur ? st->cur : st->L; }
+
+/* ---- one protected call of a plugin's Lua function ----
+ * Stack from base: [msgh] [rng anchor] [extra anchor] [fn] [self] args... */
+typedef struct lcall {
+  lua_State *L;
+  int base;
+  const lplugin *p;
+  const char *fn;
+  lundi_rng *rng; /* written back from the anchored Rng copy after the call */
+} lcall;
+
+static int msgh(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) msg = luaL_tolstring(L, 1, NULL);
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
+/* 0: ready to push arguments; 1: the function is absent (when optional); < 0: error. */
+static int lc_begin(lcall *c, const lplugin *p, int self_ref, const char *fn, int optional) {
+  memset(c, 0, sizeof *c);
+  if (!p->st->L)
+    return lundi_set_error(LUNDI_ESTATE, "%s: cannot call %s(): the Lua state that registered it has been closed",
+                           p->label, fn);
+  lua_State *L = thread_of(p->st);
+  if (!lua_checkstack(L, 32)) return lundi_set_error(LUNDI_ENOMEM, "%s: Lua stack overflow", p->label);
+  c->L = L;
+  c->base = lua_gettop(L);
+  c->p = p;
+  c->fn = fn;
+  lua_pushcfunction(L, msgh);
+  lua_pushnil(L);
+  lua_pushnil(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, p->table_ref);
+  lua_pushstring(L, fn);
+  lua_rawget(L, -2);
+  lua_remove(L, -2);
+  if (!lua_isfunction(L, -1)) {
+    lua_settop(L, c->base);
+    if (optional) return 1;
+    return lundi_set_error(LUNDI_EINVAL, "%s: its table has no function '%s' any more", p->label, fn);
+  }
+  if (self_ref != LUA_NOREF) lua_rawgeti(L, LUA_REGISTRYINDEX, self_ref);
+  return 0;
+}
+
+static void lc_push_rng(lcall *c, lundi_rng *rng) {
+  lpv_push_rng(c->L, rng);
+  if (!rng) return;
+  lua_pushvalue(c->L, -1);
+  lua_replace(c->L, c->base + 2);
+  c->rng = rng;
+}
+
+/* Calls; on success the one result is on top. On error the stack is restored. */
+static int lc_call(lcall *c) {
+  int nargs = lua_gettop(c->L) - c->base - 4;
+  int st = lua_pcall(c->L, nargs, 1, c->base + 1);
+  if (c->rng) lpv_pull_rng(c->L, c->base + 2, c->rng);
+  if (st != LUA_OK) {
+    const char *msg = lua_tostring(c->L, -1);
+    int rc = lundi_set_error(LUNDI_EINVAL, "%s: %s", c->p->label, msg ? msg : "error in Lua");
+    lua_settop(c->L, c->base);
+    return rc;
+  }
+  return 0;
+}
+
+static void lc_end(lcall *c) { lua_settop(c->L, c->base); }
+
+static int lc_bad(lcall *c, const char *expected) {
+  int rc = lundi_set_error(LUNDI_EINVAL, "%s: %s must return %s, got %s", c->p->label, c->fn, expected,
+                           lpv_typename(c->L, -1));
+  lc_end(c);
+  return rc;
+}
+
+static lundi_tensor *lc_tensor_result(lcall *c) {
+  if (lc_call(c) != 0) return NULL;
+  lundi_tensor *t = lpv_to_tensor(c->L, -1);
+  if (!t) {
+    if (!luaL_testudata(c->L, -1, LUNDI_LUA_TENSOR)) lc_bad(c, "a tensor");
+    lc_end(c);
+    return NULL;
+  }
+  lc_end(c);
+  return t;
+}
+
+static int lc_int_result(lcall *c) {
+  if (lc_call(c) != 0) return LUNDI_EINVAL;
+  int ok;
+  lua_Integer v = lua_tointegerx(c->L, -1, &ok);
+  if (!ok || lua_type(c->L, -1) != LUA_TNUMBER || v < 0 || v > 0x7fffffff)
+    return lc_bad(c, "a non-negative integer");
+  lc_end(c);
+  return (int)v;
+}
+
+static double lc_number_result(lcall *c) {
+  if (lc_call(c) != 0) return NAN;
+  if (lua_type(c->L, -1) != LUA_TNUMBER) {
+    lc_bad(c, "a number");
+    return NAN;
+  }
+  double v = lua_tonumber(c->L, -1);
+  lc_end(c);
+  return v;
+}
+
+static int lc_cond_result(lcall *c, lundi_cond *out) {
+  int rc = lc_call(c);
+  if (rc != 0) return rc;
+  char what[300];
+  snprintf(what, sizeof what, "%s: the result of %s", c->p->label, c->fn);
+  rc = lpv_to_cond(c->L, -1, out, what);
+  lc_end(c);
+  return rc;
+}
+
+static int check_module_body(lua_State *L) {
+  lua_pushlightuserdata(L, lundi_lua_check_module(L, 1));
+  return 1;
+}
+
+/* A Module result (borrowed: self must keep it alive), nil meaning none. */
+static lundi_module *lc_module_result(lcall *c) {
+  if (lc_call(c) != 0) return NULL;
+  lua_State *L = c->L;
+  if (lua_isnil(L, -1)) {
+    lc_end(c);
+    return NULL;
+  }
+  if (!luaL_testudata(L, -1, LUNDI_LUA_MODULE)) {
+    lc_bad(c, "a Module or nil");
+    return NULL;
+  }
+  lua_pushcfunction(L, check_module_body);
+  lua_insert(L, -2);
+  lundi_module *m = NULL;
+  if (lua_pcall(L, 1, 1, 0) == LUA_OK) m = lua_touserdata(L, -1);
+  else lundi_set_error(LUNDI_EINVAL, "%s: module: %s", c->p->label, lua_tostring(L, -1));
+  lc_end(c);
+  return m;
+}
+
+#define SELF_P(self) (((linst *)(self))->p)
+#define SELF_REF(self) (((linst *)(self))->self_ref)
+#define BEGIN(c, self, fn)                                                                         \
+  (lc_begin(&(c), SELF_P(self), SELF_REF(self), (fn), 0) != 0)
+
+/* ---- scheduler ---- */
+static int s_num_train_timesteps(void *self) {
+  lcall c;
+  if (BEGIN(c, self, "num_train_timesteps")) return LUNDI_EINVAL;
+  return lc_int_result(&c);
+}
+
+static lundi_tensor *s_three(void *self, const char *fn, lundi_tensor *a, lundi_tensor *b, lundi_tensor *t) {
+  lcall c;
+  if (BEGIN(c, self, fn)) return NULL;
+  lpv_push_tensor(c.L, a);
+  lpv_push_tensor(c.L, b);
+  lpv_push_tensor(c.L, t);
+  return lc_tensor_result(&c);
+}
+static lundi_tensor *s_add_noise(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
+  return s_three(self, "add_noise", x0, noise, t);
+}
+static lundi_tensor *s_target(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
+  return s_three(self, "target", x0, noise, t);
+}
+
+static int s_set_timesteps(void *self, int n) {
+  lcall c;
+  if (BEGIN(c, self, "set_timesteps")) return LUNDI_EINVAL;
+  lua_pushinteger(c.L, n);
+  int rc = lc_call(&c);
+  if (rc == 0) lc_end(&c);
+  return rc;
+}
+
+static int s_num_steps(void *self) {
+  lcall c;
+  if (BEGIN(c, self, "num_steps")) return LUNDI_EINVAL;
+  return lc_int_result(&c);
+}
+
+static double s_timestep(void *self, int i) {
+  lcall c;
+  if (BEGIN(c, self, "timestep")) return NAN;
+  lua_pushinteger(c.L, i);
+  return lc_number_result(&c);
+}
+
+static double s_init_noise_sigma(void *self) {
+  lcall c;
+  if (BEGIN(c, self, "init_noise_sigma")) return NAN;
+  return lc_number_result(&c);
+}
+
+static lundi_tensor *s_scale_model_input(void *self, lundi_tensor *x, int i) {
+  lcall c;
+  if (BEGIN(c, self, "scale_model_input")) return NULL;
+  lpv_push_tensor(c.L, x);
+  lua_pushinteger(c.L, i);
+  return lc_tensor_result(&c);
+}
+
+static lundi_tensor *s_step(void *self, lundi_tensor *out, int i, lundi_tensor *x, lundi_rng *rng) {
+  lcall c;
+  if (BEGIN(c, self, "step")) return NULL;
+  lpv_push_tensor(c.L, out);
+  lua_pushinteger(c.L, i);
+  lpv_push_tensor(c.L, x);
+  lc_push_rng(&c, rng);
+  return lc_tensor_result(&c);
+}
+
+static lundi_tensor *s_predict_x0(void *self, lundi_tensor *out, int i, lundi_tensor *x) {
+  lcall c;
+  if (BEGIN(c, self, "predict_x0")) return NULL;
+  lpv_push_tensor(c.L, out);
+  lua_pushinteger(c.L, i);
+  lpv_push_tensor(c.L, x);
+  return lc_tensor_result(&c);
+}
+
+/* ---- denoiser ---- */
+static lundi_tensor *d_forward(void *self, lundi_tensor *x, lundi_tensor *t, const lundi_cond *cond,
+                               lundi_rng *rng) {
+  lcall c;
+  if (BEGIN(c, self, "forward")) return NULL;
+  lpv_push_tensor(c.L, x);
+  lpv_push_tensor(c.L, t);
+  lpv_push_cond(c.L, cond);
+  lc_push_rng(&c, rng);
+  return lc_tensor_result(&c);
+}
+
+static lundi_module *any_module(void *self) {
+  lcall c;
+  if (BEGIN(c, self, "module")) return NULL;
+  return lc_module_result(&c);
+}
+
+/* ---- conditioner ---- */
+static int c_encode(void *self, lundi_tensor *input, lundi_cond *out) {
+  lcall c;
+  if (BEGIN(c, self, "encode")) return LUNDI_EINVAL;
+  lpv_push_tensor(c.L, input);
+  return lc_cond_result(&c, out);
+}
+
+static int c_encode_text(void *self, const char *const *prompts, int n, lundi_cond *out) {
+  lcall c;
+  if (BEGIN(c, self, "encode_text")) return LUNDI_EINVAL;
+  lua_createtable(c.L, n, 0);
+  for (int i = 0; i < n; i++) {
+    lua_pushstring(c.L, prompts[i] ? prompts[i] : "");
+    lua_rawseti(c.L, -2, i + 1);
+  }
+  return lc_cond_result(&c, out);
+}
+
+static int c_null_cond(void *self, int n, lundi_cond *out) {
+  lcall c;
+  if (BEGIN(c, self, "null_cond")) return LUNDI_EINVAL;
+  lua_pushinteger(c.L, n);
+  return lc_cond_result(&c, out);
+}
+
+static int c_drop(void *self, lundi_cond *cond, lundi_rng *rng) {
+  lcall c;
+  if (BEGIN(c, self, "drop")) return LUNDI_EINVAL;
+  lpv_push_cond(c.L, cond);
+  lc_push_rng(&c, rng);
+  lundi_cond out;
+  int rc = lc_cond_result(&c, &out);
+  if (rc != 0) return rc;
+  lundi_cond_clear(cond);
+  *cond = out;
+  return 0;
+}
+
+/* ---- sampler ---- */
+
+/* request.callback for a Lua sampler: upvalue 1 is a box holding the C request, emptied
+ * when the sample call returns. callback(i, n, t, x [, x0]) -> true to stop early. */
+static int sample_callback(lua_State *L) {
+  const lundi_sample_request **box = lua_touserdata(L, lua_upvalueindex(1));
+  if (!*box) return luaL_error(L, "callback: the sample call it belongs to has returned");
+  const lundi_sample_request *req = *box;
+  lua_Integer i = luaL_checkinteger(L, 1), n = luaL_checkinteger(L, 2);
+  double t = luaL_checknumber(L, 3);
+  lundi_tensor *x = lundi_lua_check_tensor(L, 4), *x0 = lundi_lua_opt_tensor(L, 5);
+  if (!req->callback) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  int rc = req->callback(req->callback_ud, (int)i, (int)n, t, x, x0);
+  if (rc < 0) return lundi_lua_error(L, "callback");
+  lua_pushboolean(L, rc == 1);
+  return 1;
+}
+
+/* Sets field k of the table on top to a borrowed Plugin for inst (or leaves it out). */
+static lplug_ud *lend_part(lua_State *L, lundi_instance *inst, const char *k) {
+  if (!inst) return NULL;
+  lplug_push(L, inst, 0);
+  lplug_ud *u = lua_touserdata(L, -1);
+  lua_setfield(L, -2, k);
+  return u;
+}
+
+static lundi_tensor *sa_sample(void *self, const lundi_pipeline_parts *parts, const lundi_sample_request *req) {
+  lcall c;
+  if (BEGIN(c, self, "sample")) return NULL;
+  lua_State *L = c.L;
+  /* The anchor keeps what we must reset afterwards alive whatever the Lua code drops. */
+  lua_createtable(L, 4, 0);
+  lua_replace(L, c.base + 3);
+  lplug_ud *lent[3];
+  lua_createtable(L, 0, 3);
+  lent[0] = lend_part(L, parts->scheduler, "scheduler");
+  lent[1] = lend_part(L, parts->denoiser, "denoiser");
+  lent[2] = lend_part(L, parts->conditioner, "conditioner");
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, c.base + 3, 1);
+
+  lua_createtable(L, 0, 8);
+  lua_pushinteger(L, req->batch);
+  lua_setfield(L, -2, "batch");
+  lua_createtable(L, req->ndim, 0);
+  for (int i = 0; i < req->ndim; i++) {
+    lua_pushinteger(L, req->shape[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "shape");
+  lpv_push_tensor(L, req->cond_input);
+  lua_setfield(L, -2, "cond_input");
+  lpv_push_tensor(L, req->init);
+  lua_setfield(L, -2, "init");
+  if (req->prompts) {
+    lua_createtable(L, req->batch, 0);
+    for (int i = 0; i < req->batch; i++) {
+      lua_pushstring(L, req->prompts[i] ? req->prompts[i] : "");
+      lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "prompts");
+  }
+  lc_push_rng(&c, req->rng);
+  lua_setfield(L, -2, "rng");
+  const lundi_sample_request **box = lua_newuserdatauv(L, sizeof *box, 0);
+  *box = req;
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, c.base + 3, 2);
+  lua_pushcclosure(L, sample_callback, 1);
+  lua_setfield(L, -2, "callback");
+
+  int rc = lc_call(&c);
+  /* The lent parts and the callback must not outlive this call. Nothing has allocated since
+   * the anchor left the stack, so these userdata are still alive. */
+  *box = NULL;
+  for (int i = 0; i < 3; i++)
+    if (lent[i]) lent[i]->inst = NULL;
+  if (rc != 0) return NULL;
+  lundi_tensor *out = lpv_to_tensor(L, -1);
+  if (!out && !luaL_testudata(L, -1, LUNDI_LUA_TENSOR)) lc_bad(&c, "a tensor");
+  lc_end(&c);
+  return out;
+}
+
+/* ---- create / destroy / release ---- */
+static int p_create(void *user, const lundi_params *params, void **self) {
+  lplugin *p = user;
+  *self = NULL;
+  if (!p->st->L)
+    return lundi_set_error(LUNDI_ESTATE, "plugin '%s' was registered by a Lua state that has been closed", p->name);
+  linst *in = calloc(1, sizeof *in);
+  if (!in) return lundi_set_error(LUNDI_ENOMEM, "%s: out of memory", p->label);
+  in->p = p;
+  lcall c;
+  int rc = lc_begin(&c, p, LUA_NOREF, "create", 1);
+  lua_State *L = thread_of(p->st);
+  if (rc < 0) {
+    free(in);
+    return rc;
+  }
+  if (rc == 1) { /* no create(): self is {params = ...} */
+    lua_createtable(L, 0, 1);
+    lplug_push_params(L, params);
+    lua_setfield(L, -2, "params");
+  } else {
+    lplug_push_params(L, params);
+    if ((rc = lc_call(&c)) != 0) {
+      free(in);
+      return rc;
+    }
+    if (lua_isnil(L, -1)) {
+      rc = lc_bad(&c, "its instance (self, usually a table)");
+      free(in);
+      return rc;
+    }
+  }
+  in->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  if (rc == 0) lc_end(&c);
+  *self = in;
+  return 0;
+}
+
+static void p_destroy(void *self) {
+  linst *in = self;
+  if (!in) return;
+  lstate *st = in->p->st;
+  if (st->L) luaL_unref(thread_of(st), LUA_REGISTRYINDEX, in->self_ref);
+  free(in);
+}
+
+static void p_release(void *user) {
+  lplugin *p = user;
+  if (p->st->L) luaL_unref(thread_of(p->st), LUA_REGISTRYINDEX, p->table_ref);
+  state_unref(p->st);
+  free(p);
+}
+
+/* ---- lundi.register ---- */
+
+/* Whether the registration table at 1 has function fn as its own field; raises when the
+ * field holds something else. */
+static int has_fn(lua_State *L, const char *owner, const char *fn) {
+  lua_pushstring(L, fn);
+  int t = lua_rawget(L, 1); /* raw, like the trampolines' lookups (no __index there) */
+  lua_pop(L, 1);
+  if (t == LUA_TNIL) return 0;
+  if (t != LUA_TFUNCTION)
+    luaL_error(L, "register: %s: %s must be a function, got %s", owner, fn, lua_typename(L, t));
+  return 1;
+}
+
+static void fill_api(lua_State *L, lplugin *p, const char *owner) {
+#define H(fn) (has_fn(L, owner, #fn))
+  switch (p->kind) {
+  case LUNDI_SCHEDULER: {
+    lundi_scheduler_api *a = &p->api.s;
+    if (H(num_train_timesteps)) a->num_train_timesteps = s_num_train_timesteps;
+    if (H(add_noise)) a->add_noise = s_add_noise;
+    if (H(target)) a->target = s_target;
+    if (H(set_timesteps)) a->set_timesteps = s_set_timesteps;
+    if (H(num_steps)) a->num_steps = s_num_steps;
+    if (H(timestep)) a->timestep = s_timestep;
+    if (H(init_noise_sigma)) a->init_noise_sigma = s_init_noise_sigma;
+    if (H(scale_model_input)) a->scale_model_input = s_scale_model_input;
+    if (H(step)) a->step = s_step;
+    if (H(predict_x0)) a->predict_x0 = s_predict_x0;
+    break;
+  }
+  case LUNDI_DENOISER:
+    if (H(forward)) p->api.d.forward = d_forward;
+    if (H(module)) p->api.d.module = any_module;
+    break;
+  case LUNDI_CONDITIONER:
+    if (H(encode)) p->api.c.encode = c_encode;
+    if (H(encode_text)) p->api.c.encode_text = c_encode_text;
+    if (H(null_cond)) p->api.c.null_cond = c_null_cond;
+    if (H(drop)) p->api.c.drop = c_drop;
+    if (H(module)) p->api.c.module = any_module;
+    break;
+  default:
+    if (H(sample)) p->api.sa.sample = sa_sample;
+    break;
+  }
+#undef H
+}
+
+/* Optional string field k of the table at idx; def when nil. */
+static const char *opt_field_string(lua_State *L, int idx, const char *k, const char *def, const char *where) {
+  int t = lua_getfield(L, idx, k);
+  if (t == LUA_TNIL) {
+    lua_pop(L, 1);
+    return def;
+  }
+  if (t != LUA_TSTRING) luaL_error(L, "register: %s%s must be a string, got %s", where, k, lpv_typename(L, -1));
+  const char *s = lua_tostring(L, -1);
+  lua_rawseti(L, 2, (lua_Integer)luaL_len(L, 2) + 1); /* anchored in the scratch table */
+  return s;
+}
+
+static const char *anchor(lua_State *L) {
+  const char *s = lua_tostring(L, -1);
+  lua_rawseti(L, 2, (lua_Integer)luaL_len(L, 2) + 1);
+  return s;
+}
+
+/* Reads params[i] (the table on top) into *s; strings are anchored in the scratch table. */
+static void read_spec(lua_State *L, int i, lundi_param_spec *s) {
+  int e = lua_gettop(L);
+  char where[96];
+  snprintf(where, sizeof where, "params[%d].", i);
+  s->name = opt_field_string(L, e, "name", NULL, where);
+  if (!s->name) luaL_error(L, "register: params[%d] has no name", i);
+  snprintf(where, sizeof where, "params[%d] ('%s'): ", i, s->name);
+  const char *type = opt_field_string(L, e, "type", NULL, where);
+  static const char *const types[] = {"int", "float", "bool", "string", "choice"};
+  int ti = -1;
+  for (int k = 0; type && k < 5; k++)
+    if (strcmp(type, types[k]) == 0) ti = k;
+  if (ti < 0)
+    luaL_error(L, "register: %stype must be one of int, float, bool, string, choice; got %s", where,
+               type ? type : "nothing");
+  s->type = (lundi_param_type)ti;
+  /* choices: {"a", "b"} or "a|b" */
+  s->choices = NULL;
+  int t = lua_getfield(L, e, "choices");
+  if (t == LUA_TTABLE) {
+    lua_Integer n = luaL_len(L, -1);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (lua_Integer k = 1; k <= n; k++) {
+      lua_rawgeti(L, e + 1, k);
+      if (lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "register: %schoices[%d] must be a string", where, (int)k);
+      if (k > 1) luaL_addchar(&b, '|');
+      luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    s->choices = anchor(L);
+  } else if (t == LUA_TSTRING) {
+    s->choices = anchor(L);
+  } else if (t != LUA_TNIL) {
+    luaL_error(L, "register: %schoices must be a table of strings or \"a|b\", got %s", where, lua_typename(L, t));
+  }
+  lua_settop(L, e);
+  /* default: a value of the parameter's type, or its text; absent means 0 / false / "" /
+   * the first choice */
+  t = lua_getfield(L, e, "default");
+  if (t == LUA_TNUMBER) {
+    if (lua_isinteger(L, -1)) lua_pushfstring(L, "%I", lua_tointeger(L, -1));
+    else {
+      char buf[64];
+      snprintf(buf, sizeof buf, "%.17g", lua_tonumber(L, -1));
+      lua_pushstring(L, buf);
+    }
+    s->default_value = anchor(L);
+  } else if (t == LUA_TBOOLEAN) {
+    lua_pushstring(L, lua_toboolean(L, -1) ? "true" : "false");
+    s->default_value = anchor(L);
+  } else if (t == LUA_TSTRING) {
+    lua_pushvalue(L, -1);
+    s->default_value = anchor(L);
+  } else if (t == LUA_TNIL) {
+    if (s->type == LUNDI_PARAM_CHOICE && s->choices) {
+      const char *bar = strchr(s->choices, '|');
+      lua_pushlstring(L, s->choices, bar ? (size_t)(bar - s->choices) : strlen(s->choices));
+      s->default_value = anchor(L);
+    } else {
+      s->default_value = s->type == LUNDI_PARAM_BOOL ? "false" : s->type == LUNDI_PARAM_STRING ? "" : "0";
+    }
+  } else {
+    luaL_error(L, "register: %sdefault must be a number, boolean or string, got %s", where, lpv_typename(L, -1));
+  }
+  lua_settop(L, e);
+  /* min/max: either one alone leaves the other side open */
+  int tmin = lua_getfield(L, e, "min"), tmax = lua_getfield(L, e, "max");
+  if ((tmin != LUA_TNIL && tmin != LUA_TNUMBER) || (tmax != LUA_TNIL && tmax != LUA_TNUMBER))
+    luaL_error(L, "register: %smin and max must be numbers", where);
+  s->min = tmin == LUA_TNIL ? (tmax == LUA_TNIL ? 0 : -DBL_MAX) : lua_tonumber(L, -2);
+  s->max = tmax == LUA_TNIL ? (tmin == LUA_TNIL ? 0 : DBL_MAX) : lua_tonumber(L, -1);
+  lua_settop(L, e);
+  s->help = opt_field_string(L, e, "help", "", where);
+  lua_settop(L, e);
+}
+
+/* lundi.register{kind=, name=, version=, description=, params={...}, create=, <kind functions>} */
+static int l_register(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_settop(L, 1);
+  lua_newtable(L); /* 2: scratch table anchoring strings until lundi_register copies them */
+  const char *kname = opt_field_string(L, 1, "kind", NULL, "");
+  lundi_plugin_kind kind;
+  if (!kname || lundi_plugin_kind_parse(kname, &kind) != 0)
+    return luaL_error(L, "register: kind must be scheduler, denoiser, conditioner or sampler, got %s",
+                      kname ? kname : "nothing");
+  const char *name = opt_field_string(L, 1, "name", NULL, "");
+  if (!name) return luaL_error(L, "register: the table has no name");
+  char owner[128];
+  snprintf(owner, sizeof owner, "%s '%s'", kname, name);
+  char where[160];
+  snprintf(where, sizeof where, "%s: ", owner);
+  const char *version = opt_field_string(L, 1, "version", "0.0.0", where);
+  const char *desc_s = opt_field_string(L, 1, "description", "", where);
+  has_fn(L, owner, "create"); /* optional, but a function when present */
+
+  int n = 0;
+  lundi_param_spec *specs = NULL;
+  int t = lua_getfield(L, 1, "params"); /* 3 */
+  if (t == LUA_TTABLE) {
+    n = (int)luaL_len(L, 3);
+    specs = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *specs, 0); /* 4, scratch */
+    for (int i = 0; i < n; i++) {
+      if (lua_rawgeti(L, 3, i + 1) != LUA_TTABLE)
+        return luaL_error(L, "register: %s: params[%d] must be a table {name=, type=, default=, ...}", owner, i + 1);
+      read_spec(L, i + 1, &specs[i]);
+      lua_pop(L, 1);
+    }
+  } else if (t != LUA_TNIL) {
+    return luaL_error(L, "register: %s: params must be an array of tables, got %s", owner, lua_typename(L, t));
+  }
+
+  lua_Debug ar;
+  char origin[200] = "lua";
+  if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar) && ar.currentline > 0)
+    snprintf(origin, sizeof origin, "%s:%d", ar.short_src, ar.currentline);
+
+  /* Everything that may raise happens before p is allocated, so p cannot leak. */
+  lundi_registry *reg = lundi_lua_registry(L);
+  lplugin probe;
+  memset(&probe, 0, sizeof probe);
+  probe.kind = kind;
+  fill_api(L, &probe, owner);
+  lstate *st = get_state(L);
+  lua_pushvalue(L, 1);
+  int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lplugin *p = calloc(1, sizeof *p);
+  if (!p) {
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    return luaL_error(L, "register: out of memory");
+  }
+  *p = probe;
+  p->st = st;
+  p->table_ref = ref;
+  snprintf(p->name, sizeof p->name, "%s", name);
+  snprintf(p->label, sizeof p->label, "%s (%s)", owner, origin);
+
+  lundi_plugin_desc d = {LUNDI_ABI_VERSION, kind, name, version, desc_s, specs, n, p_create, p_destroy,
+                         &p->api, p, p_release};
+  if (lundi_register(reg, &d, origin) != 0) { /* user stays ours on failure */
+    luaL_unref(L, LUA_REGISTRYINDEX, ref);
+    free(p);
+    return lundi_lua_error(L, "register");
+  }
+  st->refs++;
+  return 0;
+}
+
+void lundi_lua_open_register(lua_State *L, int mod) {
+  lua_pushcfunction(L, l_register);
+  lua_setfield(L, mod, "register");
+}

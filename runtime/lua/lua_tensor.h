@@ -1,0 +1,67 @@
+/* Private to the tensor/nn binding files (ltensor*.c, lrng.c, lnn.c, loptim.c, lutil.c).
+ *
+ * Lua conventions used throughout (see the top of ltensor.c):
+ *  - axes are 1-based like Lua, negative ones count from the end (-1 = last);
+ *  - a shape is a table {2, 3} or, where a function says so, trailing integer arguments. */
+#ifndef LUNDI_LUA_TENSOR_H
+#define LUNDI_LUA_TENSOR_H
+
+#include "lua_internal.h"
+#include "lua_module.h"
+#include "lua_rng.h"
+
+/* Adds each function of fns to the table at idx (negative idx allowed). */
+void lundi_lua_setfuncs_at(lua_State *L, int idx, const luaL_Reg *fns);
+
+/* Shape at arg: a table of integers, or (when varargs) the integers from arg to the top.
+ * Returns ndim; argerror on anything else. */
+int lundi_lua_check_shape(lua_State *L, int arg, int varargs, int64_t shape[LUNDI_MAX_DIMS]);
+void lundi_lua_push_shape(lua_State *L, int ndim, const int64_t *shape);
+/* The Lua axis a (1-based, or negative from the end) of a rank-`rank` tensor, as a 0-based C
+ * axis; argerror naming arg when it is 0 or out of range. */
+int lundi_lua_axis(lua_State *L, int arg, lua_Integer a, int rank);
+int lundi_lua_check_axis(lua_State *L, int arg, int rank);
+int lundi_lua_opt_axis(lua_State *L, int arg, lua_Integer def, int rank);
+/* Axes at arg: nil/none (all: returns 0), an integer, or a table of integers. */
+int lundi_lua_check_axes(lua_State *L, int arg, int rank, int axes[LUNDI_MAX_DIMS]);
+/* "f32", "f16", "bf16", "i32", "u8". */
+lundi_dtype lundi_lua_check_dtype(lua_State *L, int arg);
+int lundi_lua_is_dtype_name(const char *s);
+/* An options table at arg (nil/none is fine): argerror for a non-table or for any key not
+ * in keys (NULL-terminated), listing the valid ones. Returns 1 when a table is there. */
+int lundi_lua_check_options(lua_State *L, int arg, const char *const *keys);
+/* Field getters on the options table at arg (which may be absent: def is returned). A wrong
+ * type is an argerror naming the option. */
+lua_Integer lundi_lua_opt_int_field(lua_State *L, int arg, const char *key, lua_Integer def);
+lua_Number lundi_lua_opt_num_field(lua_State *L, int arg, const char *key, lua_Number def);
+int lundi_lua_opt_bool_field(lua_State *L, int arg, const char *key, int def);
+/* Pushes the field (any type) and returns its Lua type; LUA_TNIL when absent. */
+int lundi_lua_get_field(lua_State *L, int arg, const char *key);
+/* Checked narrowing of an integer argument to int. */
+int lundi_lua_check_int(lua_State *L, int arg);
+
+/* The convolution options table at arg (nil/none: defaults): stride, padding, dilation,
+ * output_padding (integer or {h, w}) and groups, plus extra_keys (may be NULL) that the
+ * caller reads itself. */
+void lundi_lua_check_conv_params(lua_State *L, int arg, lundi_conv_params *p, const char *const *extra_keys);
+
+/* Sub-openers (called from lundi_lua_open_tensor / lundi_lua_open_nn). methods is the
+ * tensor method table's absolute index, mod the module table's. */
+void lundi_lua_open_tensor_new(lua_State *L, int mod);
+void lundi_lua_open_tensor_ops(lua_State *L, int mod, int methods);
+void lundi_lua_open_tensor_views(lua_State *L, int mod, int methods);
+void lundi_lua_open_tensor_nnf(lua_State *L, int mod, int methods);
+void lundi_lua_open_autograd(lua_State *L, int mod, int methods);
+void lundi_lua_open_rng(lua_State *L, int mod);
+void lundi_lua_open_optim(lua_State *L, int mod);
+
+/* A parameter list from arg: a lundi.Module, an array of tensors (named "1", "2", ...), or
+ * a map name -> tensor (sorted by name). The list lives in a userdata pushed on the stack,
+ * whose __gc frees it, so a Lua error cannot leak it. */
+lundi_param_list *lundi_lua_check_params(lua_State *L, int arg);
+/* Pushes an empty GC-owned param list (the box lundi_lua_check_params uses). */
+lundi_param_list *lundi_lua_new_params(lua_State *L);
+/* Pushes a map name -> tensor for l (new references). */
+void lundi_lua_push_param_map(lua_State *L, const lundi_param_list *l);
+
+#endif

@@ -1,0 +1,174 @@
+/* Argument helpers shared by the tensor and nn bindings: shapes, 1-based axes, dtypes and
+ * options tables. Every failure is a luaL_argerror naming the argument. */
+#include <string.h>
+
+#include "lua_tensor.h"
+
+void lundi_lua_setfuncs_at(lua_State *L, int idx, const luaL_Reg *fns) {
+  idx = lua_absindex(L, idx);
+  for (; fns->name; fns++) {
+    lua_pushcfunction(L, fns->func);
+    lua_setfield(L, idx, fns->name);
+  }
+}
+
+int lundi_lua_check_int(lua_State *L, int arg) {
+  lua_Integer v = luaL_checkinteger(L, arg);
+  luaL_argcheck(L, v >= -2147483647 && v <= 2147483647, arg, "integer out of range");
+  return (int)v;
+}
+
+static int64_t shape_entry(lua_State *L, int arg, lua_Integer v) {
+  if (v < -1) luaL_argerror(L, arg, lua_pushfstring(L, "shape entry %I is negative", (LUAI_UACINT)v));
+  return (int64_t)v;
+}
+
+int lundi_lua_check_shape(lua_State *L, int arg, int varargs, int64_t shape[LUNDI_MAX_DIMS]) {
+  if (lua_type(L, arg) == LUA_TTABLE) {
+    lua_Integer n = luaL_len(L, arg);
+    if (n > LUNDI_MAX_DIMS)
+      luaL_argerror(L, arg, lua_pushfstring(L, "shape has %I dims, at most %d allowed", (LUAI_UACINT)n, LUNDI_MAX_DIMS));
+    for (int i = 0; i < n; i++) {
+      lua_geti(L, arg, i + 1);
+      int ok;
+      lua_Integer v = lua_tointegerx(L, -1, &ok);
+      if (!ok)
+        luaL_argerror(L, arg, lua_pushfstring(L, "shape entry %d: integer expected, got %s", i + 1, luaL_typename(L, -1)));
+      shape[i] = shape_entry(L, arg, v);
+      lua_pop(L, 1);
+    }
+    return (int)n;
+  }
+  if (!varargs) luaL_typeerror(L, arg, "table");
+  int top = lua_gettop(L);
+  if (top >= arg && !lua_isinteger(L, arg)) luaL_typeerror(L, arg, "table or integers");
+  if (top - arg + 1 > LUNDI_MAX_DIMS)
+    luaL_argerror(L, arg, lua_pushfstring(L, "shape has %d dims, at most %d allowed", top - arg + 1, LUNDI_MAX_DIMS));
+  int n = 0;
+  for (int i = arg; i <= top; i++) shape[n++] = shape_entry(L, i, luaL_checkinteger(L, i));
+  return n;
+}
+
+void lundi_lua_push_shape(lua_State *L, int ndim, const int64_t *shape) {
+  lua_createtable(L, ndim, 0);
+  for (int i = 0; i < ndim; i++) {
+    lua_pushinteger(L, (lua_Integer)shape[i]);
+    lua_rawseti(L, -2, i + 1);
+  }
+}
+
+int lundi_lua_axis(lua_State *L, int arg, lua_Integer a, int rank) {
+  if (a >= 1 && a <= rank) return (int)(a - 1);
+  if (a < 0 && -a <= rank) return (int)(rank + a);
+  if (rank == 0)
+    return luaL_argerror(L, arg, lua_pushfstring(L, "axis %I given for a 0-dim tensor", (LUAI_UACINT)a));
+  return luaL_argerror(L, arg,
+                       lua_pushfstring(L, "axis %I out of range for %d dims (axes are 1..%d, or -1..-%d from the end)",
+                                       (LUAI_UACINT)a, rank, rank, rank));
+}
+
+int lundi_lua_check_axis(lua_State *L, int arg, int rank) {
+  return lundi_lua_axis(L, arg, luaL_checkinteger(L, arg), rank);
+}
+
+int lundi_lua_opt_axis(lua_State *L, int arg, lua_Integer def, int rank) {
+  return lundi_lua_axis(L, arg, luaL_optinteger(L, arg, def), rank);
+}
+
+int lundi_lua_check_axes(lua_State *L, int arg, int rank, int axes[LUNDI_MAX_DIMS]) {
+  if (lua_isnoneornil(L, arg)) return 0;
+  if (lua_isinteger(L, arg)) {
+    axes[0] = lundi_lua_check_axis(L, arg, rank);
+    return 1;
+  }
+  if (!lua_istable(L, arg)) luaL_typeerror(L, arg, "nil, integer or table of axes");
+  lua_Integer n = luaL_len(L, arg);
+  luaL_argcheck(L, n <= rank && n <= LUNDI_MAX_DIMS, arg, "more axes than the tensor has dims");
+  for (int i = 0; i < n; i++) {
+    lua_geti(L, arg, i + 1);
+    int ok;
+    lua_Integer a = lua_tointegerx(L, -1, &ok);
+    if (!ok) luaL_argerror(L, arg, lua_pushfstring(L, "axis %d: integer expected, got %s", i + 1, luaL_typename(L, -1)));
+    axes[i] = lundi_lua_axis(L, arg, a, rank);
+    lua_pop(L, 1);
+  }
+  return (int)n;
+}
+
+static const char *const dtype_names[] = {"f32", "f16", "bf16", "i32", "u8", NULL};
+static const lundi_dtype dtype_values[] = {LUNDI_F32, LUNDI_F16, LUNDI_BF16, LUNDI_I32, LUNDI_U8};
+
+int lundi_lua_is_dtype_name(const char *s) {
+  for (int i = 0; dtype_names[i]; i++)
+    if (!strcmp(s, dtype_names[i])) return 1;
+  return 0;
+}
+
+lundi_dtype lundi_lua_check_dtype(lua_State *L, int arg) {
+  return dtype_values[luaL_checkoption(L, arg, NULL, dtype_names)];
+}
+
+int lundi_lua_check_options(lua_State *L, int arg, const char *const *keys) {
+  if (lua_isnoneornil(L, arg)) return 0;
+  if (!lua_istable(L, arg)) luaL_typeerror(L, arg, "options table");
+  lua_pushnil(L);
+  while (lua_next(L, arg)) {
+    lua_pop(L, 1);
+    int known = 0;
+    if (lua_type(L, -1) == LUA_TSTRING)
+      for (int i = 0; keys[i] && !known; i++) known = !strcmp(lua_tostring(L, -1), keys[i]);
+    if (!known) {
+      const char *k = luaL_tolstring(L, -1, NULL);
+      lua_pushfstring(L, "unknown option '%s' (valid: ", k);
+      int n = 1;
+      for (int i = 0; keys[i]; i++, n += 2) {
+        lua_pushstring(L, i ? ", " : "");
+        lua_pushstring(L, keys[i]);
+      }
+      lua_pushliteral(L, ")");
+      lua_concat(L, n + 1);
+      luaL_argerror(L, arg, lua_tostring(L, -1));
+    }
+  }
+  return 1;
+}
+
+int lundi_lua_get_field(lua_State *L, int arg, const char *key) {
+  if (!lua_istable(L, arg)) {
+    lua_pushnil(L);
+    return LUA_TNIL;
+  }
+  return lua_getfield(L, arg, key);
+}
+
+static void field_error(lua_State *L, int arg, const char *key, const char *expected) {
+  luaL_argerror(L, arg, lua_pushfstring(L, "option '%s': %s expected, got %s", key, expected, luaL_typename(L, -1)));
+}
+
+lua_Integer lundi_lua_opt_int_field(lua_State *L, int arg, const char *key, lua_Integer def) {
+  if (lundi_lua_get_field(L, arg, key) != LUA_TNIL) {
+    int ok;
+    def = lua_tointegerx(L, -1, &ok);
+    if (!ok) field_error(L, arg, key, "integer");
+  }
+  lua_pop(L, 1);
+  return def;
+}
+
+lua_Number lundi_lua_opt_num_field(lua_State *L, int arg, const char *key, lua_Number def) {
+  if (lundi_lua_get_field(L, arg, key) != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TNUMBER) field_error(L, arg, key, "number");
+    def = lua_tonumber(L, -1);
+  }
+  lua_pop(L, 1);
+  return def;
+}
+
+int lundi_lua_opt_bool_field(lua_State *L, int arg, const char *key, int def) {
+  if (lundi_lua_get_field(L, arg, key) != LUA_TNIL) {
+    if (!lua_isboolean(L, -1)) field_error(L, arg, key, "boolean");
+    def = lua_toboolean(L, -1);
+  }
+  lua_pop(L, 1);
+  return def;
+}

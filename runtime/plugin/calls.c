@@ -1,0 +1,321 @@
+/* Checked calls into plugin instances: right kind, function present (or its documented
+ * default), arguments present, and errors prefixed with the plugin ("scheduler 'ddpm': ...").
+ *
+ * Each call snapshots the thread's last error and clears it, so a plugin that fails without
+ * a message is reported as such (not with a stale message), and restores the snapshot when
+ * the call succeeds ("the message stays until the next error"). */
+#include "plugin/plugin_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct saved_err {
+  int code;
+  char msg[1024];
+} saved_err;
+
+static void err_save(saved_err *s) {
+  s->code = lundi_last_error_code();
+  snprintf(s->msg, sizeof s->msg, "%s", lundi_last_error());
+  lundi_clear_error();
+}
+
+static void err_restore(const saved_err *s) {
+  if (s->code || s->msg[0])
+    lundi_set_error(s->code, "%s", s->msg);
+  else
+    lundi_clear_error();
+}
+
+/* The instance's plugin when it is of kind k, else NULL with the error set. */
+static const lundi_plugin *want(const lundi_instance *inst, lundi_plugin_kind k, const char *fn) {
+  if (!inst) {
+    lundi_set_error(LUNDI_EINVAL, "%s: NULL %s instance", fn, lundi_plugin_kind_name(k));
+    return NULL;
+  }
+  const lundi_plugin *p = inst->plugin;
+  if (p->desc.kind != k) {
+    lundi_set_error(LUNDI_EINVAL, "%s: '%s' is a %s, not a %s", fn, p->desc.name, lundi_plugin_kind_name(p->desc.kind),
+                    lundi_plugin_kind_name(k));
+    return NULL;
+  }
+  return p;
+}
+
+static int null_arg(const char *fn, const char *what) {
+  return lundi_set_error(LUNDI_EINVAL, "%s: %s is NULL", fn, what);
+}
+
+/* Result of a tensor-returning plugin call: NULL gets the plugin prefix; a tensor whose shape
+ * differs from ref (when given) is refused. */
+static lundi_tensor *tensor_result(const lundi_plugin *p, const saved_err *s, const char *what, lundi_tensor *out,
+                                   lundi_tensor *ref) {
+  if (!out) {
+    lundi__plugin_error(p, lundi_last_error_code(), what);
+    return NULL;
+  }
+  if (ref) {
+    int same = lundi_ndim(out) == lundi_ndim(ref);
+    for (int i = 0; same && i < lundi_ndim(ref); i++) same = lundi_dim(out, i) == lundi_dim(ref, i);
+    if (!same) {
+      char a[160], b[160];
+      lundi_set_error(LUNDI_ESHAPE, "%s: %s returned %s, expected the input's shape %s", p->owner, what,
+                      lundi_describe(out, a, sizeof a), lundi_describe(ref, b, sizeof b));
+      lundi_release(out);
+      return NULL;
+    }
+  }
+  err_restore(s);
+  return out;
+}
+
+static int int_result(const lundi_plugin *p, const saved_err *s, const char *what, int rc, int min_ok) {
+  if (rc < min_ok) {
+    if (rc >= 0) return lundi_set_error(LUNDI_EINVAL, "%s: %s returned %d", p->owner, what, rc);
+    return lundi__plugin_error(p, rc, what);
+  }
+  err_restore(s);
+  return rc;
+}
+
+#define SCHED(fn)                                                                                  \
+  const lundi_plugin *p = want(s, LUNDI_SCHEDULER, fn);                                            \
+  const lundi_scheduler_api *api = p ? p->desc.api : NULL
+
+int lundi_scheduler_num_train_timesteps(lundi_instance *s) {
+  SCHED("lundi_scheduler_num_train_timesteps");
+  if (!p) return LUNDI_EINVAL;
+  saved_err e;
+  err_save(&e);
+  return int_result(p, &e, "num_train_timesteps()", api->num_train_timesteps(s->self), 1);
+}
+
+lundi_tensor *lundi_scheduler_add_noise(lundi_instance *s, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
+  SCHED("lundi_scheduler_add_noise");
+  if (!p) return NULL;
+  if (!x0 || !noise || !t) {
+    null_arg("lundi_scheduler_add_noise", !x0 ? "x0" : !noise ? "noise" : "t");
+    return NULL;
+  }
+  saved_err e;
+  err_save(&e);
+  return tensor_result(p, &e, "add_noise()", api->add_noise(s->self, x0, noise, t), x0);
+}
+
+lundi_tensor *lundi_scheduler_target(lundi_instance *s, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
+  SCHED("lundi_scheduler_target");
+  if (!p) return NULL;
+  if (!x0 || !noise || !t) {
+    null_arg("lundi_scheduler_target", !x0 ? "x0" : !noise ? "noise" : "t");
+    return NULL;
+  }
+  saved_err e;
+  err_save(&e);
+  return tensor_result(p, &e, "target()", api->target(s->self, x0, noise, t), x0);
+}
+
+int lundi_scheduler_set_timesteps(lundi_instance *s, int num_inference_steps) {
+  SCHED("lundi_scheduler_set_timesteps");
+  if (!p) return LUNDI_EINVAL;
+  if (num_inference_steps < 1)
+    return lundi_set_error(LUNDI_EINVAL, "%s: the number of inference steps must be at least 1, got %d", p->owner,
+                           num_inference_steps);
+  saved_err e;
+  err_save(&e);
+  return int_result(p, &e, "set_timesteps()", api->set_timesteps(s->self, num_inference_steps), 0);
+}
+
+int lundi_scheduler_num_steps(lundi_instance *s) {
+  SCHED("lundi_scheduler_num_steps");
+  if (!p) return LUNDI_EINVAL;
+  saved_err e;
+  err_save(&e);
+  return int_result(p, &e, "num_steps()", api->num_steps(s->self), 0);
+}
+
+double lundi_scheduler_timestep(lundi_instance *s, int i) {
+  SCHED("lundi_scheduler_timestep");
+  if (!p) return NAN;
+  if (i < 0) {
+    lundi_set_error(LUNDI_EINVAL, "%s: timestep index %d is negative", p->owner, i);
+    return NAN;
+  }
+  saved_err e;
+  err_save(&e);
+  double t = api->timestep(s->self, i);
+  if (isnan(t)) {
+    lundi__plugin_error(p, lundi_last_error_code(), "timestep()");
+    return NAN;
+  }
+  err_restore(&e);
+  return t;
+}
+
+double lundi_scheduler_init_noise_sigma(lundi_instance *s) {
+  SCHED("lundi_scheduler_init_noise_sigma");
+  if (!p) return NAN;
+  if (!api->init_noise_sigma) return 1.0;
+  saved_err e;
+  err_save(&e);
+  double v = api->init_noise_sigma(s->self);
+  if (!isfinite(v)) {
+    if (!*lundi_last_error()) lundi_set_error(LUNDI_EINVAL, "init_noise_sigma() returned %g", v);
+    lundi__plugin_error(p, lundi_last_error_code(), "init_noise_sigma()");
+    return NAN;
+  }
+  err_restore(&e);
+  return v;
+}
+
+lundi_tensor *lundi_scheduler_scale_model_input(lundi_instance *s, lundi_tensor *x, int i) {
+  SCHED("lundi_scheduler_scale_model_input");
+  if (!p) return NULL;
+  if (!x) {
+    null_arg("lundi_scheduler_scale_model_input", "x");
+    return NULL;
+  }
+  if (!api->scale_model_input) return lundi_retain(x);
+  saved_err e;
+  err_save(&e);
+  return tensor_result(p, &e, "scale_model_input()", api->scale_model_input(s->self, x, i), x);
+}
+
+lundi_tensor *lundi_scheduler_step(lundi_instance *s, lundi_tensor *model_out, int i, lundi_tensor *x,
+                                   lundi_rng *rng) {
+  SCHED("lundi_scheduler_step");
+  if (!p) return NULL;
+  if (!model_out || !x) {
+    null_arg("lundi_scheduler_step", !x ? "x" : "model_out");
+    return NULL;
+  }
+  saved_err e;
+  err_save(&e);
+  return tensor_result(p, &e, "step()", api->step(s->self, model_out, i, x, rng), x);
+}
+
+lundi_tensor *lundi_scheduler_predict_x0(lundi_instance *s, lundi_tensor *model_out, int i, lundi_tensor *x) {
+  SCHED("lundi_scheduler_predict_x0");
+  if (!p) return NULL;
+  if (!api->predict_x0) return NULL; /* optional: no estimate, and no error */
+  if (!model_out || !x) {
+    null_arg("lundi_scheduler_predict_x0", !x ? "x" : "model_out");
+    return NULL;
+  }
+  saved_err e;
+  err_save(&e);
+  return tensor_result(p, &e, "predict_x0()", api->predict_x0(s->self, model_out, i, x), x);
+}
+
+lundi_tensor *lundi_denoiser_forward(lundi_instance *d, lundi_tensor *x, lundi_tensor *t, const lundi_cond *cond,
+                                     lundi_rng *rng) {
+  const lundi_plugin *p = want(d, LUNDI_DENOISER, "lundi_denoiser_forward");
+  if (!p) return NULL;
+  if (!x || !t) {
+    null_arg("lundi_denoiser_forward", !x ? "x" : "t");
+    return NULL;
+  }
+  const lundi_denoiser_api *api = p->desc.api;
+  saved_err e;
+  err_save(&e);
+  /* The output shape is the model's business (learned variance, token logits). */
+  return tensor_result(p, &e, "forward()", api->forward(d->self, x, t, cond, rng), NULL);
+}
+
+lundi_module *lundi_denoiser_module(lundi_instance *d) {
+  const lundi_plugin *p = want(d, LUNDI_DENOISER, "lundi_denoiser_module");
+  if (!p) return NULL;
+  const lundi_denoiser_api *api = p->desc.api;
+  return api->module ? api->module(d->self) : NULL;
+}
+
+#define COND(fn)                                                                                   \
+  const lundi_plugin *p = want(c, LUNDI_CONDITIONER, fn);                                          \
+  const lundi_conditioner_api *api = p ? p->desc.api : NULL
+
+int lundi_conditioner_encode(lundi_instance *c, lundi_tensor *input, lundi_cond *out) {
+  COND("lundi_conditioner_encode");
+  if (!p) return LUNDI_EINVAL;
+  if (!input || !out) return null_arg("lundi_conditioner_encode", !input ? "input" : "out");
+  saved_err e;
+  err_save(&e);
+  return int_result(p, &e, "encode()", api->encode(c->self, input, out), 0);
+}
+
+int lundi_conditioner_encode_text(lundi_instance *c, const char *const *prompts, int n, lundi_cond *out) {
+  COND("lundi_conditioner_encode_text");
+  if (!p) return LUNDI_EINVAL;
+  if (!api->encode_text) return lundi_set_error(LUNDI_EUNSUPPORTED, "%s does not take text prompts", p->owner);
+  if (!prompts || !out) return null_arg("lundi_conditioner_encode_text", !prompts ? "prompts" : "out");
+  if (n < 1) return lundi_set_error(LUNDI_EINVAL, "%s: encode_text needs at least one prompt, got %d", p->owner, n);
+  for (int i = 0; i < n; i++)
+    if (!prompts[i]) return lundi_set_error(LUNDI_EINVAL, "%s: prompt %d is NULL", p->owner, i);
+  saved_err e;
+  err_save(&e);
+  return int_result(p, &e, "encode_text()", api->encode_text(c->self, prompts, n, out), 0);
+}
+
+int lundi_conditioner_null(lundi_instance *c, int n, lundi_cond *out) {
+  COND("lundi_conditioner_null");
+  if (!p) return LUNDI_EINVAL;
+  if (!out) return null_arg("lundi_conditioner_null", "out");
+  if (n < 1) return lundi_set_error(LUNDI_EINVAL, "%s: null condition for a batch of %d", p->owner, n);
+  saved_err e;
+  err_save(&e);
+  return int_result(p, &e, "null_cond()", api->null_cond(c->self, n, out), 0);
+}
+
+int lundi_conditioner_drop(lundi_instance *c, lundi_cond *cond, lundi_rng *rng) {
+  COND("lundi_conditioner_drop");
+  if (!p) return LUNDI_EINVAL;
+  if (!cond) return null_arg("lundi_conditioner_drop", "cond");
+  if (!api->drop) return 0; /* optional: no condition dropout */
+  saved_err e;
+  err_save(&e);
+  return int_result(p, &e, "drop()", api->drop(c->self, cond, rng), 0);
+}
+
+lundi_module *lundi_conditioner_module(lundi_instance *c) {
+  COND("lundi_conditioner_module");
+  if (!p) return NULL;
+  return api->module ? api->module(c->self) : NULL;
+}
+
+/* The parts must be of the right kinds before a sampler sees them. */
+static int check_part(const lundi_instance *inst, lundi_plugin_kind k, int optional) {
+  if (!inst) {
+    if (optional) return 0;
+    return lundi_set_error(LUNDI_EINVAL, "lundi_sampler_sample: the pipeline has no %s", lundi_plugin_kind_name(k));
+  }
+  if (inst->plugin->desc.kind != k)
+    return lundi_set_error(LUNDI_EINVAL, "lundi_sampler_sample: the pipeline's %s slot holds '%s', which is a %s",
+                           lundi_plugin_kind_name(k), inst->plugin->desc.name,
+                           lundi_plugin_kind_name(inst->plugin->desc.kind));
+  return 0;
+}
+
+lundi_tensor *lundi_sampler_sample(lundi_instance *s, const lundi_pipeline_parts *parts,
+                                   const lundi_sample_request *req) {
+  const lundi_plugin *p = want(s, LUNDI_SAMPLER, "lundi_sampler_sample");
+  if (!p) return NULL;
+  if (!parts || !req) {
+    null_arg("lundi_sampler_sample", !parts ? "parts" : "req");
+    return NULL;
+  }
+  if (check_part(parts->scheduler, LUNDI_SCHEDULER, 0) || check_part(parts->denoiser, LUNDI_DENOISER, 0) ||
+      check_part(parts->conditioner, LUNDI_CONDITIONER, 1))
+    return NULL;
+  if (!req->rng) {
+    lundi_set_error(LUNDI_EINVAL, "%s: the sample request needs an rng", p->owner);
+    return NULL;
+  }
+  if (req->batch < 1 || req->ndim < 0 || req->ndim > LUNDI_MAX_DIMS - 1) {
+    lundi_set_error(LUNDI_EINVAL, "%s: bad sample request (batch %d, %d per-sample dims; at most %d)", p->owner,
+                    req->batch, req->ndim, LUNDI_MAX_DIMS - 1);
+    return NULL;
+  }
+  const lundi_sampler_api *api = p->desc.api;
+  saved_err e;
+  err_save(&e);
+  return tensor_result(p, &e, "sample()", api->sample(s->self, parts, req), NULL);
+}

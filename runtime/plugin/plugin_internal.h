@@ -1,0 +1,61 @@
+/* Private structures of the plugin registry (runtime/plugin/). */
+#ifndef LUNDI_PLUGIN_INTERNAL_H
+#define LUNDI_PLUGIN_INTERNAL_H
+
+#include "lundi/plugin.h"
+
+/* One parameter value; text is the canonical form handed out by lundi_params_text(). */
+typedef struct lundi__pval {
+  int64_t i;
+  double f;
+  int b;
+  char *text; /* owned; for STRING/CHOICE it is the value itself */
+} lundi__pval;
+
+struct lundi_params {
+  char *owner;                /* "scheduler 'ddpm'" (or "parameters") */
+  lundi_param_spec *specs;    /* deep copy, owned */
+  int n;
+  lundi__pval *v;
+  const void *tag;            /* identifies the schema: the plugin, or the caller's spec array */
+};
+
+struct lundi_plugin {
+  lundi_registry *reg;
+  lundi_plugin_desc desc;     /* strings and params point into owned copies */
+  char *origin;
+  char *owner;                /* "scheduler 'ddpm'" */
+  lundi_params *defaults;     /* validated; tag = this plugin */
+};
+
+struct lundi_registry {
+  lundi_plugin **items;
+  int n, cap;
+  void **handles;             /* dlopen() handles, closed by lundi_registry_free() */
+  int nh, caph;
+  const char *loading;        /* path of the file whose entry point is running, or NULL */
+  int live;                   /* instances not yet freed */
+  int dying;                  /* lundi_registry_free() was called while instances lived */
+};
+
+struct lundi_instance {
+  const lundi_plugin *plugin;
+  lundi_params *params;
+  void *self;
+};
+
+/* Smallest edit distance from key to one of names[0..n); the best name when it is close
+ * enough to suggest, else NULL. */
+const char *lundi__suggest(const char *key, const char *const *names, int n);
+/* Validates a schema (names, types, choices, ranges); owner names it in messages. */
+int lundi__schema_check(const char *owner, const lundi_param_spec *specs, int n);
+/* Removes plugins [from, n) (rollback of a failed entry point), calling release_user. */
+void lundi__registry_truncate(lundi_registry *r, int from);
+/* Frees everything; only once no instance is alive. */
+void lundi__registry_destroy(lundi_registry *r);
+/* "<owner>: msg" unless the current message already starts with owner; fills in a generic
+ * message when the plugin failed without one. Returns a negative code. */
+int lundi__plugin_error(const lundi_plugin *p, int code, const char *what);
+char *lundi__strdup(const char *s);
+
+#endif

@@ -1,0 +1,4 @@
+local function inner()
+  error("boom")
+end
+inner()

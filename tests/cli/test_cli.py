@@ -1,0 +1,412 @@
+#!/usr/bin/env python3
+"""Runs the built `lundi` command and checks its output and exit codes.
+
+usage: test_cli.py LUNDI TEST_PLUGIN.so NOT_A_PLUGIN.so CASE
+The working directory holds the Lua scripts (tests/cli/scripts)."""
+import json
+import os
+import pty
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import fcntl
+import time
+
+LUNDI, PLUGIN, NOT_PLUGIN = (os.path.abspath(a) for a in sys.argv[1:4])
+CASE = sys.argv[4]
+failures = 0
+
+
+def check(cond, what, detail=""):
+    global failures
+    if not cond:
+        failures += 1
+        print(f"FAILED: {what}" + (f"\n{detail}" if detail else ""), file=sys.stderr)
+
+
+def lundi(*args, env=None, timeout=30):
+    e = dict(os.environ)
+    e.pop("LUNDI_PROGRESS", None)
+    e.pop("LUNDI_PLUGIN_PATH", None)
+    e.update(env or {})
+    r = subprocess.run([LUNDI, *args], capture_output=True, text=True, env=e, timeout=timeout)
+    sanitized(r.stderr)
+    return r.returncode, r.stdout, r.stderr
+
+
+def sanitized(err):
+    """Under ASan/UBSan builds, any report is a failure whatever the exit status."""
+    check(not re.search(r"Sanitizer|runtime error:", err), "a sanitizer report", err)
+
+
+def expect(args, rc, out=None, err=None, env=None):
+    """Runs lundi and checks rc and, when given, exact stdout / stderr (or a regex object)."""
+    got_rc, got_out, got_err = lundi(*args, env=env)
+    shown = f"$ lundi {' '.join(args)}\nrc {got_rc}\n--- stdout\n{got_out}--- stderr\n{got_err}"
+    check(got_rc == rc, f"lundi {' '.join(args)}: exit {got_rc}, expected {rc}", shown)
+    for name, got, want in (("stdout", got_out, out), ("stderr", got_err, err)):
+        if want is None:
+            continue
+        ok = want.search(got) if hasattr(want, "search") else got == want
+        check(ok, f"lundi {' '.join(args)}: {name} differs from {want!r}", shown)
+    return got_rc, got_out, got_err
+
+
+def case_version():
+    _, out, _ = expect(["--version"], 0)
+    lines = out.splitlines()
+    check(lines[:2] == ["lundi 0.1.0", "plugin ABI 1"], "version lines", out)
+    check(len(lines) == 3 and re.fullmatch(r"Lua 5\.4\.\d+", lines[2]), "Lua version line", out)
+    expect(["-V"], 0, out=out)
+
+
+def case_help():
+    _, out, _ = expect(["help"], 0, err="")
+    check(out.startswith("usage: lundi [OPTIONS] COMMAND [ARGS]\n"), "usage line", out)
+    for cmd in ("run SCRIPT", "plugins [KIND]", "devices", "help [COMMAND]"):
+        check(re.search(r"^  " + re.escape(cmd) + r" +\S", out, re.M), f"help lists {cmd}", out)
+    for opt in ("--plugin FILE.so", "--device cpu|vulkan[:N]", "--threads N", "-q, --quiet"):
+        check(re.search(r"^  " + re.escape(opt) + r" +\S", out, re.M), f"help lists {opt}", out)
+    # the two columns line up: every description starts in the same column
+    cols = {m.start(2) for m in (re.match(r"  (\S.*?\S)  +(\S)", l) for l in out.splitlines()) if m}
+    check(len(cols) == 1, f"help columns aligned (description columns {sorted(cols)})", out)
+    check(max(len(l) for l in out.splitlines()) <= 80, "help fits 80 columns", out)
+    expect(["--help"], 0, out=out)
+    expect(["-h"], 0, out=out)
+    # no command at all: usage on stderr, exit 2
+    expect([], 2, out="", err=out)
+
+
+def case_command_help():
+    for cmd in ("run", "plugins", "devices", "help"):
+        _, out, _ = expect(["help", cmd], 0, err="")
+        check(out.startswith(f"usage: lundi {cmd}"), f"help {cmd} starts with its usage", out)
+        check(max(len(l) for l in out.splitlines()) <= 90, f"help {cmd} lines fit", out)
+        expect([cmd, "--help"], 0, out=out, err="")
+        expect([cmd, "-h"], 0, out=out, err="")
+    expect(["help", "rnu"], 2, out="",
+           err="lundi: no help for 'rnu': unknown command (did you mean 'run'?)\n"
+               "run 'lundi help' for usage\n")
+
+
+def case_unknown_command():
+    expect(["runn"], 2, out="",
+           err="lundi: unknown command 'runn' (did you mean 'run'?)\nrun 'lundi help' for usage\n")
+    expect(["plugin"], 2, err=re.compile(r"did you mean 'plugins'\?"))
+    expect(["frobnicate"], 2,
+           err="lundi: unknown command 'frobnicate'\nrun 'lundi help' for usage\n")
+    expect(["--bogus", "run"], 2,
+           err="lundi: unknown option '--bogus'\nrun 'lundi help' for usage\n")
+
+
+def case_global_options():
+    expect(["--device", "gpu", "devices"], 2,
+           err="lundi: invalid --device 'gpu' (expected cpu, vulkan or vulkan:N)\n"
+               "run 'lundi help' for usage\n")
+    expect(["devices", "--device=vulkan:x"], 2,
+           err=re.compile(r"^lundi: invalid --device 'vulkan:x' .*\nrun 'lundi help devices' for usage\n$"))
+    expect(["--threads", "0", "devices"], 2, err=re.compile(r"invalid --threads '0'"))
+    expect(["--threads"], 2, err=re.compile(r"^lundi: option --threads needs a value\n"))
+    expect(["--plugin"], 2, err=re.compile(r"^lundi: option --plugin needs a value\n"))
+    expect(["--threads", "2", "devices"], 0, out=re.compile(r"^cpu +2 threads\n"))
+    expect(["devices", "--threads=3"], 0, out=re.compile(r"^cpu +3 threads\n"))
+    expect(["--quiet", "--device", "cpu", "run", "ok.lua"], 0, out="ok\n", err="")
+
+
+def case_run_params():
+    args = ["--steps=50", "--lr=1e-4", "--name=mnist", "--flag", "--off=false", "--neg=-3",
+            "--empty=", "--plugin=x.so", "--dotted.key=v", "--text=12abc", "--twice=1",
+            "--twice=2", "--", "a", "--b=1"]
+    expect(["run", "params.lua", *args], 0, out="ok\n", err="")
+    # lundi's own options before the script, after the command name
+    expect(["run", "--threads", "1", "-q", "params.lua", *args], 0, out="ok\n", err="")
+    expect(["--threads=1", "run", "params.lua", *args], 0, out="ok\n", err="")
+
+
+def case_run_bad_params():
+    hint = "run 'lundi help run' for usage\n"
+    expect(["run", "ok.lua", "--=3"], 2, out="",
+           err=re.compile(r"^lundi: malformed script parameter '--=3' \(expected --key=value or --flag"))
+    expect(["run", "ok.lua", "-x"], 2, out="",
+           err=re.compile(r"^lundi: malformed script parameter '-x' .*lundi's own options go before the script\)\n" + re.escape(hint) + "$"))
+    expect(["run", "ok.lua", "steps=3"], 2, out="",
+           err=re.compile(r"^lundi: unexpected argument 'steps=3' after the script .*put other arguments after '--'\)\n"))
+    expect(["run", "ok.lua", "--1x=3"], 2, err=re.compile(r"malformed script parameter '--1x=3'"))
+    expect(["run"], 2, out="",
+           err="lundi: missing the script to run (lundi run SCRIPT)\n" + hint)
+    expect(["run", "--steps=3", "ok.lua"], 2,
+           err=re.compile(r"^lundi: unknown option '--steps=3' before the script \(script parameters go after it: lundi run SCRIPT --steps=3\)\n"))
+
+
+def case_run_error_traceback():
+    _, _, err = expect(["run", "error.lua"], 1, out="",
+                       err=re.compile(r"^lundi: error\.lua:2: boom\nstack traceback:\n"))
+    check("error.lua:2: in " in err, "traceback names the erroring line", err)
+    check("error.lua:4: in main chunk" in err, "traceback names the calling line", err)
+
+
+def case_run_syntax_error():
+    expect(["run", "syntax.lua"], 1, out="",
+           err="lundi: syntax.lua:1: unexpected symbol near '='\n")
+
+
+def case_run_missing_script():
+    expect(["run", "no_such_script.lua"], 1, out="",
+           err="lundi: cannot open no_such_script.lua: No such file or directory\n")
+
+
+def case_run_not_a_plugin():
+    with tempfile.TemporaryDirectory() as d:
+        marker = os.path.join(d, "ran")
+        for args in (["--plugin", NOT_PLUGIN, "run", "ok.lua", f"--marker={marker}"],
+                     ["run", f"--plugin={NOT_PLUGIN}", "ok.lua", f"--marker={marker}"]):
+            expect(args, 1, out="",
+                   err=f"lundi: {NOT_PLUGIN} is not a lundi plugin: it does not export "
+                       "lundi_plugin_abi_version (build it with LUNDI_PLUGIN_ENTRY)\n")
+            check(not os.path.exists(marker), "the script must not run after a plugin fails")
+        expect(["--plugin", os.path.join(d, "missing.so"), "run", "ok.lua"], 1, out="",
+               err=re.compile(r"^lundi: cannot load plugin .*missing\.so: .*No such file"))
+        # a directory on LUNDI_PLUGIN_PATH holding a bad .so is reported as well
+        os.symlink(NOT_PLUGIN, os.path.join(d, "bad.so"))
+        expect(["run", "ok.lua"], 1, out="", env={"LUNDI_PLUGIN_PATH": d},
+               err=re.compile(r"is not a lundi plugin.*\n\(loading LUNDI_PLUGIN_PATH=" + re.escape(d) + r"\)\n$", re.S))
+        # the good plugin loads and the script runs
+        expect(["--plugin", PLUGIN, "run", "ok.lua", f"--marker={marker}"], 0, out="ok\n", err="")
+        check(os.path.exists(marker), "the script ran with a good plugin")
+
+
+def interrupt(script_args, signals=1, settle=0.3):
+    """Starts `lundi run loop.lua ...`, waits for "started", sends SIGINT; returns rc, err, marker."""
+    with tempfile.TemporaryDirectory() as d:
+        marker = os.path.join(d, "closed")
+        p = subprocess.Popen([LUNDI, "run", "loop.lua", f"--marker={marker}", *script_args],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = p.stdout.readline()
+        check(line == "started\n", "the looping script started", line + p.stderr.read() if line != "started\n" else "")
+        time.sleep(settle)
+        for i in range(signals):
+            p.send_signal(signal.SIGINT)
+            time.sleep(0.3)
+        try:
+            out, err = p.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+            check(False, "lundi did not stop after Ctrl-C")
+        sanitized(err)
+        closed = open(marker).read() if os.path.exists(marker) else None
+        return p.returncode, err, closed
+
+
+def case_run_interrupt():
+    rc, err, closed = interrupt([])
+    check(rc == 130, f"exit status after Ctrl-C is 130 (got {rc})", err)
+    check(re.fullmatch(r"lundi: interrupted at loop\.lua:\d+\n", err), "interrupted message", err)
+    check(closed and re.fullmatch(r"closed: interrupted at loop\.lua:\d+", closed),
+          f"__close ran with the interruption (marker {closed!r})")
+
+
+def case_run_interrupt_tensors():
+    rc, err, closed = interrupt(["--tensors"])
+    check(rc == 130, f"exit status after Ctrl-C in tensor work is 130 (got {rc})", err)
+    check(err.startswith("lundi: interrupted"), "interrupted message", err)
+    check(closed and closed.startswith("closed: interrupted"), f"__close ran (marker {closed!r})")
+
+
+def case_second_interrupt_kills():
+    # The script swallows the first interruption with pcall; the second Ctrl-C kills at once.
+    rc, err, closed = interrupt(["--swallow"], signals=2)
+    check(rc == -signal.SIGINT, f"killed by SIGINT after the second Ctrl-C (got {rc})", err)
+    check(closed is None, "no clean-up after a forced kill")
+
+
+def plugin_block(out):
+    m = re.search(r"^sampler cli_test .*?(?:\n\n|\Z)", out, re.M | re.S)
+    return m.group(0).rstrip("\n") if m else None
+
+
+CLI_TEST_BLOCK = (
+    "sampler cli_test 1.2.3 \u2014 a sampler for the cli tests ({path})\n"
+    "  steps           int     50     [1, 1000]   number of sampling steps\n"
+    "  guidance_scale  float   7.5                classifier-free guidance weight\n"
+    "  clip            bool    false              clip the result to [-1, 1]\n"
+    "  tag             string  \"\"\n"
+    "  mode            choice  fast   fast|exact  speed or accuracy")
+
+
+def case_plugins_list():
+    _, out, _ = expect(["--plugin", PLUGIN, "plugins"], 0, err="")
+    check(plugin_block(out) == CLI_TEST_BLOCK.format(path=PLUGIN), "the test plugin's listing",
+          f"got:\n{plugin_block(out)}\nwant:\n{CLI_TEST_BLOCK.format(path=PLUGIN)}")
+    # every block: a header line, then two-space-indented parameter rows; blocks by kind
+    kinds = ["scheduler", "denoiser", "conditioner", "sampler"]
+    order = []
+    for block in out.strip("\n").split("\n\n"):
+        head, *rows = block.split("\n")
+        m = re.fullmatch(r"(\w+) [a-z0-9_.-]+ \S+ \u2014 .* \((.+)\)", head)
+        check(m and m.group(1) in kinds, f"plugin header format: {head!r}")
+        if m:
+            order.append(kinds.index(m.group(1)))
+        for r in rows:  # a parameter, or a long range / choice list on a line of its own
+            check(re.match(r"  [a-z_][a-z0-9_]* +(int|float|bool|string|choice) +\S", r)
+                  or re.fullmatch(r" {8,}\S+", r), f"parameter row: {r!r}")
+    check(order == sorted(order), "plugins are grouped by kind", out)
+    # without --plugin it is absent; with LUNDI_PLUGIN_PATH it is there
+    _, out2, _ = expect(["plugins"], 0, err="")
+    check(plugin_block(out2) is None, "the test plugin only appears when loaded", out2)
+    with tempfile.TemporaryDirectory() as d:
+        os.symlink(PLUGIN, os.path.join(d, "cli_test.so"))
+        _, out3, _ = expect(["plugins"], 0, env={"LUNDI_PLUGIN_PATH": d})
+    check(plugin_block(out3) == CLI_TEST_BLOCK.format(path=os.path.join(d, "cli_test.so")),
+          "LUNDI_PLUGIN_PATH loads the plugin", out3)
+    # a plugin loaded twice is a duplicate: a clear error, exit 1
+    expect(["--plugin", PLUGIN, "--plugin", PLUGIN, "plugins"], 1, out="",
+           err=re.compile(r"^lundi: .*cli_test.*\n$"))
+
+
+def case_plugins_kind():
+    _, out, _ = expect(["plugins", "sampler", "--plugin", PLUGIN], 0, err="")
+    check(plugin_block(out) is not None, "plugins sampler lists the sampler", out)
+    check(all(l.startswith(("sampler ", "  ")) for l in out.splitlines() if l),
+          "plugins sampler lists only samplers", out)
+    _, out, _ = expect(["--plugin", PLUGIN, "plugins", "samplers"], 0)
+    check(plugin_block(out) is not None, "the plural works too", out)
+    _, out, _ = expect(["--plugin", PLUGIN, "plugins", "scheduler"], 0)
+    check(plugin_block(out) is None and all(l.startswith(("scheduler ", "  ", "no scheduler plugins")) for l in out.splitlines() if l),
+          "plugins scheduler lists only schedulers", out)
+    expect(["plugins", "bogus"], 2, out="",
+           err="lundi: unknown plugin kind 'bogus' (valid kinds: scheduler, denoiser, conditioner, sampler)\n"
+               "run 'lundi help plugins' for usage\n")
+    expect(["plugins", "samplr"], 2,
+           err=re.compile(r"^lundi: unknown plugin kind 'samplr' \(did you mean 'sampler'\? valid kinds: "))
+    expect(["plugins", "sampler", "denoiser"], 2, err=re.compile(r"one KIND at most"))
+    expect(["plugins", "--format=xml"], 2, err=re.compile(r"invalid --format 'xml' \(expected text or json\)"))
+
+
+def case_plugins_json():
+    _, out, _ = expect(["--plugin", PLUGIN, "plugins", "--format", "json"], 0, err="")
+    data = json.loads(out)
+    mine = [p for p in data if p["name"] == "cli_test"]
+    check(len(mine) == 1, "the test plugin is in the JSON", out)
+    if mine:
+        p = mine[0]
+        check(p["kind"] == "sampler" and p["version"] == "1.2.3" and p["origin"] == PLUGIN, "JSON header fields", str(p))
+        params = {q["name"]: q for q in p["params"]}
+        check(params["steps"]["default"] == 50 and params["steps"]["min"] == 1 and params["steps"]["max"] == 1000, "int param", str(params["steps"]))
+        check(params["guidance_scale"]["default"] == 7.5 and "min" not in params["guidance_scale"], "float param")
+        check(params["clip"]["default"] is False, "bool default is a JSON boolean")
+        check(params["tag"]["default"] == "" and params["tag"]["help"] == "", "string param")
+        check(params["mode"]["choices"] == ["fast", "exact"], "choices are a list")
+    for q in data:
+        check(set(q) == {"kind", "name", "version", "description", "origin", "params"}, f"fields of {q.get('name')}")
+
+
+def case_devices():
+    _, out, _ = expect(["devices"], 0, err="")
+    lines = out.splitlines()
+    check(re.fullmatch(r"cpu +\d+ threads", lines[0]), "the CPU line", out)
+    check(re.search(r"^vulkan(:\d+ +\S| +none: \S)", out, re.M), "a Vulkan line (devices or why none)", out)
+    check(re.search(r"^default: (cpu|vulkan:\d+)", out, re.M), "the default device", out)
+    _, out, _ = expect(["--device", "cpu", "devices"], 0)
+    check("default: cpu\n" in out, "--device cpu is the default", out)
+
+
+PLAIN_LINE = re.compile(r"train (\d+)/20 \((\d+)%\) [\d.?]+ (it/s|s/it) \d+s( eta \S+)? loss 0\.\d+ lr 0\.0001")
+
+
+def case_progress_plain():
+    env = {"LUNDI_PROGRESS_INTERVAL": "0.05"}
+    _, out, err = expect(["run", "progress.lua", "--steps=20", "--step_ms=10"], 0, out="", env=env)
+    lines = err.splitlines()
+    check(3 <= len(lines) <= 21, f"periodic lines every 0.05 s over ~0.2 s (got {len(lines)})", err)
+    steps = []
+    for l in lines:
+        m = PLAIN_LINE.fullmatch(l)
+        check(m, f"plain progress line format: {l!r}")
+        if m:
+            steps.append(int(m.group(1)))
+            check(int(m.group(2)) == int(m.group(1)) * 100 // 20, f"percentage of {l!r}")
+    check(steps == sorted(steps), "steps increase", err)
+    check(lines and lines[-1].startswith("train 20/20 (100%)") and " eta " not in lines[-1],
+          "the final line has 20/20 and no ETA", err)
+    check(all(" eta " in l for l in lines[:-1]), "the periodic lines have an ETA", err)
+    check("\r" not in err, "no carriage returns off a terminal", repr(err))
+    # the default interval (10 s) prints only the final line in a short run
+    _, _, err = expect(["run", "progress.lua", "--steps=5", "--step_ms=1"], 0)
+    check(len(err.splitlines()) == 1 and err.startswith("train 5/5 (100%)"), "only the final line", err)
+
+
+def case_progress_quiet():
+    env = {"LUNDI_PROGRESS_INTERVAL": "0"}
+    expect(["--quiet", "run", "progress.lua", "--steps=5", "--step_ms=1"], 0, out="", err="", env=env)
+    expect(["run", "-q", "progress.lua", "--steps=5", "--step_ms=1"], 0, out="", err="", env=env)
+    expect(["run", "progress.lua", "--steps=5", "--step_ms=1"], 0, out="", err="",
+           env={"LUNDI_PROGRESS": "0", "LUNDI_PROGRESS_INTERVAL": "0"})
+
+
+def case_progress_lua():
+    expect(["run", "progress_api.lua"], 0, out="ok\n", err="", env={"LUNDI_PROGRESS": "0"})
+    # extra tables: keys sorted, floats with %.4g, integers in full, strings and booleans as is
+    expect(["run", "progress_extra.lua"], 0, out="",
+           err=re.compile(r"^fmt 2/4 \(50%\) [\d.?]+ (it/s|s/it) \d+s big 1\.235e\+08 loss 0\.04123 "
+                          r"lr 0\.0001 n 7 ok true phase warmup\n$"))
+
+
+def case_progress_tty():
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 72, 0, 0))
+    e = dict(os.environ)
+    e.pop("LUNDI_PROGRESS", None)
+    start = time.time()
+    p = subprocess.Popen([LUNDI, "run", "progress.lua", "--steps=30", "--step_ms=15"],
+                         stdin=slave, stdout=slave, stderr=slave, env=e, close_fds=True)
+    os.close(slave)
+    data = b""
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        r, _, _ = select.select([master], [], [], 0.5)
+        if r:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        elif p.poll() is not None:
+            break
+    p.wait(timeout=10)
+    wall = time.time() - start
+    os.close(master)
+    text = data.decode("utf-8", "replace").replace("\r\n", "\n")
+    sanitized(text)
+    check(p.returncode == 0, f"exit 0 on a terminal (got {p.returncode})", text)
+    draws = [d for d in text.split("\r") if d]
+    check(len(draws) >= 3, f"the bar is redrawn in place with \\r (got {len(draws)} draws)", repr(text))
+    check(len(draws) <= wall * 10 + 2, f"at most ~10 redraws a second (got {len(draws)} in {wall:.2f} s)", repr(text))
+    widths = {len(m.group(0)) for m in re.finditer(r"\[[=> ]*\]", text)}
+    check(len(widths) == 1, f"the bar keeps its width (got {sorted(widths)})", repr(text))
+    check(text.endswith("\n") and text.count("\n") == 1, "one line, ended by a newline at finish", repr(text))
+    for d in draws:
+        line = d.rstrip("\n")
+        check(len(line) <= 71, f"a draw fits 72 columns: {line!r}")
+    final = draws[-1].rstrip("\n").rstrip()
+    check(re.fullmatch(r"train 30/30 \[=+\] 100% [\d.]+ it/s \d+s loss 0\.025 lr 0\.0001", final), f"final bar: {final!r}")
+    check(any(re.match(r"train \d+/30 \[=*>? *\] +\d+% ", d) for d in draws[:-1]), "intermediate bars", repr(text))
+
+
+if __name__ == "__main__":
+    fn = globals().get("case_" + CASE)
+    if not fn:
+        print(f"unknown case {CASE}", file=sys.stderr)
+        sys.exit(2)
+    fn()
+    if failures:
+        print(f"{CASE}: {failures} check(s) failed", file=sys.stderr)
+        sys.exit(1)
+    print(f"{CASE}: ok")
