@@ -150,6 +150,13 @@ def case_run_error_traceback():
     check("error.lua:4: in main chunk" in err, "traceback names the calling line", err)
 
 
+def case_run_plugin_callback_error():
+    _, _, err = expect(["run", "plugin_error.lua"], 1, out="")
+    check(err.startswith("lundi: plugin_error.lua:16: "), "the error names the script line that sampled", err)
+    check("scheduler 'fails_at_step_2' (plugin_error.lua:2)" in err, "names the plugin and where it was registered", err)
+    check("plugin_error.lua:10: no step 2" in err, "names the failing line in the plugin", err)
+
+
 def case_run_syntax_error():
     expect(["run", "syntax.lua"], 1, out="",
            err="lundi: syntax.lua:1: unexpected symbol near '='\n")

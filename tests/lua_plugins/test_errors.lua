@@ -57,7 +57,7 @@ U.raises(function() pipe("ddpm", "wrong_out"):sample(req) end,
   "denoiser 'wrong_out' (", "test_errors.lua:", "forward must return a tensor, got table")
 
 -- create(): errors (even non-string error values) and a nil instance.
-U.raises(function() lundi.scheduler("bad_create") end, "scheduler: ", "scheduler 'bad_create'", "table: ")
+U.raises(function() lundi.scheduler("bad_create") end, "scheduler 'bad_create'", "table: ")
 U.raises(function() lundi.scheduler("nil_create") end, "create must return its instance", "got nil")
 
 -- A Lua error in the caller's step callback stops the loop and is reported with its line.

@@ -20,9 +20,9 @@ lundi.register{
 
 -- Unknown parameter: names the function and the plugin, and lists the valid names.
 U.raises(function() lundi.scheduler("ddpm", {num_train_timestep = 10}) end,
-  "scheduler: scheduler 'ddpm': unknown parameter 'num_train_timestep'", "num_train_timesteps", "beta_schedule")
+  "scheduler 'ddpm': unknown parameter 'num_train_timestep'", "num_train_timesteps", "beta_schedule")
 U.raises(function() lundi.scheduler("lua_sched", {scales = 1}) end,
-  "scheduler: scheduler 'lua_sched': unknown parameter 'scales'", "scale", "steps", "mode", "verbose")
+  "scheduler 'lua_sched': unknown parameter 'scales'", "scale", "steps", "mode", "verbose")
 -- ... also when the value has a type no parameter takes
 U.raises(function() lundi.scheduler("lua_sched", {nope = {}}) end, "unknown parameter 'nope'", "scale")
 
