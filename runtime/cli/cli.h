@@ -18,6 +18,7 @@ typedef struct cli_opts {
   const char *device;                   /* --device cpu|vulkan[:N], or NULL */
   int threads;                          /* --threads N; 0: library default */
   int quiet;                            /* --quiet: no progress bars */
+  const char *db;                       /* --db FILE (else $LUNDI_DB, else ./lundi.db) */
 } cli_opts;
 
 /* How a `lundi run` ended; the run store records it. */

@@ -84,6 +84,9 @@ int cli_global_option(cli_opts *o, int argc, char **argv, int *i, const char *cm
     if (!valid_device(v))
       return cli_usage_error(cmd, "invalid --device '%s' (expected cpu, vulkan or vulkan:N)", v), -1;
     o->device = v;
+  } else if ((r = take_value(argc, argv, i, "--db", &v, cmd)) != 0) {
+    if (r < 0) return -1;
+    o->db = v;
   } else if ((r = take_value(argc, argv, i, "--threads", &v, cmd)) != 0) {
     if (r < 0) return -1;
     char *end;

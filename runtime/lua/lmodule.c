@@ -30,6 +30,9 @@ static void build_module(lua_State *L) {
   lundi_lua_open_nn(L, mod);
   lundi_lua_open_plugin(L, mod);
   lundi_lua_open_progress(L, mod);
+  lundi_lua_open_run(L, mod);
+  lundi_lua_open_history(L, mod);
+  lundi_lua_open_image(L, mod);
 }
 
 int lundi_lua_open(lua_State *L, lundi_registry *reg) {

@@ -27,5 +27,8 @@ void lundi_lua_open_tensor(lua_State *L, int mod);
 void lundi_lua_open_nn(lua_State *L, int mod);
 void lundi_lua_open_plugin(lua_State *L, int mod);
 void lundi_lua_open_progress(lua_State *L, int mod);
+void lundi_lua_open_run(lua_State *L, int mod);
+void lundi_lua_open_history(lua_State *L, int mod);
+void lundi_lua_open_image(lua_State *L, int mod);
 
 #endif
