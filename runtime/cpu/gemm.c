@@ -10,6 +10,8 @@
  * products itself stalled for ~3.5 ms in one call out of three in the U-Net (measured:
  * 26 of 280 ms of a batch-64 forward for 2 MFLOP of work). */
 #define SMALL_GEMM (1 << 23)
+/* Below this a parallel region costs more than the product (an 8->32 Linear at batch 64). */
+#define TINY_GEMM (1 << 17)
 
 int lundi_cpu_gemm(const lundi_kcall *c) {
   const float *A = lundi__f32(c->in[0]), *B = lundi__f32(c->in[1]);
@@ -22,7 +24,7 @@ int lundi_cpu_gemm(const lundi_kcall *c) {
   int64_t sa = c->i[9], sb = c->i[10], sc = c->i[11];
   float alpha = (float)c->f[0], beta = (float)c->f[1];
   if (M == 0 || N == 0) return 0;
-  if (batch == 1 && M * N * K < SMALL_GEMM && M >= 16) {
+  if (batch == 1 && M * N * K < SMALL_GEMM && M * N * K >= TINY_GEMM && M >= 16) {
     /* row blocks of C: A's rows (or columns when transposed) split the same way */
     int nt = lundi__threads();
     int64_t rows = (M + nt - 1) / nt;
