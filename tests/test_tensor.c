@@ -222,6 +222,16 @@ static void test_autograd_bookkeeping(void) {
 }
 
 static void test_reduce_values(void) {
+  { /* an empty reduced axis sums to zero (and used to divide by zero) */
+    int64_t se[2] = {4, 0};
+    int one = 1;
+    lundi_tensor *e = lundi_zeros(2, se), *es = lundi_sum(e, 1, &one, 0);
+    float z[4] = {1, 1, 1, 1};
+    CHECK(es && lundi_numel(es) == 4 && lundi_read_f32(es, z, 4) == 0);
+    CHECK(z[0] == 0 && z[1] == 0 && z[2] == 0 && z[3] == 0);
+    lundi_release(es);
+    lundi_release(e);
+  }
   int64_t s[3] = {2, 3, 4};
   lundi_tensor *t = lundi_zeros(3, s);
   float *p = lundi_data(t);

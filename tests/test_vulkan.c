@@ -277,7 +277,8 @@ static void unsupported_op_error(void) {
   int64_t n = 5;
   lundi_tensor *h = lundi_full(1, &n, 1.0f), *v = lundi_to_device(h, d);
   CHECK(v != NULL);
-  CHECK_ERR(v ? lundi_exp(v) : NULL, "op 'unary' is not implemented on the vulkan backend");
+  /* softmax has no Vulkan kernel yet: a clear error, never a silent CPU fallback. */
+  CHECK_ERR(v ? lundi_softmax(v, 0) : NULL, "op 'softmax' is not implemented on the vulkan backend");
   CHECK(lundi_last_error_code() == LUNDI_EUNSUPPORTED);
   lundi_tensor *f16 = lundi_to_dtype(h, LUNDI_F16), *vf16 = f16 ? lundi_to_device(f16, d) : NULL;
   CHECK(vf16 != NULL);

@@ -51,7 +51,7 @@ static int64_t red_offset(const plan *p, int64_t idx) {
 /* Reduces the nr dims of one output element; the last reduced dim is looped directly. */
 static double reduce_one(const plan *p, const float *x, int op) {
   int64_t inner = p->nr ? p->rs[p->nr - 1] : 1, ist = p->nr ? p->rst[p->nr - 1] : 0;
-  int64_t outer = p->nred / inner;
+  int64_t outer = inner ? p->nred / inner : 0; /* an empty reduced axis: the identity */
   double acc = op == LUNDI_RED_MAX ? -INFINITY : 0.0;
   for (int64_t r = 0; r < outer; r++) {
     const float *row = x + red_offset(p, r * inner);

@@ -15,6 +15,30 @@ static const uint32_t copy_spv[] = {
 static const uint32_t binary_spv[] = {
 #include "binary.spv.h"
 };
+static const uint32_t unary_spv[] = {
+#include "unary.spv.h"
+};
+static const uint32_t unary_bwd_spv[] = {
+#include "unary_bwd.spv.h"
+};
+static const uint32_t where_spv[] = {
+#include "where.spv.h"
+};
+static const uint32_t cast_spv[] = {
+#include "cast.spv.h"
+};
+static const uint32_t reduce_spv[] = {
+#include "reduce.spv.h"
+};
+static const uint32_t rng_spv[] = {
+#include "rng.spv.h"
+};
+static const uint32_t gemm_spv[] = {
+#include "gemm.spv.h"
+};
+static const uint32_t optim_spv[] = {
+#include "optim.spv.h"
+};
 
 static const struct {
   const char *name;
@@ -24,6 +48,14 @@ static const struct {
     [VK_SH_FILL] = {"fill", fill_spv, sizeof fill_spv},
     [VK_SH_COPY] = {"copy", copy_spv, sizeof copy_spv},
     [VK_SH_BINARY] = {"binary", binary_spv, sizeof binary_spv},
+    [VK_SH_UNARY] = {"unary", unary_spv, sizeof unary_spv},
+    [VK_SH_UNARY_BWD] = {"unary_bwd", unary_bwd_spv, sizeof unary_bwd_spv},
+    [VK_SH_WHERE] = {"where", where_spv, sizeof where_spv},
+    [VK_SH_CAST] = {"cast", cast_spv, sizeof cast_spv},
+    [VK_SH_REDUCE] = {"reduce", reduce_spv, sizeof reduce_spv},
+    [VK_SH_RNG] = {"rng", rng_spv, sizeof rng_spv},
+    [VK_SH_GEMM] = {"gemm", gemm_spv, sizeof gemm_spv},
+    [VK_SH_OPTIM] = {"optim", optim_spv, sizeof optim_spv},
 };
 
 #define VK_TRY(call, what)                                                                         \
@@ -56,19 +88,23 @@ int lundi_vk_pipeline_init(vk_dev *d) {
   return 0;
 }
 
-static VkPipeline get_pipeline(vk_dev *d, int shader, uint32_t local) {
+static VkPipeline get_pipeline(vk_dev *d, int shader, const uint32_t *spec, int n_spec) {
   for (int i = 0; i < d->n_pipes; i++)
-    if (d->pipes[i].shader == shader && d->pipes[i].local == local) return d->pipes[i].pipe;
+    if (d->pipes[i].shader == shader && d->pipes[i].n_spec == n_spec &&
+        !memcmp(d->pipes[i].spec, spec, sizeof *spec * (size_t)n_spec))
+      return d->pipes[i].pipe;
   if (d->n_pipes == LUNDI_VK_MAX_PIPES) {
     lundi__err(LUNDI_EUNSUPPORTED, "vulkan:%d: more than %d pipelines", d->index, LUNDI_VK_MAX_PIPES);
     return VK_NULL_HANDLE;
   }
-  VkSpecializationMapEntry me = {0, 0, sizeof(uint32_t)};
-  VkSpecializationInfo spec = {1, &me, sizeof local, &local};
+  VkSpecializationMapEntry me[LUNDI_VK_MAX_SPEC];
+  for (int k = 0; k < n_spec; k++)
+    me[k] = (VkSpecializationMapEntry){(uint32_t)k, (uint32_t)(k * sizeof(uint32_t)), sizeof(uint32_t)};
+  VkSpecializationInfo si = {(uint32_t)n_spec, me, sizeof *spec * (size_t)n_spec, spec};
   VkComputePipelineCreateInfo ci = {
       .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
       .stage = {.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, .stage = VK_SHADER_STAGE_COMPUTE_BIT,
-                .module = d->modules[shader], .pName = "main", .pSpecializationInfo = &spec},
+                .module = d->modules[shader], .pName = "main", .pSpecializationInfo = &si},
       .layout = d->pipe_layout};
   VkPipeline p;
   VkResult r = vkCreateComputePipelines(d->device, VK_NULL_HANDLE, 1, &ci, NULL, &p);
@@ -77,14 +113,16 @@ static VkPipeline get_pipeline(vk_dev *d, int shader, uint32_t local) {
                shaders[shader].name, lundi_vk_result(r));
     return VK_NULL_HANDLE;
   }
-  d->pipes[d->n_pipes++] = (vk_pipe){shader, local, p};
+  vk_pipe *e = &d->pipes[d->n_pipes++];
+  *e = (vk_pipe){.shader = shader, .n_spec = n_spec, .pipe = p};
+  memcpy(e->spec, spec, sizeof *spec * (size_t)n_spec);
   return p;
 }
 
-static int record(vk_dev *d, int shader, vk_buf *const *bufs, int n_bufs, unsigned writes, const void *push,
-                  size_t push_bytes, uint32_t gx, uint32_t gy) {
+static int record(vk_dev *d, int shader, const uint32_t *spec, int n_spec, vk_buf *const *bufs, int n_bufs,
+                  unsigned writes, const void *push, size_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz) {
   if (d->n_dispatch >= LUNDI_VK_MAX_DISPATCHES && lundi_vk_flush(d)) return -1;
-  VkPipeline pipe = get_pipeline(d, shader, d->local_size);
+  VkPipeline pipe = get_pipeline(d, shader, spec, n_spec);
   if (!pipe || lundi_vk_begin(d)) return -1;
   VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
                                     .descriptorPool = d->desc_pool, .descriptorSetCount = 1,
@@ -128,7 +166,7 @@ static int record(vk_dev *d, int shader, vk_buf *const *bufs, int n_bufs, unsign
   vkCmdBindPipeline(d->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe);
   vkCmdBindDescriptorSets(d->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, d->pipe_layout, 0, 1, &set, 0, NULL);
   vkCmdPushConstants(d->cmd, d->pipe_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, (uint32_t)push_bytes, push);
-  vkCmdDispatch(d->cmd, gx, gy, 1);
+  vkCmdDispatch(d->cmd, gx, gy, gz);
   d->n_dispatch++;
   return 0;
 }
@@ -148,8 +186,23 @@ int lundi_vk_dispatch(vk_dev *d, int shader, vk_buf *const *bufs, int n_bufs, un
     return lundi__err(LUNDI_EUNSUPPORTED, "vulkan:%d: %s over %llu elements needs %llu x %llu workgroups",
                       d->index, shaders[shader].name, (unsigned long long)n, (unsigned long long)gx,
                       (unsigned long long)gy);
+  return lundi_vk_dispatch_groups(d, shader, &d->local_size, 1, bufs, n_bufs, writes, push, push_bytes,
+                                  (uint32_t)gx, (uint32_t)gy, 1);
+}
+
+int lundi_vk_dispatch_groups(vk_dev *d, int shader, const uint32_t *spec, int n_spec, vk_buf *const *bufs,
+                             int n_bufs, unsigned writes, const void *push, size_t push_bytes, uint32_t gx,
+                             uint32_t gy, uint32_t gz) {
+  if (!gx || !gy || !gz) return 0;
+  if (n_bufs > LUNDI_VK_MAX_BINDINGS || push_bytes > LUNDI_VK_PUSH_BYTES || n_spec > LUNDI_VK_MAX_SPEC)
+    return lundi__err(LUNDI_EINVAL, "vulkan: %s: %d buffers / %zu push bytes / %d constants exceed the layout",
+                      shaders[shader].name, n_bufs, push_bytes, n_spec);
+  const uint32_t *maxc = d->props.limits.maxComputeWorkGroupCount;
+  if (gx > maxc[0] || gy > maxc[1] || gz > maxc[2])
+    return lundi__err(LUNDI_EUNSUPPORTED, "vulkan:%d: %s needs %u x %u x %u workgroups, more than the device's %u x %u x %u",
+                      d->index, shaders[shader].name, gx, gy, gz, maxc[0], maxc[1], maxc[2]);
   pthread_mutex_lock(&d->lock);
-  int rc = record(d, shader, bufs, n_bufs, writes, push, push_bytes, (uint32_t)gx, (uint32_t)gy);
+  int rc = record(d, shader, spec, n_spec, bufs, n_bufs, writes, push, push_bytes, gx, gy, gz);
   pthread_mutex_unlock(&d->lock);
   return rc ? lundi_last_error_code() : 0;
 }

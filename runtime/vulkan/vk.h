@@ -17,8 +17,14 @@
 #define LUNDI_VK_PUSH_BYTES 128     /* the minimum maxPushConstantsSize every device offers */
 #define LUNDI_VK_MAX_DISPATCHES 1024/* per command buffer; also the descriptor pool's size */
 #define LUNDI_VK_MAX_PIPES 64
+#define LUNDI_VK_MAX_SPEC 6     /* specialization constants per pipeline (id 0 = workgroup size x) */
 
-typedef enum vk_shader { VK_SH_FILL, VK_SH_COPY, VK_SH_BINARY, VK_SH_COUNT } vk_shader;
+typedef enum vk_shader {
+  VK_SH_FILL, VK_SH_COPY, VK_SH_BINARY,
+  VK_SH_UNARY, VK_SH_UNARY_BWD, VK_SH_WHERE, VK_SH_CAST,
+  VK_SH_REDUCE, VK_SH_RNG, VK_SH_GEMM, VK_SH_OPTIM,
+  VK_SH_COUNT
+} vk_shader;
 
 /* One storage's memory (the storage's `data` points here). One VkBuffer + VkDeviceMemory
  * each for now; the caching sub-allocator will carve these out of large blocks. */
@@ -34,7 +40,8 @@ typedef struct vk_buf {
 
 typedef struct vk_pipe {
   int shader;
-  uint32_t local;
+  int n_spec;
+  uint32_t spec[LUNDI_VK_MAX_SPEC]; /* specialization constants 0..n_spec-1 */
   VkPipeline pipe;
 } vk_pipe;
 
@@ -107,10 +114,29 @@ int lundi_vk_pipeline_init(vk_dev *d);
  * same command buffer wrote (or, for writes, touched) one of them. */
 int lundi_vk_dispatch(vk_dev *d, int shader, vk_buf *const *bufs, int n_bufs, unsigned writes,
                       const void *push, size_t push_bytes, uint64_t n);
+/* The same with an explicit grid of gx x gy x gz workgroups and specialization constants
+ * spec[0..n_spec-1] (ids 0..n_spec-1; id 0 is the workgroup size x). */
+int lundi_vk_dispatch_groups(vk_dev *d, int shader, const uint32_t *spec, int n_spec, vk_buf *const *bufs,
+                             int n_bufs, unsigned writes, const void *push, size_t push_bytes, uint32_t gx,
+                             uint32_t gy, uint32_t gz);
 
 /* kernels.c */
 int lundi_vk_fill(const lundi_kcall *c);
 int lundi_vk_copy(const lundi_kcall *c);
 int lundi_vk_binary(const lundi_kcall *c);
+/* kernels_ew.c */
+int lundi_vk_unary(const lundi_kcall *c);
+int lundi_vk_unary_bwd(const lundi_kcall *c);
+int lundi_vk_where(const lundi_kcall *c);
+int lundi_vk_cast(const lundi_kcall *c);
+int lundi_vk_adamw(const lundi_kcall *c);
+int lundi_vk_ema(const lundi_kcall *c);
+/* kernels_reduce.c */
+int lundi_vk_reduce(const lundi_kcall *c);
+/* kernels_rng.c */
+int lundi_vk_rng_uniform(const lundi_kcall *c);
+int lundi_vk_rng_normal(const lundi_kcall *c);
+/* kernels_gemm.c */
+int lundi_vk_gemm(const lundi_kcall *c);
 
 #endif
