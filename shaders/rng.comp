@@ -3,9 +3,9 @@
 // Philox4x32-10 fills (LUNDI_K_RNG_UNIFORM / _NORMAL), the stream of runtime/cpu/rng.c:
 // element i uses counter block offset + i/4 (a 64-bit counter in words 0-1, words 2-3 zero),
 // lane i%4, key = seed. One thread per block. The uniform is bit-identical to the CPU (only
-// exact integer work and correctly rounded, uncontracted f32 mul/add); the normal's log,
-// sqrt, sin and cos are f32 approximations, so it agrees to a few ulp, not bit for bit.
-#include "mathf.glsl"
+// exact integer work and correctly rounded, uncontracted f32 mul/add), and so is the normal
+// (normal_math.glsl, the CPU's Box-Muller op for op).
+#include "normal_math.glsl"
 layout(local_size_x_id = 0) in;
 
 layout(push_constant) uniform Push {
@@ -41,14 +41,8 @@ void main() {
     precise vec4 u = vec4(r >> 8u) * (1.0 / 16777216.0);
     z = pc.a + pc.b * u;
   } else {
-    for (int k = 0; k < 4; k += 2) {
-      float u1 = float((r[k] >> 8u) + 1u) * (1.0 / 16777216.0); // (0, 1]
-      float u2 = float(r[k + 1] >> 8u) * (1.0 / 16777216.0);
-      float rad = sqrt(-2.0 * m_log(u1));
-      vec2 sc = m_sincos_turns(u2);
-      z[k] = pc.a + pc.b * (rad * sc.y);
-      z[k + 1] = pc.a + pc.b * (rad * sc.x);
-    }
+    precise vec2 z01 = nm_box_muller(r.x, r.y), z23 = nm_box_muller(r.z, r.w);
+    z = pc.a + pc.b * vec4(z01, z23);
   }
   uint base = blk * 4u;
   for (uint k = 0u; k < 4u; k++)

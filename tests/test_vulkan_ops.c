@@ -515,12 +515,8 @@ static void rng_bits(void) {
           char what[96];
           snprintf(what, sizeof what, "%s seed %llx offset %llx n %lld", normal ? "normal" : "uniform",
                    (unsigned long long)seeds[si], (unsigned long long)offs[oi], (long long)n);
-          if (!run_both(c, NULL, 0, &o, 1)) {
-            if (!normal) compare_bits(what, &o); /* the contract: identical streams */
-            /* Normal: log, sqrt, sin, cos in f32 on both sides (glibc's vs mathf.glsl's), a few
-             * ulp each: |dz| <= 2e-6 (1 + |z|), scaled by std. */
-            else compare_f32(what, &o, (tol){2e-6, 2e-6 * b, NULL});
-          }
+          /* the contract: identical streams, uniform and normal (tensor/normal_math.h) */
+          if (!run_both(c, NULL, 0, &o, 1)) compare_bits(what, &o);
           pair_free(&o);
         }
       }
@@ -545,7 +541,7 @@ static void rng_bits(void) {
   /* A strided device tensor goes through a contiguous temporary and the copy kernel. */
   lundi_tensor *tr = lundi_transpose(d, 0, 1), *trh = lundi_transpose(h, 0, 1);
   CHECK(lundi_normal_(tr, &r2, 0, 1) == 0 && lundi_normal_(trh, &r1, 0, 1) == 0);
-  CHECK(t_max_abs_diff(tr, trh) < 2e-5);
+  CHECK(t_max_abs_diff(tr, trh) == 0);
   free(hv);
   free(dv);
   lundi_release(tr);

@@ -1,7 +1,6 @@
 /* Philox-based uniform and normal fills; counters as documented in tensor.h. */
 #include "cpu/kernels.h"
-
-#include <math.h>
+#include "tensor/normal_math.h"
 
 static inline float u24(uint32_t x) { return (float)(x >> 8) * (1.0f / 16777216.0f); }
 
@@ -31,13 +30,9 @@ int lundi_cpu_rng_normal(const lundi_kcall *c) {
     uint32_t r[4];
     float z[4];
     lundi_philox4x32_10(off + (uint64_t)b, 0, seed, r);
-    for (int k = 0; k < 4; k += 2) {
-      float u1 = (float)((r[k] >> 8) + 1) * (1.0f / 16777216.0f); /* (0, 1]: log is finite */
-      float u2 = u24(r[k + 1]);
-      float rad = sqrtf(-2.0f * logf(u1));
-      z[k] = rad * cosf(6.283185307179586f * u2);
-      z[k + 1] = rad * sinf(6.283185307179586f * u2);
-    }
+    /* bit-identical to the Vulkan shader: see tensor/normal_math.h */
+    lundi_nm_box_muller(r[0], r[1], &z[0], &z[1]);
+    lundi_nm_box_muller(r[2], r[3], &z[2], &z[3]);
     for (int k = 0; k < 4 && b * 4 + k < n; k++) p[b * 4 + k] = mean + std * z[k];
   }
   return 0;
