@@ -28,7 +28,13 @@
  *   plugins_used(run_id -> runs.id, kind TEXT, name TEXT, version TEXT, params TEXT, origin TEXT)
  *        -- params: the JSON of lundi_params_to_json()
  * Foreign keys are on, with ON DELETE CASCADE from runs. The DB runs in WAL mode with a busy
- * timeout, so several processes may write at once.
+ * timeout, so several processes may write at once. A NaN metric is stored as NULL (SQLite
+ * has no NaN); the summary's min/max skip it; infinities are kept.
+ *
+ * Lifetimes: end every run (lundi_run_end) before lundi_store_close() of its store.
+ * Read-only opens (LUNDI_STORE_READONLY) work on read-only files and directories; they refuse
+ * a file with an older schema, since migrating would write ("run any recording lundi
+ * command on it once").
  */
 #ifndef LUNDI_STORE_H
 #define LUNDI_STORE_H

@@ -26,22 +26,25 @@ typedef struct lundi__sched {
 } lundi__sched;
 
 /* Parameter specs every diffusers-style scheduler here has, for the start of a plugin's
- * spec array (a macro, so each plugin's array stays one static initialiser). */
-#define LUNDI__SCHED_COMMON_SPECS                                                                  \
+ * spec array (a macro, so each plugin's array stays one static initialiser). The defaults of
+ * clip_sample and timestep_spacing differ between diffusers' schedulers (DDPM / DDIM: true,
+ * leading; the sigma-space solvers: false, linspace), hence the _DEFAULTS form. */
+#define LUNDI__SCHED_COMMON_SPECS LUNDI__SCHED_COMMON_SPECS_DEFAULTS("true", "leading")
+#define LUNDI__SCHED_COMMON_SPECS_DEFAULTS(clip_default, spacing_default)                         \
   {"num_train_timesteps", LUNDI_PARAM_INT, "1000", 1, 100000, NULL, "diffusion steps of training"}, \
   {"beta_start", LUNDI_PARAM_FLOAT, "0.0001", 0, 1, NULL, "first beta (linear, scaled_linear, sigmoid)"}, \
   {"beta_end", LUNDI_PARAM_FLOAT, "0.02", 0, 1, NULL, "last beta (linear, scaled_linear, sigmoid)"},    \
   {"beta_schedule", LUNDI_PARAM_CHOICE, "linear", 0, 0, LUNDI__BETA_SCHEDULES, "how betas grow over t"}, \
   {"prediction_type", LUNDI_PARAM_CHOICE, "epsilon", 0, 0, LUNDI__PREDICTIONS,                    \
    "what the denoiser predicts: noise, the clean sample, or v"},                                  \
-  {"clip_sample", LUNDI_PARAM_BOOL, "true", 0, 0, NULL, "clip predicted x0 to +-clip_sample_range"}, \
+  {"clip_sample", LUNDI_PARAM_BOOL, clip_default, 0, 0, NULL, "clip predicted x0 to +-clip_sample_range"}, \
   {"clip_sample_range", LUNDI_PARAM_FLOAT, "1.0", 0, 1e9, NULL, "bound for clip_sample"},         \
   {"thresholding", LUNDI_PARAM_BOOL, "false", 0, 0, NULL,                                         \
    "dynamic thresholding of predicted x0 (Imagen); overrides clip_sample"},                       \
   {"dynamic_thresholding_ratio", LUNDI_PARAM_FLOAT, "0.995", 0, 1, NULL,                          \
    "quantile of |x0| per sample used as the threshold"},                                          \
   {"sample_max_value", LUNDI_PARAM_FLOAT, "1.0", 0, 1e9, NULL, "upper bound of the threshold"},   \
-  {"timestep_spacing", LUNDI_PARAM_CHOICE, "leading", 0, 0, LUNDI__SPACINGS,                      \
+  {"timestep_spacing", LUNDI_PARAM_CHOICE, spacing_default, 0, 0, LUNDI__SPACINGS,                      \
    "how inference timesteps are spread over the training ones"},                                  \
   {"steps_offset", LUNDI_PARAM_INT, "0", 0, 1000, NULL, "added to leading-spaced timesteps"}
 

@@ -65,5 +65,40 @@ int cli_cmd_plugins(cli_opts *o, int argc, char **argv, int at);
 int cli_cmd_devices(cli_opts *o, int argc, char **argv, int at);
 int cli_cmd_help(cli_opts *o, int argc, char **argv, int at);
 extern const char cli_run_help[], cli_plugins_help[], cli_devices_help[], cli_help_help[];
+int cli_cmd_fetch(cli_opts *o, int argc, char **argv, int at); /* cmd_fetch.c */
+extern const char cli_fetch_help[];
+
+/* ---- the commands that read the run store (query_common.c and cmd_<name>.c) ---- */
+#include "lundi/history.h"
+struct cJSON;
+enum { CLI_FMT_TABLE = 0, CLI_FMT_CSV, CLI_FMT_JSON };
+/* "--name VALUE" or "--name=VALUE" at argv[*i] (an empty value is allowed): 1 and *i moved
+ * past it, 0 not this option, -1 a missing value (message printed). */
+int cli_take_value(int argc, char **argv, int *i, const char *name, const char **value, const char *cmd);
+lundi_store *cli_open_store(const cli_opts *o, int readonly); /* prints the error; NULL */
+int cli_parse_format(const char *s, int *fmt, const char *cmd); /* -1 after a usage message */
+/* pretty (aligned tables only): uuids shortened, times local, durations as 1m05s. */
+int cli_print_table(FILE *out, const lundi_table *t, int fmt, int pretty);
+struct cJSON *cli_cell_json(const lundi_cell *cell);
+void cli_fmt_time(double t, char *buf, size_t n);
+void cli_fmt_duration(double d, char *buf, size_t n);
+void cli_fmt_bytes(int64_t b, char *buf, size_t n);
+void cli_fmt_real(double v, char *buf, size_t n);
+/* Prints text and a caret under its 1-based column col to stderr. */
+void cli_show_caret(const char *text, int col);
+/* Prints a run like `lundi show` (highlight: an output id to mark, or -1). */
+int cli_show_run(lundi_store *s, const char *ref, int64_t highlight);
+
+int cli_cmd_runs(cli_opts *o, int argc, char **argv, int at);
+int cli_cmd_show(cli_opts *o, int argc, char **argv, int at);
+int cli_cmd_compare(cli_opts *o, int argc, char **argv, int at);
+int cli_cmd_metrics(cli_opts *o, int argc, char **argv, int at);
+int cli_cmd_export(cli_opts *o, int argc, char **argv, int at);
+int cli_cmd_rerun(cli_opts *o, int argc, char **argv, int at);
+int cli_cmd_sql(cli_opts *o, int argc, char **argv, int at);
+int cli_cmd_gc(cli_opts *o, int argc, char **argv, int at);
+int cli_cmd_which(cli_opts *o, int argc, char **argv, int at);
+extern const char cli_runs_help[], cli_show_help[], cli_compare_help[], cli_metrics_help[],
+    cli_export_help[], cli_rerun_help[], cli_sql_help[], cli_gc_help[], cli_which_help[];
 
 #endif

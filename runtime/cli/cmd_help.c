@@ -66,7 +66,7 @@ int cli_cmd_help(cli_opts *o, int argc, char **argv, int at) {
   }
   const cli_command *cmd = cli_find_command(topic);
   if (!cmd) {
-    const char *names[16];
+    const char *names[64];
     for (int k = 0; k < cli_n_commands; k++) names[k] = cli_commands[k].name;
     const char *guess = cli_suggest(topic, names, cli_n_commands);
     if (guess) return cli_usage_error(NULL, "no help for '%s': unknown command (did you mean '%s'?)", topic, guess);

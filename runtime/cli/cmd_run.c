@@ -6,21 +6,27 @@
  * second Ctrl-C kills the process at once. */
 #include <lauxlib.h>
 #include <lualib.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "lua/lua_run.h"
 #include "lundi/lua.h"
 #include "lundi/lundi.h"
+#include "lundi/store.h"
 
 const char cli_run_help[] =
     "usage: lundi run [OPTIONS] SCRIPT [--key=value ...] [-- ARGS ...]\n"
     "\n"
     "Runs a Lua script with the lundi module loaded (the global 'lundi').\n"
     "\n"
-    "Options before SCRIPT are lundi's (--plugin, --device, --threads, --quiet; see\n"
-    "'lundi help'). Everything after SCRIPT belongs to the script:\n"
+    "Options before SCRIPT are lundi's (--plugin, --device, --threads, --quiet, --db;\n"
+    "see 'lundi help') and:\n"
+    "  --no-record   run without recording anything in the store\n"
+    "Everything after SCRIPT belongs to the script:\n"
     "  --key=value   params.key = value: a number when it reads as one, true or false\n"
     "                as booleans, a string otherwise (the last one given wins)\n"
     "  --flag        params.flag = true\n"
@@ -28,6 +34,15 @@ const char cli_run_help[] =
     "The script receives params as the global 'params' and as its first argument (...),\n"
     "followed by ARGS. As in the lua command, arg[0] is SCRIPT and arg[1], arg[2], ...\n"
     "are the words after it.\n"
+    "\n"
+    "Recording: each run is recorded in the store (--db FILE, else $LUNDI_DB, else\n"
+    "./lundi.db): the script's path, text and sha256, the params with their types, the\n"
+    "plugins created, and what the script logs through lundi.current_run() (run:log{...},\n"
+    "run:save_image(...), ...). The run ends as finished, failed (with the error) or\n"
+    "interrupted (Ctrl-C, after a final flush); one killed outright is marked failed\n"
+    "(crashed) by the next lundi command that opens the store. If the store cannot be\n"
+    "opened (read-only, corrupt, from a newer lundi), lundi refuses to start the script\n"
+    "and exits with 1 before doing any work; --no-record runs it without a store.\n"
     "\n"
     "Exit status: 0 when the script finishes (os.exit(n) picks another), 1 on an error\n"
     "(shown with a traceback), 2 on a usage error, 130 after Ctrl-C. Ctrl-C stops the\n"
@@ -155,6 +170,113 @@ static int message_handler(lua_State *L) {
   return 1;
 }
 
+/* ---- recording ---- */
+
+static lundi_run *recording; /* the run being recorded, for the os.exit wrapper */
+
+/* The type a param gets in Lua (see push_value), as the store names it. */
+static const char *param_type(lua_State *L, const char *v) {
+  if (!v || !strcmp(v, "true") || !strcmp(v, "false")) return "bool";
+  if (!*v || !lua_stringtonumber(L, v)) return "string";
+  const char *t = lua_isinteger(L, -1) ? "int" : "float";
+  lua_pop(L, 1);
+  return t;
+}
+
+/* "message" plus the traceback down to its first frame in Lua code (frames in C say
+ * little): "x.lua:3: boom\nstack traceback:\n\t[C]: in function 'error'\n\tx.lua:3: in ...". */
+static char *exit_message(const char *error) {
+  if (!error) return NULL;
+  const char *tb = strstr(error, "\nstack traceback:");
+  if (!tb) return strdup(error);
+  const char *line = strchr(tb + 1, '\n');
+  while (line && !strncmp(line, "\n\t[C]:", 6)) line = strchr(line + 1, '\n');
+  const char *end = line ? strchr(line + 1, '\n') : NULL;
+  return strndup(error, end ? (size_t)(end - error) : strlen(error));
+}
+
+static char *read_text(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  size_t cap = 4096, n = 0;
+  char *b = malloc(cap);
+  while (b) {
+    n += fread(b + n, 1, cap - n - 1, f);
+    if (n < cap - 1) break;
+    char *nb = realloc(b, cap *= 2);
+    if (!nb) free(b);
+    b = nb;
+  }
+  fclose(f);
+  if (b) b[n] = 0;
+  return b;
+}
+
+/* Starts the run: name (params.name, else the script's name without .lua), script path,
+ * text and sha256, device, seed (params.seed, else 0), and every param with its type. */
+static int begin_run(lundi_store *st, lua_State *L, const cli_opts *o, const char *script,
+                     const run_param *p, int n, lundi_run **out) {
+  *out = NULL;
+  char *text = read_text(script);
+  if (!text) return 0; /* the script cannot be read: luaL_loadfile reports it; no run */
+  char name[256], *abs = realpath(script, NULL);
+  const char *base = strrchr(script, '/') ? strrchr(script, '/') + 1 : script;
+  snprintf(name, sizeof name, "%s", base);
+  size_t bl = strlen(name);
+  if (bl > 4 && !strcmp(name + bl - 4, ".lua")) name[bl - 4] = 0;
+  int64_t seed = 0;
+  for (int i = 0; i < n; i++) {
+    if (p[i].keylen == 4 && !strncmp(p[i].arg + 2, "name", 4) && p[i].value)
+      snprintf(name, sizeof name, "%s", p[i].value);
+    if (p[i].keylen == 4 && !strncmp(p[i].arg + 2, "seed", 4) && p[i].value)
+      seed = strtoll(p[i].value, NULL, 0);
+  }
+  const char *device = o->device ? o->device : getenv("LUNDI_DEVICE");
+  lundi_run_info info = {.name = name, .script_path = abs ? abs : script, .script_text = text,
+                         .device = device && *device ? device : "cpu", .seed = seed};
+  lundi_run *r = lundi_run_begin(st, &info);
+  free(abs);
+  free(text);
+  if (!r) return cli_fail("%s", lundi_last_error());
+  for (int i = 0; i < n; i++) {
+    char key[256];
+    snprintf(key, sizeof key, "%.*s", (int)p[i].keylen, p[i].arg + 2);
+    const char *v = p[i].value ? p[i].value : "true";
+    if (lundi_run_param(r, key, v, param_type(L, p[i].value)) != 0)
+      fprintf(stderr, "lundi: warning: %s\n", lundi_last_error());
+  }
+  *out = r;
+  return 0;
+}
+
+/* os.exit ends the process without returning to run_script: end the run first. */
+static int exit_wrapper(lua_State *L) {
+  if (recording) {
+    int code = lua_isboolean(L, 1) ? !lua_toboolean(L, 1) : (int)luaL_optinteger(L, 1, 0);
+    lundi_run_status st = code == 0 ? LUNDI_RUN_FINISHED : LUNDI_RUN_FAILED;
+    char msg[64];
+    snprintf(msg, sizeof msg, "os.exit(%d)", code);
+    lundi_lua_set_exit_status(L, st);
+    lundi_lua_detach_current_run(L);
+    if (lundi_run_end(recording, st, code ? msg : NULL) != 0)
+      fprintf(stderr, "lundi: warning: %s\n", lundi_last_error());
+    recording = NULL;
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+static void wrap_os_exit(lua_State *L) {
+  if (lua_getglobal(L, "os") == LUA_TTABLE) {
+    lua_getfield(L, -1, "exit");
+    lua_pushcclosure(L, exit_wrapper, 1);
+    lua_setfield(L, -2, "exit");
+  }
+  lua_pop(L, 1);
+}
+
 /* ---- the run ---- */
 
 static cli_run_status run_script(lua_State *L, const char *script, const run_param *params,
@@ -205,11 +327,16 @@ static int check_device(const cli_opts *o) {
 }
 
 int cli_cmd_run(cli_opts *o, int argc, char **argv, int at) {
-  int i = at + 1;
+  int i = at + 1, record = 1;
   while (i < argc && argv[i][0] == '-' && argv[i][1]) {
     if (cli_is_help(argv[i])) {
       cli_print_help(stdout, cli_find_command("run"));
       return CLI_OK;
+    }
+    if (!strcmp(argv[i], "--no-record")) {
+      record = 0;
+      i++;
+      continue;
     }
     int r = cli_global_option(o, argc, argv, &i, "run");
     if (r < 0) return CLI_USAGE;
@@ -232,25 +359,61 @@ int cli_cmd_run(cli_opts *o, int argc, char **argv, int at) {
     free(params);
     return CLI_FAIL;
   }
+  if (o->db) setenv("LUNDI_DB", o->db, 1); /* lundi.run{} in the script defaults to it too */
+  /* The store first: if it cannot record, refuse before any work is done. */
+  lundi_store *store = NULL;
+  if (record && !(store = lundi_store_open(o->db, 0))) {
+    free(params);
+    return cli_fail("%s\nlundi: the script was not started; fix the store, pick another with "
+                    "--db FILE, or run without recording (lundi run --no-record ...)",
+                    lundi_last_error());
+  }
   lundi_registry *reg = cli_load_registry(o);
   if (!reg) {
+    lundi_store_close(store);
     free(params);
     return CLI_FAIL;
   }
   lua_State *L = luaL_newstate();
   if (!L) {
     lundi_registry_free(reg);
+    lundi_store_close(store);
     free(params);
     return cli_fail("cannot create a Lua state: out of memory");
   }
   luaL_openlibs(L);
   lundi_lua_open(L, reg);
   lua_pop(L, 1);
+  lundi_run *run = NULL;
+  if (store) {
+    if (begin_run(store, L, o, script, params, n_params, &run) != 0) {
+      lua_close(L);
+      lundi_registry_free(reg);
+      lundi_store_close(store);
+      free(params);
+      return CLI_FAIL;
+    }
+    if (run) {
+      lundi_lua_set_current_run(L, run);
+      recording = run;
+      wrap_os_exit(L);
+    }
+  }
   char *error = NULL;
   cli_run_status st = run_script(L, script, params, n_params, argc, argv, script_at, rest, &error);
+  lundi_run_status rst = st == CLI_RUN_FINISHED ? LUNDI_RUN_FINISHED
+                         : st == CLI_RUN_INTERRUPTED ? LUNDI_RUN_INTERRUPTED : LUNDI_RUN_FAILED;
+  lundi_lua_set_exit_status(L, rst);
   lua_close(L); /* finalisers run here, before the messages below (a bar ends its line) */
   lundi_registry_free(reg);
   free(params);
+  if (recording) { /* after lua_close: finalisers may still log to it */
+    char *msg = exit_message(error);
+    if (lundi_run_end(recording, rst, msg) != 0) fprintf(stderr, "lundi: warning: %s\n", lundi_last_error());
+    free(msg);
+    recording = NULL;
+  }
+  lundi_store_close(store);
   if (st != CLI_RUN_FINISHED) fprintf(stderr, "lundi: %s\n", error ? error : "out of memory");
   free(error);
   return st == CLI_RUN_FINISHED ? CLI_OK : st == CLI_RUN_INTERRUPTED ? CLI_INTERRUPTED : CLI_FAIL;

@@ -7,9 +7,22 @@
 
 const cli_command cli_commands[] = {
   {"run", "SCRIPT [--key=value ...]", "run a Lua script", cli_run_help, cli_cmd_run},
+  {"runs", "[--where EXPR] [...]", "list recorded runs, filtered and sorted", cli_runs_help, cli_cmd_runs},
+  {"show", "RUN", "a run's params, metrics, outputs and plugins", cli_show_help, cli_cmd_show},
+  {"compare", "RUN RUN...", "runs side by side, differences marked", cli_compare_help, cli_cmd_compare},
+  {"metrics", "RUN KEY [--plot]", "a metric's values, sparkline or PNG plot", cli_metrics_help,
+   cli_cmd_metrics},
+  {"export", "RUN DIR", "write a run's outputs, script and manifest", cli_export_help, cli_cmd_export},
+  {"rerun", "RUN [--key=value ...]", "run a recorded script again, same params", cli_rerun_help,
+   cli_cmd_rerun},
+  {"sql", "QUERY", "read-only SQL on the run store", cli_sql_help, cli_cmd_sql},
+  {"gc", "[--dry-run]", "remove outputs of deleted runs, stray files", cli_gc_help, cli_cmd_gc},
+  {"which", "IMAGE.png", "the run that saved an image", cli_which_help, cli_cmd_which},
   {"plugins", "[KIND]", "list plugins with their parameters and defaults", cli_plugins_help,
    cli_cmd_plugins},
   {"devices", "", "list the CPU and the Vulkan devices", cli_devices_help, cli_cmd_devices},
+  {"fetch", "mnist [--from FILE]", "download a data set once into the cache", cli_fetch_help,
+   cli_cmd_fetch},
   {"help", "[COMMAND]", "show help for lundi or a command", cli_help_help, cli_cmd_help},
 };
 const int cli_n_commands = (int)(sizeof cli_commands / sizeof *cli_commands);
@@ -47,7 +60,7 @@ int main(int argc, char **argv) {
   }
   const cli_command *cmd = cli_find_command(argv[i]);
   if (!cmd) {
-    const char *names[16];
+    const char *names[64];
     for (int k = 0; k < cli_n_commands; k++) names[k] = cli_commands[k].name;
     const char *guess = cli_suggest(argv[i], names, cli_n_commands);
     if (guess) return cli_usage_error(NULL, "unknown command '%s' (did you mean '%s'?)", argv[i], guess);

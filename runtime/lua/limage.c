@@ -1,6 +1,260 @@
+/* Image functions of the lundi module:
+ *   lundi.save_image(path, t [, {nrow=8, range={0,1}, padding=2, pad_value=0, text={k=v}}])
+ *     t is [H,W], [C,H,W] (one image) or [N,C,H,W] (a grid), C = 1 or 3; values in range
+ *     map to 0..255 (use range={-1,1} for diffusion samples).
+ *   lundi.load_image(path) -> f32 tensor [C,H,W] in [0,1], C = 1..4 as stored.
+ *   lundi.png_text(path, key) -> string, or nil when the PNG has no such text chunk.
+ *   lundi.plot{series={{label=, x=, y=}, ...}, path=, width=640, height=400, title=, log_y=}
+ *     x and y are tables of numbers or 1-D tensors; x is optional (0, 1, 2, ...). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "lua_internal.h"
+#include "lundi/image.h"
+
+/* Raises "fn: '<path>': <message>" for errors whose C message does not name the file. */
+static int file_error(lua_State *L, const char *fn, const char *path) {
+  return luaL_error(L, "%s: '%s': %s", fn, path, lundi_last_error());
+}
+
+static void check_options(lua_State *L, int idx, const char *fn, const char *const *valid, const char *list) {
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
+    int ok = 0;
+    for (int i = 0; k && valid[i]; i++) ok |= !strcmp(k, valid[i]);
+    if (!ok) luaL_error(L, "%s: unknown option '%s' (valid: %s)", fn, k ? k : luaL_typename(L, -2), list);
+    lua_pop(L, 1);
+  }
+}
+
+static lua_Integer opt_int_field(lua_State *L, int idx, const char *fn, const char *key, lua_Integer def,
+                                 lua_Integer lo, lua_Integer hi) {
+  lua_getfield(L, idx, key);
+  lua_Integer v = def;
+  if (!lua_isnil(L, -1)) {
+    if (!lua_isinteger(L, -1)) luaL_error(L, "%s: '%s' must be an integer (got %s)", fn, key, luaL_typename(L, -1));
+    v = lua_tointeger(L, -1);
+    if (v < lo || v > hi) luaL_error(L, "%s: '%s' = %d is outside %d..%d", fn, key, (int)v, (int)lo, (int)hi);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+/* Text chunks from the table at idx (string keys, string or number values), as a
+ * userdata array (collected by Lua, so an error mid-way leaks nothing). */
+static lundi_png_text *text_list(lua_State *L, int idx, const char *fn, int *n) {
+  *n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    (*n)++;
+    lua_pop(L, 1);
+  }
+  lundi_png_text *t = lua_newuserdatauv(L, sizeof *t * (size_t)(*n ? *n : 1), 0);
+  int i = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    if (lua_type(L, -2) != LUA_TSTRING || (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER))
+      luaL_error(L, "%s: 'text' must map string keys to strings (got %s = %s)", fn, luaL_typename(L, -2),
+                 luaL_typename(L, -1));
+    t[i].key = lua_tostring(L, -2);  /* both stay alive in the options table */
+    t[i].value = lua_tostring(L, -1); /* numbers become strings in place */
+    i++;
+    lua_pop(L, 1);
+  }
+  return t;
+}
+
+static int l_save_image(lua_State *L) {
+  static const char fn[] = "lundi.save_image";
+  const char *path = luaL_checkstring(L, 1);
+  lundi_tensor *t = lundi_lua_check_tensor(L, 2);
+  int has_opts = !lua_isnoneornil(L, 3);
+  if (has_opts) luaL_checktype(L, 3, LUA_TTABLE);
+  lua_Integer nrow = 8, padding = 2, pad_value = 0;
+  float lo = 0, hi = 1;
+  lundi_png_text *texts = NULL;
+  int n_texts = 0;
+  if (has_opts) {
+    static const char *const valid[] = {"nrow", "range", "padding", "pad_value", "text", NULL};
+    check_options(L, 3, fn, valid, "nrow, range, padding, pad_value, text");
+    nrow = opt_int_field(L, 3, fn, "nrow", 8, 1, 4096);
+    padding = opt_int_field(L, 3, fn, "padding", 2, 0, 1024);
+    pad_value = opt_int_field(L, 3, fn, "pad_value", 0, 0, 255);
+    lua_getfield(L, 3, "range");
+    if (!lua_isnil(L, -1)) {
+      int ok = lua_istable(L, -1) && lua_rawlen(L, -1) == 2;
+      if (ok) {
+        lua_rawgeti(L, -1, 1);
+        lua_rawgeti(L, -2, 2);
+        ok = lua_isnumber(L, -2) && lua_isnumber(L, -1);
+        lo = (float)lua_tonumber(L, -2);
+        hi = (float)lua_tonumber(L, -1);
+        lua_pop(L, 2);
+      }
+      if (!ok) return luaL_error(L, "%s: 'range' must be {lo, hi}, two numbers (e.g. {-1, 1})", fn);
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, 3, "text");
+    if (!lua_isnil(L, -1)) {
+      if (!lua_istable(L, -1)) return luaL_error(L, "%s: 'text' must be a table {key = value}", fn);
+      texts = text_list(L, lua_gettop(L), fn, &n_texts); /* userdata stays on the stack */
+    }
+  }
+  lundi_image im = {0};
+  int rc = lundi_ndim(t) == 4 ? lundi_image_grid(t, (int)nrow, (int)padding, (uint8_t)pad_value, lo, hi, &im)
+                              : lundi_image_from_tensor(t, lo, hi, &im);
+  if (rc) return lundi_lua_error(L, fn);
+  rc = lundi_png_write_file(path, &im, texts, n_texts);
+  lundi_image_free(&im);
+  if (rc) return lundi_lua_error(L, fn);
+  return 0;
+}
+
+static int l_load_image(lua_State *L) {
+  static const char fn[] = "lundi.load_image";
+  const char *path = luaL_checkstring(L, 1);
+  uint8_t *data = NULL;
+  size_t n = 0;
+  if (lundi_file_read_all(path, &data, &n)) return lundi_lua_error(L, fn);
+  lundi_image im = {0};
+  int rc = lundi_png_decode(data, n, &im);
+  free(data);
+  if (rc) return file_error(L, fn, path);
+  int64_t shape[3] = {im.channels, im.height, im.width};
+  size_t plane = (size_t)im.width * (size_t)im.height;
+  float *v = malloc(sizeof *v * plane * (size_t)im.channels);
+  lundi_tensor *t = NULL;
+  if (v) {
+    for (size_t i = 0; i < plane; i++) /* interleaved HWC -> planar CHW */
+      for (int c = 0; c < im.channels; c++) v[(size_t)c * plane + i] = im.pixels[i * (size_t)im.channels + (size_t)c] / 255.0f;
+    t = lundi_from_f32(3, shape, v);
+  } else {
+    lundi_set_error(LUNDI_ENOMEM, "out of memory for a %dx%d image", im.width, im.height);
+  }
+  free(v);
+  lundi_image_free(&im);
+  lundi_lua_push_tensor(L, t, fn);
+  return 1;
+}
+
+static int l_png_text(lua_State *L) {
+  static const char fn[] = "lundi.png_text";
+  const char *path = luaL_checkstring(L, 1);
+  const char *key = luaL_checkstring(L, 2);
+  uint8_t *data = NULL;
+  size_t n = 0;
+  if (lundi_file_read_all(path, &data, &n)) return lundi_lua_error(L, fn);
+  char *v = NULL;
+  int rc = lundi_png_find_text(data, n, key, &v);
+  free(data);
+  if (rc) return file_error(L, fn, path);
+  if (v) lua_pushstring(L, v);
+  else lua_pushnil(L);
+  free(v);
+  return 1;
+}
+
+/* The numbers of field `key` of the series table at idx (a table or 1-D tensor) as a
+ * userdata array left on the stack; *n = its length, -1 when the field is nil. */
+static double *series_values(lua_State *L, int idx, int k, const char *key, int *n) {
+  static const char fn[] = "lundi.plot";
+  lua_getfield(L, idx, key);
+  int v = lua_gettop(L);
+  *n = -1;
+  if (lua_isnil(L, v)) return NULL;
+  double *out = NULL;
+  lundi_tensor *t = lua_type(L, v) == LUA_TUSERDATA ? lundi_lua_opt_tensor(L, v) : NULL;
+  if (t) {
+    int64_t m = lundi_numel(t);
+    if (lundi_ndim(t) != 1 || m > (1 << 28))
+      luaL_error(L, "%s: series %d '%s' must be a 1-D tensor or a table of numbers", fn, k, key);
+    float *f = lua_newuserdatauv(L, sizeof *f * (size_t)(m ? m : 1), 0);
+    if (lundi_read_f32(t, f, m)) lundi_lua_error(L, fn);
+    out = lua_newuserdatauv(L, sizeof *out * (size_t)(m ? m : 1), 0);
+    for (int64_t i = 0; i < m; i++) out[i] = f[i];
+    lua_remove(L, -2);
+    *n = (int)m;
+  } else if (lua_istable(L, v)) {
+    lua_Integer m = luaL_len(L, v);
+    if (m > (1 << 28)) luaL_error(L, "%s: series %d '%s' is too long", fn, k, key);
+    out = lua_newuserdatauv(L, sizeof *out * (size_t)(m ? m : 1), 0);
+    for (lua_Integer i = 1; i <= m; i++) {
+      lua_rawgeti(L, v, i);
+      if (lua_isnumber(L, -1)) out[i - 1] = lua_tonumber(L, -1);
+      else if (lua_isnil(L, -1)) out[i - 1] = NAN; /* holes are gaps, like NaN */
+      else luaL_error(L, "%s: series %d '%s'[%d] is %s, not a number", fn, k, key, (int)i, luaL_typename(L, -1));
+      lua_pop(L, 1);
+    }
+    *n = (int)m;
+  } else {
+    luaL_error(L, "%s: series %d '%s' must be a table of numbers or a 1-D tensor (got %s)", fn, k, key,
+               luaL_typename(L, v));
+  }
+  lua_remove(L, v); /* keep the array, drop the field */
+  return out;
+}
+
+static int l_plot(lua_State *L) {
+  static const char fn[] = "lundi.plot";
+  luaL_checktype(L, 1, LUA_TTABLE);
+  static const char *const valid[] = {"series", "path", "width", "height", "title", "log_y", NULL};
+  check_options(L, 1, fn, valid, "series, path, width, height, title, log_y");
+  lua_getfield(L, 1, "path");
+  const char *path = lua_tostring(L, -1);
+  if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "%s: 'path' (a .png file to write) is required", fn);
+  int width = (int)opt_int_field(L, 1, fn, "width", 640, 160, 8192);
+  int height = (int)opt_int_field(L, 1, fn, "height", 400, 120, 8192);
+  lua_getfield(L, 1, "title");
+  if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+    return luaL_error(L, "%s: 'title' must be a string (got %s)", fn, luaL_typename(L, -1));
+  const char *title = lua_tostring(L, -1);
+  lua_getfield(L, 1, "log_y");
+  int log_y = lua_toboolean(L, -1);
+  lua_getfield(L, 1, "series");
+  int st = lua_gettop(L);
+  if (!lua_istable(L, st)) return luaL_error(L, "%s: 'series' must be a list of {label=, x=, y=} tables", fn);
+  int ns = (int)luaL_len(L, st);
+  if (ns > 1000) return luaL_error(L, "%s: %d series is too many (at most 1000)", fn, ns);
+  lundi_plot_series *s = lua_newuserdatauv(L, sizeof *s * (size_t)(ns ? ns : 1), 0);
+  for (int k = 1; k <= ns; k++) {
+    luaL_checkstack(L, 8, fn);
+    lua_rawgeti(L, st, k);
+    int it = lua_gettop(L);
+    if (!lua_istable(L, it)) return luaL_error(L, "%s: series %d must be a table {label=, x=, y=}", fn, k);
+    static const char *const sv[] = {"label", "x", "y", NULL};
+    check_options(L, it, fn, sv, "label, x, y (in each series)");
+    lua_getfield(L, it, "label");
+    if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
+      return luaL_error(L, "%s: series %d 'label' must be a string", fn, k);
+    s[k - 1].label = lua_tostring(L, -1); /* anchored by the series table */
+    lua_pop(L, 1);
+    int ny = 0, nx = 0;
+    s[k - 1].ys = series_values(L, it, k, "y", &ny);
+    if (ny < 0) return luaL_error(L, "%s: series %d has no 'y'", fn, k);
+    s[k - 1].xs = series_values(L, it, k, "x", &nx);
+    if (nx >= 0 && nx != ny) return luaL_error(L, "%s: series %d has %d x values but %d y values", fn, k, nx, ny);
+    s[k - 1].n = ny;
+    /* the value arrays stay on the stack above the series table until we return */
+  }
+  lundi_image im = {0};
+  if (lundi_plot_lines(s, ns, width, height, title, log_y, &im)) return lundi_lua_error(L, fn);
+  int rc = lundi_png_write_file(path, &im, NULL, 0);
+  lundi_image_free(&im);
+  if (rc) return lundi_lua_error(L, fn);
+  return 0;
+}
 
 void lundi_lua_open_image(lua_State *L, int mod) {
-  (void)L;
-  (void)mod;
+  static const luaL_Reg fns[] = {{"save_image", l_save_image},
+                                 {"load_image", l_load_image},
+                                 {"png_text", l_png_text},
+                                 {"plot", l_plot},
+                                 {NULL, NULL}};
+  mod = lua_absindex(L, mod);
+  for (const luaL_Reg *f = fns; f->name; f++) {
+    lua_pushcfunction(L, f->func);
+    lua_setfield(L, mod, f->name);
+  }
 }

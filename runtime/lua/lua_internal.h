@@ -30,5 +30,6 @@ void lundi_lua_open_progress(lua_State *L, int mod);
 void lundi_lua_open_run(lua_State *L, int mod);
 void lundi_lua_open_history(lua_State *L, int mod);
 void lundi_lua_open_image(lua_State *L, int mod);
+void lundi_lua_open_data(lua_State *L, int mod); /* ldata.c: lundi.data */
 
 #endif

@@ -21,6 +21,11 @@ LUNDI, PLUGIN, NOT_PLUGIN = (os.path.abspath(a) for a in sys.argv[1:4])
 CASE = sys.argv[4]
 failures = 0
 
+# `lundi run` records runs in a store: keep it out of the source tree (the working
+# directory), in a temporary directory removed at exit. Every lundi started here inherits it.
+_db_dir = tempfile.TemporaryDirectory(prefix="lundi-cli-test-")
+os.environ["LUNDI_DB"] = os.path.join(_db_dir.name, "lundi.db")
+
 
 def check(cond, what, detail=""):
     global failures

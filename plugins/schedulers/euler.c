@@ -1,0 +1,146 @@
+/* euler and euler_ancestral: k-diffusion's Euler samplers in sigma space (Karras et al. 2022,
+ * Algorithm 1 without churn), with diffusers' EulerDiscreteScheduler and
+ * EulerAncestralDiscreteScheduler parameters and rules.
+ *
+ * The sample x is unscaled, x = x0 + sigma eps (x_T = randn * init_noise_sigma); the model
+ * sees x / sqrt(sigma^2 + 1) = x_t. From the model output the step forms the denoised
+ * estimate D (the x0 prediction) and
+ *   euler:           x' = x + (x - D) / sigma * (sigma' - sigma)
+ *   euler_ancestral: sigma_up = sqrt(sigma'^2 (sigma^2 - sigma'^2) / sigma^2),
+ *                    sigma_down = sqrt(sigma'^2 - sigma_up^2),
+ *                    x' = x + (x - D) / sigma * (sigma_down - sigma) + sigma_up z.
+ * Not implemented: diffusers' stochastic churn (s_churn, s_tmin, s_tmax, s_noise) of euler,
+ * interpolation_type log_linear, exponential / beta sigmas and final_sigmas_type sigma_min. */
+#include "builtin_inits.h"
+#include "sigmas.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+typedef struct euler {
+  lundi__sig g;
+  int ancestral;
+} euler;
+
+static const lundi_param_spec specs[] = {LUNDI__SIG_SPECS};
+
+static int create_kind(const lundi_params *p, void **self, int ancestral) {
+  euler *e = calloc(1, sizeof *e);
+  if (!e) return lundi_set_error(LUNDI_ENOMEM, "euler: out of memory");
+  int rc = lundi__sig_init(&e->g, p, LUNDI__SIG_EULER);
+  if (rc) {
+    free(e);
+    return rc;
+  }
+  e->ancestral = ancestral;
+  *self = e;
+  return 0;
+}
+static int create(void *user, const lundi_params *p, void **self) { return create_kind(p, self, *(const int *)user); }
+
+static void destroy(void *self) {
+  euler *e = self;
+  lundi__sig_free(&e->g);
+  free(e);
+}
+
+static int num_train_timesteps(void *self) { return ((euler *)self)->g.s.T; }
+static lundi_tensor *add_noise(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
+  return lundi__sched_add_noise(&((euler *)self)->g.s, x0, noise, t);
+}
+static lundi_tensor *target(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
+  return lundi__sched_target(&((euler *)self)->g.s, x0, noise, t);
+}
+static int set_timesteps(void *self, int n) { return lundi__sig_set_timesteps(&((euler *)self)->g, n); }
+static int num_steps(void *self) { return ((euler *)self)->g.n; }
+static double timestep(void *self, int i) {
+  euler *e = self;
+  return lundi__sig_check(&e->g, i, e->g.n) ? NAN : e->g.t[i];
+}
+static double init_noise_sigma(void *self) { return lundi__sig_init_noise_sigma(&((euler *)self)->g); }
+static lundi_tensor *scale_model_input(void *self, lundi_tensor *x, int i) {
+  euler *e = self;
+  return lundi__sig_check(&e->g, i, e->g.n) ? NULL : lundi__sig_scale(x, e->g.sigma[i]);
+}
+
+static lundi_tensor *predict_x0(void *self, lundi_tensor *out, int i, lundi_tensor *x) {
+  euler *e = self;
+  return lundi__sig_check_args(&e->g, out, i, e->g.n, x) ? NULL : lundi__sig_denoised(&e->g, out, x, e->g.sigma[i], 0);
+}
+
+static lundi_tensor *step(void *self, lundi_tensor *out, int i, lundi_tensor *x, lundi_rng *rng) {
+  euler *e = self;
+  if (lundi__sig_check_args(&e->g, out, i, e->g.n, x)) return NULL;
+  double s = e->g.sigma[i], sn = e->g.sigma[i + 1], up = 0, down = sn;
+  if (e->ancestral) {
+    up = sqrt(sn * sn * (s * s - sn * sn) / (s * s));
+    down = sqrt(fmax(sn * sn - up * up, 0));
+    if (up > 0 && !rng) {
+      lundi_set_error(LUNDI_EINVAL, "step %d: euler_ancestral adds noise (sigma_up = %g) and needs an rng, got NULL", i, up);
+      return NULL;
+    }
+  }
+  lundi_tensor *d = lundi__sig_denoised(&e->g, out, x, s, 0);
+  if (!d) return NULL;
+  /* x + (x - D) / s * (down - s) = (down / s) x + (1 - down / s) D */
+  double r = down / s;
+  lundi_tensor *res = lundi__axpby(r, x, 1 - r, d);
+  lundi_release(d);
+  if (!res || up <= 0) return res;
+  lundi_tensor *zh = lundi_randn(rng, lundi_ndim(x), lundi_shape(x));
+  lundi_tensor *z = zh ? lundi_to_device(zh, lundi_tensor_device(x)) : NULL;
+  lundi_tensor *noisy = z ? lundi__axpby(1, res, up, z) : NULL;
+  lundi_release(zh);
+  lundi_release(z);
+  lundi_release(res);
+  return noisy;
+}
+
+static const lundi_scheduler_api api = {
+    .num_train_timesteps = num_train_timesteps,
+    .add_noise = add_noise,
+    .target = target,
+    .set_timesteps = set_timesteps,
+    .num_steps = num_steps,
+    .timestep = timestep,
+    .init_noise_sigma = init_noise_sigma,
+    .scale_model_input = scale_model_input,
+    .step = step,
+    .predict_x0 = predict_x0,
+};
+
+static int k_plain = 0, k_ancestral = 1;
+
+int lundi_builtin_euler(lundi_registry *r) {
+  lundi_plugin_desc d = {
+      .abi_version = LUNDI_ABI_VERSION,
+      .kind = LUNDI_SCHEDULER,
+      .name = "euler",
+      .version = "1.0.0",
+      .description = "Euler probability-flow ODE solver in sigma space (k-diffusion), diffusers EulerDiscrete parameters",
+      .params = specs,
+      .n_params = (int)(sizeof specs / sizeof *specs),
+      .create = create,
+      .destroy = destroy,
+      .api = &api,
+      .user = &k_plain,
+  };
+  return lundi_register(r, &d, NULL);
+}
+
+int lundi_builtin_euler_ancestral(lundi_registry *r) {
+  lundi_plugin_desc d = {
+      .abi_version = LUNDI_ABI_VERSION,
+      .kind = LUNDI_SCHEDULER,
+      .name = "euler_ancestral",
+      .version = "1.0.0",
+      .description = "ancestral Euler sampler (sigma_down step plus sigma_up noise), diffusers EulerAncestralDiscrete parameters",
+      .params = specs,
+      .n_params = (int)(sizeof specs / sizeof *specs),
+      .create = create,
+      .destroy = destroy,
+      .api = &api,
+      .user = &k_ancestral,
+  };
+  return lundi_register(r, &d, NULL);
+}

