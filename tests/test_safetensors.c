@@ -287,7 +287,7 @@ static void test_save_atomic(void) {
   CHECK_ERR(lundi_safetensors_save(path, &dup, NULL), "is reserved or empty");
   lundi_param_list_free(&dup);
   snprintf(bad, sizeof bad, "%s/no/such/dir/f.safetensors", tmpdir);
-  CHECK_ERR(lundi_safetensors_save(bad, &la, NULL), "cannot create a temp file");
+  CHECK_ERR(lundi_safetensors_save(bad, &la, NULL), "cannot create a file in its directory");
   /* a write that fails half-way (file size limit, as a full disk would) */
   struct rlimit old, lim;
   getrlimit(RLIMIT_FSIZE, &old);

@@ -7,67 +7,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "lundi/image.h"
 
 /* read_all refuses files above this: it is meant for images, scripts and outputs. */
 #define LUNDI_READ_ALL_MAX ((size_t)1 << 30)
 
-static int write_all(int fd, const uint8_t *p, size_t n) {
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
-/* Makes the rename itself durable; some filesystems refuse fsync on a directory. */
-static void sync_parent(const char *path) {
-  char *dir = strdup(path);
-  if (!dir) return;
-  char *slash = strrchr(dir, '/');
-  const char *d = slash ? (slash == dir ? "/" : (*slash = 0, dir)) : ".";
-  int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    (void)fsync(fd);
-    close(fd);
-  }
-  free(dir);
-}
-
-/* The temporary file sits in the target's directory so rename() never crosses a
- * filesystem; a crash leaves at most a stray "<path>.tmp.XXXXXX", never a partial PNG. */
+/* Through the shared atomic writer: a crash leaves at most a stray "<path>.tmp-*", never a
+ * partial PNG. */
 int lundi_png_write_file(const char *path, const lundi_image *im, const lundi_png_text *texts, int n_texts) {
   if (!path || !*path) return lundi_set_error(LUNDI_EINVAL, "png_write_file: path must be non-empty");
   uint8_t *buf = NULL;
   size_t n = 0;
   if (lundi_png_encode(im, texts, n_texts, &buf, &n)) return lundi_last_error_code();
-  size_t tl = strlen(path) + 16;
-  char *tmp = malloc(tl);
-  if (!tmp) {
-    free(buf);
-    return lundi_set_error(LUNDI_ENOMEM, "png_write_file '%s': out of memory", path);
-  }
-  snprintf(tmp, tl, "%s.tmp.XXXXXX", path);
-  int fd = mkstemp(tmp);
-  int rc = 0;
-  if (fd < 0) {
-    rc = lundi_set_error(LUNDI_EIO, "png_write_file '%s': cannot create a file in its directory: %s", path,
-                         strerror(errno));
-  } else {
-    if (fchmod(fd, 0644) || write_all(fd, buf, n))
-      rc = lundi_set_error(LUNDI_EIO, "png_write_file '%s': write failed: %s", path, strerror(errno));
-    else if (fsync(fd))
-      rc = lundi_set_error(LUNDI_EIO, "png_write_file '%s': fsync failed: %s", path, strerror(errno));
-    if (close(fd) && !rc) rc = lundi_set_error(LUNDI_EIO, "png_write_file '%s': close failed: %s", path, strerror(errno));
-    if (!rc && rename(tmp, path))
-      rc = lundi_set_error(LUNDI_EIO, "png_write_file '%s': rename failed: %s", path, strerror(errno));
-    if (rc) unlink(tmp);
-    else sync_parent(path);
-  }
-  free(tmp);
+  int rc = lundi__write_file_atomic(path, buf, n, "png_write_file");
   free(buf);
   return rc;
 }

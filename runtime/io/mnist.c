@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "lundi/data.h"
 #include "mnist_internal.h"
 #include "tar_internal.h"
@@ -117,17 +118,6 @@ static int read_file(const char *path, size_t max, const char *what, uint8_t **o
   close(fd);
   *out = buf;
   *n = size;
-  return 0;
-}
-
-static int write_all(int fd, const uint8_t *p, size_t n) {
-  while (n) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return -1;
-    p += w;
-    n -= (size_t)w;
-  }
   return 0;
 }
 
@@ -321,21 +311,9 @@ int lundi__mnist_write(const char *path, const lundi_mnist *m) {
   memcpy(buf + HEADER + npx, m->labels, (size_t)m->count);
   sha256(buf + HEADER, body, buf + 32);
 
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    rc = lundi_set_error(LUNDI_EIO, "mnist: cannot create %s: %s", tmp, strerror(errno));
-  } else {
-    int bad = write_all(fd, buf, HEADER + body) || fsync(fd);
-    int e = errno;
-    if (close(fd)) bad = 1, e = errno;
-    if (bad || rename(tmp, path)) {
-      if (!bad) e = errno;
-      unlink(tmp);
-      rc = lundi_set_error(LUNDI_EIO, "mnist: writing the cache %s failed: %s", path, strerror(e));
-    }
-  }
+  /* readers see the old cache or the whole new one */
+  if (lundi__write_file_atomic(path, buf, HEADER + body, "mnist: writing the cache"))
+    rc = lundi_last_error_code();
   free(buf);
   return rc;
 }

@@ -19,6 +19,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/atomic_file.h"
 #include "lua_internal.h"
 #include "lua_module.h"
 #include "lua_run.h"
@@ -351,20 +352,6 @@ static float opt_range(lua_State *L, int opts, int i, float dflt) {
   return v;
 }
 
-static int write_file_atomic(const char *path, const void *data, size_t n) {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  FILE *f = fopen(tmp, "wb");
-  if (!f) return -1;
-  int ok = fwrite(data, 1, n, f) == n;
-  ok = (fclose(f) == 0) && ok;
-  if (!ok || rename(tmp, path) != 0) {
-    remove(tmp);
-    return -1;
-  }
-  return 0;
-}
-
 /* run:save_image(name, tensor [, opts]): tensor [C, H, W] or [N, C, H, W] (a grid with
  * opts.nrow per row, default ceil(sqrt(N))), values opts.range = {lo, hi} (default
  * {-1, 1}) mapped to 0..255. opts.parameters fills the PNG's "parameters" chunk;
@@ -425,8 +412,7 @@ static int m_save_image(lua_State *L) {
   int64_t id = 0;
   rc = lundi_run_output(u->run, "image", name, "image/png", png, png_n, meta_json, &id);
   free(meta_json);
-  if (rc == 0 && file && write_file_atomic(file, png, png_n) != 0)
-    rc = lundi_set_error(LUNDI_EIO, "cannot write %s", file);
+  if (rc == 0 && file) rc = lundi__write_file_atomic(file, png, png_n, "save_image");
   free(png);
   if (rc != 0) return lundi_lua_error(L, "save_image");
   lua_pushinteger(L, (lua_Integer)id);

@@ -3,6 +3,7 @@
  * then the data buffer (offsets are relative to it). The loader trusts nothing: every
  * field is checked and the entries must tile the buffer exactly. Save goes through a temp
  * file and rename(), so a crash or a full disk never leaves a partial file under path. */
+#include "core/atomic_file.h"
 #include "nn/nn_internal.h"
 
 #include <cjson/cJSON.h>
@@ -391,59 +392,17 @@ static char *build_header(const char *path, const lundi_param_list *l, const cha
   return h ? h : lundi__errp(LUNDI_ENOMEM, "safetensors_save '%s': out of host memory", path);
 }
 
-static int write_all(int fd, const void *buf, size_t n) {
-  const char *p = buf;
-  while (n) {
-    ssize_t w = write(fd, p, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      if (w == 0) errno = EIO;
-      return -1;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
 /* Writes one tensor's bytes in logical order from a host, contiguous copy. */
-static int write_tensor(int fd, lundi_tensor *t) {
+static int write_tensor(lundi__afile *f, lundi_tensor *t) {
   lundi_no_grad_enter();
   lundi_tensor *c = lundi_contiguous(t);
   lundi_no_grad_exit();
   lundi_tensor *h = c ? lundi_to_device(c, lundi_cpu()) : NULL;
   lundi_release(c);
-  if (!h) return -2;
-  int rc = write_all(fd, lundi_data(h), (size_t)lundi_numel(h) * lundi_dtype_size(h->dtype));
+  if (!h) return lundi_last_error_code();
+  int rc = lundi__afile_write(f, lundi_data(h), (size_t)lundi_numel(h) * lundi_dtype_size(h->dtype));
   lundi_release(h);
   return rc;
-}
-
-static int open_temp(const char *path, char **tmp) {
-  static unsigned counter;
-  size_t n = strlen(path) + 48;
-  *tmp = malloc(n);
-  if (!*tmp) return -1;
-  for (int tries = 0; tries < 100; tries++) {
-    snprintf(*tmp, n, "%s.tmp-%ld-%u", path, (long)getpid(), __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
-    int fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd >= 0 || errno != EEXIST) return fd;
-  }
-  return -1;
-}
-
-/* Makes the rename itself durable; some filesystems refuse fsync on a directory. */
-static void sync_parent(const char *path) {
-  char *dir = strdup(path);
-  if (!dir) return;
-  char *slash = strrchr(dir, '/');
-  const char *d = slash ? (slash == dir ? "/" : (*slash = 0, dir)) : ".";
-  int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    (void)fsync(fd);
-    close(fd);
-  }
-  free(dir);
 }
 
 int lundi_safetensors_save(const char *path, const lundi_param_list *l, const char *metadata_json) {
@@ -452,28 +411,20 @@ int lundi_safetensors_save(const char *path, const lundi_param_list *l, const ch
   size_t hlen = 0;
   char *hdr = build_header(path, l, metadata_json, &hlen);
   if (!hdr) return lundi_last_error_code();
-  char *tmp = NULL;
-  int fd = open_temp(path, &tmp);
-  if (fd < 0) {
-    int rc = lundi__err(LUNDI_EIO, "safetensors_save '%s': cannot create a temp file: %s", path, tmp ? strerror(errno) : "out of memory");
+  lundi__afile f;
+  if (lundi__afile_open(&f, path, "safetensors_save", 0666)) {
     free(hdr);
-    free(tmp);
-    return rc;
+    return lundi_last_error_code();
   }
   uint8_t len8[8];
   for (int i = 0; i < 8; i++) len8[i] = (uint8_t)((uint64_t)hlen >> (8 * i));
-  int w = write_all(fd, len8, 8);
-  if (!w) w = write_all(fd, hdr, hlen);
-  for (int i = 0; i < l->n && !w; i++) w = write_tensor(fd, l->tensors[i]);
+  int rc = lundi__afile_write(&f, len8, 8);
+  if (!rc) rc = lundi__afile_write(&f, hdr, hlen);
+  for (int i = 0; i < l->n && !rc; i++) rc = write_tensor(&f, l->tensors[i]);
   free(hdr);
-  int rc = 0;
-  if (w == -2) rc = lundi_last_error_code();
-  else if (w) rc = lundi__err(LUNDI_EIO, "safetensors_save '%s': write failed: %s", path, strerror(errno));
-  else if (fsync(fd)) rc = lundi__err(LUNDI_EIO, "safetensors_save '%s': fsync failed: %s", path, strerror(errno));
-  if (close(fd) && !rc) rc = lundi__err(LUNDI_EIO, "safetensors_save '%s': close failed: %s", path, strerror(errno));
-  if (!rc && rename(tmp, path)) rc = lundi__err(LUNDI_EIO, "safetensors_save '%s': rename failed: %s", path, strerror(errno));
-  if (rc) unlink(tmp);
-  else sync_parent(path);
-  free(tmp);
-  return rc;
+  if (rc) {
+    lundi__afile_abort(&f);
+    return rc;
+  }
+  return lundi__afile_commit(&f);
 }

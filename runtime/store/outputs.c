@@ -1,6 +1,7 @@
 /* Outputs: small ones inline as a BLOB; larger ones as a content-addressed file beside the
  * DB, "<db>.blobs/<aa>/<sha256>", written atomically (temp file, fsync, rename, fsync of
  * the directory) before the row that points at it, so a row never names a missing file. */
+#include "core/atomic_file.h"
 #include "store/store_internal.h"
 
 #include "lundi/tensor.h"
@@ -18,16 +19,8 @@ static int mkdir_one(const char *p) {
   return lundi_set_error(LUNDI_EIO, "store: cannot create directory %s: %s", p, strerror(errno));
 }
 
-static int fsync_path(const char *p, int flags) {
-  int fd = open(p, flags | O_CLOEXEC);
-  if (fd < 0) return -1;
-  int rc = fsync(fd);
-  close(fd);
-  return rc;
-}
-
 static int write_blob(lundi_store *s, const char *rel, const void *data, size_t size) {
-  char full[4096], dir[4096], tmp[4200];
+  char full[4096], dir[4096];
   if ((size_t)snprintf(full, sizeof full, "%s/%s", s->dir, rel) >= sizeof full)
     return lundi_set_error(LUNDI_EINVAL, "store: the blob path under %s is too long", s->dir);
   struct stat sb;
@@ -43,35 +36,7 @@ static int write_blob(lundi_store *s, const char *rel, const void *data, size_t 
   size_t dl = strlen(dir);
   snprintf(dir + dl, sizeof dir - dl, "/%.2s", strrchr(rel, '/') + 1);
   if (mkdir_one(dir) != 0) return LUNDI_EIO;
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", full, (long)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-  if (fd < 0) return lundi_set_error(LUNDI_EIO, "store: cannot create %s: %s", tmp, strerror(errno));
-  const char *p = data;
-  size_t left = size;
-  while (left > 0) {
-    ssize_t n = write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int e = errno;
-      close(fd);
-      unlink(tmp);
-      return lundi_set_error(LUNDI_EIO, "store: writing %s failed: %s", tmp, strerror(e));
-    }
-    p += n;
-    left -= (size_t)n;
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    int e = errno;
-    unlink(tmp);
-    return lundi_set_error(LUNDI_EIO, "store: writing %s failed: %s", tmp, strerror(e));
-  }
-  if (rename(tmp, full) != 0) {
-    int e = errno;
-    unlink(tmp);
-    return lundi_set_error(LUNDI_EIO, "store: cannot move %s to %s: %s", tmp, full, strerror(e));
-  }
-  fsync_path(dir, O_RDONLY | O_DIRECTORY);
-  return 0;
+  return lundi__write_file_atomic(full, data, size, "store: blob");
 }
 
 static int known_kind(const char *k) {

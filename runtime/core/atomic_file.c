@@ -1,0 +1,97 @@
+/* The temporary sits in the target's directory so rename() never crosses a filesystem; it is
+ * fsynced before the rename and the directory after it, so the new name is durable too. */
+#include "core/atomic_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lundi/tensor.h"
+
+int lundi__afile_open(lundi__afile *f, const char *path, const char *what, int mode) {
+  static unsigned counter;
+  f->fd = -1;
+  f->path = path;
+  f->what = what;
+  size_t n = strlen(path) + 48;
+  f->tmp = malloc(n);
+  if (!f->tmp) return lundi_set_error(LUNDI_ENOMEM, "%s '%s': out of memory", what, path);
+  for (int tries = 0; tries < 100; tries++) {
+    snprintf(f->tmp, n, "%s.tmp-%ld-%u", path, (long)getpid(),
+             __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (f->fd >= 0 || errno != EEXIST) break;
+  }
+  if (f->fd >= 0) return 0;
+  int rc = lundi_set_error(LUNDI_EIO, "%s '%s': cannot create a file in its directory: %s", what,
+                           path, strerror(errno));
+  free(f->tmp);
+  f->tmp = NULL;
+  return rc;
+}
+
+int lundi__afile_write(lundi__afile *f, const void *data, size_t n) {
+  const char *p = data;
+  while (n) {
+    ssize_t w = write(f->fd, p, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n); /* Linux caps one write near 2 GiB */
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0)
+      return lundi_set_error(LUNDI_EIO, "%s '%s': write failed: %s", f->what, f->path,
+                             w < 0 ? strerror(errno) : "no progress");
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+/* Some filesystems refuse fsync on a directory; the rename itself has happened then. */
+static void sync_parent(const char *path) {
+  char *dir = strdup(path);
+  if (!dir) return;
+  char *slash = strrchr(dir, '/');
+  const char *d = slash ? (slash == dir ? "/" : (*slash = 0, dir)) : ".";
+  int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    (void)fsync(fd);
+    close(fd);
+  }
+  free(dir);
+}
+
+int lundi__afile_commit(lundi__afile *f) {
+  int rc = 0;
+  if (fsync(f->fd))
+    rc = lundi_set_error(LUNDI_EIO, "%s '%s': fsync failed: %s", f->what, f->path, strerror(errno));
+  if (close(f->fd) && !rc)
+    rc = lundi_set_error(LUNDI_EIO, "%s '%s': close failed: %s", f->what, f->path, strerror(errno));
+  f->fd = -1;
+  if (!rc && rename(f->tmp, f->path))
+    rc = lundi_set_error(LUNDI_EIO, "%s '%s': rename failed: %s", f->what, f->path, strerror(errno));
+  if (rc) unlink(f->tmp);
+  else sync_parent(f->path);
+  free(f->tmp);
+  f->tmp = NULL;
+  return rc;
+}
+
+void lundi__afile_abort(lundi__afile *f) {
+  if (f->fd >= 0) close(f->fd);
+  f->fd = -1;
+  if (f->tmp) unlink(f->tmp);
+  free(f->tmp);
+  f->tmp = NULL;
+}
+
+int lundi__write_file_atomic(const char *path, const void *data, size_t n, const char *what) {
+  lundi__afile f;
+  if (lundi__afile_open(&f, path, what, 0644)) return lundi_last_error_code();
+  if (lundi__afile_write(&f, data, n)) {
+    int rc = lundi_last_error_code();
+    lundi__afile_abort(&f);
+    return rc;
+  }
+  return lundi__afile_commit(&f);
+}
