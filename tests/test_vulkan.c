@@ -277,9 +277,16 @@ static void unsupported_op_error(void) {
   int64_t n = 5;
   lundi_tensor *h = lundi_full(1, &n, 1.0f), *v = lundi_to_device(h, d);
   CHECK(v != NULL);
-  /* softmax has no Vulkan kernel yet: a clear error, never a silent CPU fallback. */
-  CHECK_ERR(v ? lundi_softmax(v, 0) : NULL, "op 'softmax' is not implemented on the vulkan backend");
+  /* conv2d has no Vulkan kernel yet: a clear error, never a silent CPU fallback. */
+  int64_t s4[4] = {1, 1, 1, 5};
+  lundi_tensor *x4 = v ? lundi_reshape(v, 4, s4) : NULL, *w4 = lundi_full(4, (int64_t[]){1, 1, 1, 1}, 1.0f);
+  lundi_tensor *dw4 = w4 ? lundi_to_device(w4, d) : NULL;
+  CHECK(x4 && dw4);
+  CHECK_ERR(x4 && dw4 ? lundi_conv2d(x4, dw4, NULL, NULL) : NULL, "op 'conv2d' is not implemented on the vulkan backend");
   CHECK(lundi_last_error_code() == LUNDI_EUNSUPPORTED);
+  lundi_release(x4);
+  lundi_release(w4);
+  lundi_release(dw4);
   lundi_tensor *f16 = lundi_to_dtype(h, LUNDI_F16), *vf16 = f16 ? lundi_to_device(f16, d) : NULL;
   CHECK(vf16 != NULL);
   CHECK_ERR(vf16 ? lundi_fill_(vf16, 1) : 0, "fill: f16 tensors are not supported on vulkan");

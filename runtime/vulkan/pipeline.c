@@ -39,6 +39,18 @@ static const uint32_t gemm_spv[] = {
 static const uint32_t optim_spv[] = {
 #include "optim.spv.h"
 };
+static const uint32_t softmax_spv[] = {
+#include "softmax.spv.h"
+};
+static const uint32_t norm_spv[] = {
+#include "norm.spv.h"
+};
+static const uint32_t norm_wgrad_spv[] = {
+#include "norm_wgrad.spv.h"
+};
+static const uint32_t index_spv[] = {
+#include "index.spv.h"
+};
 
 static const struct {
   const char *name;
@@ -56,6 +68,10 @@ static const struct {
     [VK_SH_RNG] = {"rng", rng_spv, sizeof rng_spv},
     [VK_SH_GEMM] = {"gemm", gemm_spv, sizeof gemm_spv},
     [VK_SH_OPTIM] = {"optim", optim_spv, sizeof optim_spv},
+    [VK_SH_SOFTMAX] = {"softmax", softmax_spv, sizeof softmax_spv},
+    [VK_SH_NORM] = {"norm", norm_spv, sizeof norm_spv},
+    [VK_SH_NORM_WGRAD] = {"norm_wgrad", norm_wgrad_spv, sizeof norm_wgrad_spv},
+    [VK_SH_INDEX] = {"index", index_spv, sizeof index_spv},
 };
 
 #define VK_TRY(call, what)                                                                         \

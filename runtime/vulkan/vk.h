@@ -23,6 +23,7 @@ typedef enum vk_shader {
   VK_SH_FILL, VK_SH_COPY, VK_SH_BINARY,
   VK_SH_UNARY, VK_SH_UNARY_BWD, VK_SH_WHERE, VK_SH_CAST,
   VK_SH_REDUCE, VK_SH_RNG, VK_SH_GEMM, VK_SH_OPTIM,
+  VK_SH_SOFTMAX, VK_SH_NORM, VK_SH_NORM_WGRAD, VK_SH_INDEX,
   VK_SH_COUNT
 } vk_shader;
 
@@ -138,5 +139,26 @@ int lundi_vk_rng_uniform(const lundi_kcall *c);
 int lundi_vk_rng_normal(const lundi_kcall *c);
 /* kernels_gemm.c */
 int lundi_vk_gemm(const lundi_kcall *c);
+/* kernels_rows.c */
+int lundi_vk_softmax_fwd(const lundi_kcall *c);
+int lundi_vk_softmax_bwd(const lundi_kcall *c);
+int lundi_vk_log_softmax_fwd(const lundi_kcall *c);
+int lundi_vk_log_softmax_bwd(const lundi_kcall *c);
+int lundi_vk_layer_norm_fwd(const lundi_kcall *c);
+int lundi_vk_layer_norm_bwd(const lundi_kcall *c);
+int lundi_vk_rms_norm_fwd(const lundi_kcall *c);
+int lundi_vk_rms_norm_bwd(const lundi_kcall *c);
+int lundi_vk_group_norm_fwd(const lundi_kcall *c);
+int lundi_vk_group_norm_bwd(const lundi_kcall *c);
+int lundi_vk_group_norm_silu_fwd(const lundi_kcall *c);
+int lundi_vk_group_norm_silu_bwd(const lundi_kcall *c);
+/* kernels_index.c */
+int lundi_vk_embedding_fwd(const lundi_kcall *c);
+int lundi_vk_embedding_bwd(const lundi_kcall *c);
+int lundi_vk_upsample_fwd(const lundi_kcall *c);
+int lundi_vk_upsample_bwd(const lundi_kcall *c);
+int lundi_vk_avgpool_fwd(const lundi_kcall *c);
+int lundi_vk_avgpool_bwd(const lundi_kcall *c);
+int lundi_vk_rope(const lundi_kcall *c);
 
 #endif
