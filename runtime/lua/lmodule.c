@@ -34,6 +34,7 @@ static void build_module(lua_State *L) {
   lundi_lua_open_history(L, mod);
   lundi_lua_open_image(L, mod);
   lundi_lua_open_data(L, mod);
+  lundi_lua_open_metrics(L, mod);
 }
 
 int lundi_lua_open(lua_State *L, lundi_registry *reg) {

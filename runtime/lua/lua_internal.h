@@ -31,5 +31,6 @@ void lundi_lua_open_run(lua_State *L, int mod);
 void lundi_lua_open_history(lua_State *L, int mod);
 void lundi_lua_open_image(lua_State *L, int mod);
 void lundi_lua_open_data(lua_State *L, int mod); /* ldata.c: lundi.data */
+void lundi_lua_open_metrics(lua_State *L, int mod); /* lmetrics.c: lundi.metrics */
 
 #endif
