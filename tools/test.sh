@@ -37,7 +37,7 @@ if [ "${LUNDI_SANITIZE:-1}" = 1 ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     meson test -C build-asan --num-processes "$jobs" --suite core --suite grad --suite train --suite safetensors --suite nn --suite optim \
       --suite plugin --suite lua --suite luaplugin --suite builtin --suite cli \
-      --suite store --suite query --suite image --suite data \
+      --suite store --suite query --suite image --suite data --suite eval \
       --print-errorlogs >build-asan/test-output.txt 2>&1
   read -r p2 f2 < <(summarize build-asan/meson-logs/testlog.json) || true
   p2=${p2:-0} f2=${f2:-1}
