@@ -7,6 +7,7 @@
 #include "sched_common.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@ typedef struct ddim {
   double eta, final_ab;
   int clipped_eps; /* use_clipped_model_output */
 } ddim;
+_Static_assert(offsetof(ddim, s) == 0, "the shared training-side entries take self as a lundi__sched");
 
 static const lundi_param_spec specs[] = {
     LUNDI__SCHED_COMMON_SPECS,
@@ -47,13 +49,6 @@ static void destroy(void *self) {
   free(d);
 }
 
-static int num_train_timesteps(void *self) { return ((ddim *)self)->s.T; }
-static lundi_tensor *add_noise(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
-  return lundi__sched_add_noise(&((ddim *)self)->s, x0, noise, t);
-}
-static lundi_tensor *target(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
-  return lundi__sched_target(&((ddim *)self)->s, x0, noise, t);
-}
 static int set_timesteps(void *self, int n) { return lundi__sched_set_timesteps(&((ddim *)self)->s, n); }
 static int num_steps(void *self) { return ((ddim *)self)->s.n; }
 static double timestep(void *self, int i) { return lundi__sched_timestep(&((ddim *)self)->s, i); }
@@ -94,9 +89,9 @@ done:
 }
 
 static const lundi_scheduler_api api = {
-    .num_train_timesteps = num_train_timesteps,
-    .add_noise = add_noise,
-    .target = target,
+    .num_train_timesteps = lundi__sched_api_num_train_timesteps,
+    .add_noise = lundi__sched_api_add_noise,
+    .target = lundi__sched_api_target,
     .set_timesteps = set_timesteps,
     .num_steps = num_steps,
     .timestep = timestep,

@@ -6,6 +6,7 @@
 #include "sched_common.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@ typedef struct ddpm {
   lundi__sched s;
   int fixed_large; /* variance_type */
 } ddpm;
+_Static_assert(offsetof(ddpm, s) == 0, "the shared training-side entries take self as a lundi__sched");
 
 static const lundi_param_spec specs[] = {
     LUNDI__SCHED_COMMON_SPECS,
@@ -42,13 +44,6 @@ static void destroy(void *self) {
   free(d);
 }
 
-static int num_train_timesteps(void *self) { return ((ddpm *)self)->s.T; }
-static lundi_tensor *add_noise(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
-  return lundi__sched_add_noise(&((ddpm *)self)->s, x0, noise, t);
-}
-static lundi_tensor *target(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
-  return lundi__sched_target(&((ddpm *)self)->s, x0, noise, t);
-}
 static int set_timesteps(void *self, int n) { return lundi__sched_set_timesteps(&((ddpm *)self)->s, n); }
 static int num_steps(void *self) { return ((ddpm *)self)->s.n; }
 static double timestep(void *self, int i) { return lundi__sched_timestep(&((ddpm *)self)->s, i); }
@@ -86,9 +81,9 @@ static lundi_tensor *step(void *self, lundi_tensor *out, int i, lundi_tensor *x,
 }
 
 static const lundi_scheduler_api api = {
-    .num_train_timesteps = num_train_timesteps,
-    .add_noise = add_noise,
-    .target = target,
+    .num_train_timesteps = lundi__sched_api_num_train_timesteps,
+    .add_noise = lundi__sched_api_add_noise,
+    .target = lundi__sched_api_target,
     .set_timesteps = set_timesteps,
     .num_steps = num_steps,
     .timestep = timestep,

@@ -23,6 +23,7 @@
 #include "sigmas.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,7 @@ typedef struct dpm {
   lundi_tensor *d;   /* D of the previous step */
   int last;          /* index of that step, or -1 */
 } dpm;
+_Static_assert(offsetof(dpm, g.s) == 0, "the shared training-side entries take self as a lundi__sched");
 
 static const lundi_param_spec specs[] = {
     LUNDI__SIG_SPECS,
@@ -70,13 +72,6 @@ static void destroy(void *self) {
   free(m);
 }
 
-static int num_train_timesteps(void *self) { return ((dpm *)self)->g.s.T; }
-static lundi_tensor *add_noise(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
-  return lundi__sched_add_noise(&((dpm *)self)->g.s, x0, noise, t);
-}
-static lundi_tensor *target(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
-  return lundi__sched_target(&((dpm *)self)->g.s, x0, noise, t);
-}
 static int set_timesteps(void *self, int n) {
   dpm *m = self;
   reset(m);
@@ -128,9 +123,9 @@ static lundi_tensor *step(void *self, lundi_tensor *out, int i, lundi_tensor *x,
 }
 
 static const lundi_scheduler_api api = {
-    .num_train_timesteps = num_train_timesteps,
-    .add_noise = add_noise,
-    .target = target,
+    .num_train_timesteps = lundi__sched_api_num_train_timesteps,
+    .add_noise = lundi__sched_api_add_noise,
+    .target = lundi__sched_api_target,
     .set_timesteps = set_timesteps,
     .num_steps = num_steps,
     .timestep = timestep,

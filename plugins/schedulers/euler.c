@@ -15,12 +15,14 @@
 #include "sigmas.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 typedef struct euler {
   lundi__sig g;
   int ancestral;
 } euler;
+_Static_assert(offsetof(euler, g.s) == 0, "the shared training-side entries take self as a lundi__sched");
 
 static const lundi_param_spec specs[] = {LUNDI__SIG_SPECS};
 
@@ -44,13 +46,6 @@ static void destroy(void *self) {
   free(e);
 }
 
-static int num_train_timesteps(void *self) { return ((euler *)self)->g.s.T; }
-static lundi_tensor *add_noise(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
-  return lundi__sched_add_noise(&((euler *)self)->g.s, x0, noise, t);
-}
-static lundi_tensor *target(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
-  return lundi__sched_target(&((euler *)self)->g.s, x0, noise, t);
-}
 static int set_timesteps(void *self, int n) { return lundi__sig_set_timesteps(&((euler *)self)->g, n); }
 static int num_steps(void *self) { return ((euler *)self)->g.n; }
 static double timestep(void *self, int i) {
@@ -97,9 +92,9 @@ static lundi_tensor *step(void *self, lundi_tensor *out, int i, lundi_tensor *x,
 }
 
 static const lundi_scheduler_api api = {
-    .num_train_timesteps = num_train_timesteps,
-    .add_noise = add_noise,
-    .target = target,
+    .num_train_timesteps = lundi__sched_api_num_train_timesteps,
+    .add_noise = lundi__sched_api_add_noise,
+    .target = lundi__sched_api_target,
     .set_timesteps = set_timesteps,
     .num_steps = num_steps,
     .timestep = timestep,

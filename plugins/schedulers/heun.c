@@ -13,6 +13,7 @@
 #include "sigmas.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 typedef struct heun {
@@ -21,6 +22,7 @@ typedef struct heun {
   double dt;
   int pending;         /* evaluation index of the predictor that set x and d, or -1 */
 } heun;
+_Static_assert(offsetof(heun, g.s) == 0, "the shared training-side entries take self as a lundi__sched");
 
 static const lundi_param_spec specs[] = {LUNDI__SIG_SPECS};
 
@@ -56,13 +58,6 @@ static int evals(const heun *h) { return h->g.n ? 2 * h->g.n - 1 : 0; }
 /* The index of the sigma (and timestep) that evaluation i sees. */
 static int level(int i) { return (i + 1) / 2; }
 
-static int num_train_timesteps(void *self) { return ((heun *)self)->g.s.T; }
-static lundi_tensor *add_noise(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
-  return lundi__sched_add_noise(&((heun *)self)->g.s, x0, noise, t);
-}
-static lundi_tensor *target(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
-  return lundi__sched_target(&((heun *)self)->g.s, x0, noise, t);
-}
 static int set_timesteps(void *self, int n) {
   heun *h = self;
   reset(h);
@@ -131,9 +126,9 @@ static lundi_tensor *step(void *self, lundi_tensor *out, int i, lundi_tensor *x,
 }
 
 static const lundi_scheduler_api api = {
-    .num_train_timesteps = num_train_timesteps,
-    .add_noise = add_noise,
-    .target = target,
+    .num_train_timesteps = lundi__sched_api_num_train_timesteps,
+    .add_noise = lundi__sched_api_add_noise,
+    .target = lundi__sched_api_target,
     .set_timesteps = set_timesteps,
     .num_steps = num_steps,
     .timestep = timestep,

@@ -195,6 +195,14 @@ lundi_tensor *lundi__sched_target(const lundi__sched *s, lundi_tensor *x0, lundi
 
 /* ---- sampling forms (one timestep for the whole batch) ---- */
 
+int lundi__sched_api_num_train_timesteps(void *self) { return ((lundi__sched *)self)->T; }
+lundi_tensor *lundi__sched_api_add_noise(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
+  return lundi__sched_add_noise(self, x0, noise, t);
+}
+lundi_tensor *lundi__sched_api_target(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
+  return lundi__sched_target(self, x0, noise, t);
+}
+
 lundi_tensor *lundi__sched_x0(const lundi__sched *s, lundi_tensor *out, lundi_tensor *x, double a) {
   switch (s->pred) {
   case LUNDI__PRED_SAMPLE: return lundi_retain(out);

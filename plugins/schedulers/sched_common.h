@@ -63,6 +63,14 @@ lundi_tensor *lundi__sched_add_noise(const lundi__sched *s, lundi_tensor *x0, lu
 lundi_tensor *lundi__sched_target(const lundi__sched *s, lundi_tensor *x0, lundi_tensor *noise,
                                   lundi_tensor *t);
 
+/* The training side of lundi_scheduler_api, shared by every built-in scheduler: self must be a
+ * struct whose first member is its lundi__sched (each file asserts that at compile time). */
+int lundi__sched_api_num_train_timesteps(void *self);
+lundi_tensor *lundi__sched_api_add_noise(void *self, lundi_tensor *x0, lundi_tensor *noise,
+                                         lundi_tensor *t);
+lundi_tensor *lundi__sched_api_target(void *self, lundi_tensor *x0, lundi_tensor *noise,
+                                      lundi_tensor *t);
+
 /* The x0 implied by model_out at x, with alphas_cumprod a, by prediction type (unclipped). */
 lundi_tensor *lundi__sched_x0(const lundi__sched *s, lundi_tensor *model_out, lundi_tensor *x, double a);
 /* The epsilon implied by model_out at x (for ddim's direction term). */

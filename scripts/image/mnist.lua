@@ -9,7 +9,7 @@
 -- evaluation included), measured on this project's 2-core machine: mnist-tiny trains at
 -- ~0.18 s per step of 64 images (mnist-unet: ~0.8 s, too slow for the budget), so 2,100
 -- steps take ~6.5 min; the pictures ~10 s; the evaluation ~100 s (1,000 guided samples of 50
--- DDIM steps) plus ~30 s once to train and cache its classifier. Outputs go to the run
+-- DDIM steps) plus, the first time, training and caching its classifier (43 s measured with another job running). Outputs go to the run
 -- (`lundi show`) and to out_dir; the last lines printed give the numbers and the paths.
 --
 -- Parameters (--key=value; defaults in DEFAULTS below):

@@ -3,7 +3,7 @@
 -- gives the features of the Fréchet distance.
 --
 --   local C = dofile(DIR .. "lib/classifier.lua")
---   local clf = C.get{log = print}      -- loads the cached weights, or trains them (~30 s)
+--   local clf = C.get{log = print}      -- loads the cached weights, or trains them (43 s measured with another job running)
 --   clf:logits(x)  [N,10]     clf:features(x)  [N,128]     clf:predict(x) -> {0-based labels}
 --   clf.test_accuracy, clf.train_seconds (0 when loaded), clf.path, clf.key
 --
