@@ -43,5 +43,13 @@ const lundi_backend lundi_vk_backend = {
             [LUNDI_K_AVGPOOL_FWD] = lundi_vk_avgpool_fwd,
             [LUNDI_K_AVGPOOL_BWD] = lundi_vk_avgpool_bwd,
             [LUNDI_K_ROPE] = lundi_vk_rope,
+            [LUNDI_K_CONV2D_FWD] = lundi_vk_conv2d_fwd,
+            [LUNDI_K_CONV2D_BWD_DATA] = lundi_vk_conv2d_bwd_data,
+            [LUNDI_K_CONV2D_BWD_WEIGHT] = lundi_vk_conv2d_bwd_weight,
+            [LUNDI_K_ATTN_FWD] = lundi_vk_attn_fwd,
+            [LUNDI_K_ATTN_BWD] = lundi_vk_attn_bwd,
+            [LUNDI_K_CROSS_ENTROPY_FWD] = lundi_vk_cross_entropy_fwd,
+            [LUNDI_K_CROSS_ENTROPY_BWD] = lundi_vk_cross_entropy_bwd,
+            [LUNDI_K_MAX_BWD] = lundi_vk_max_bwd,
         },
 };

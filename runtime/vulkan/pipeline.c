@@ -51,6 +51,15 @@ static const uint32_t norm_wgrad_spv[] = {
 static const uint32_t index_spv[] = {
 #include "index.spv.h"
 };
+static const uint32_t conv_spv[] = {
+#include "conv.spv.h"
+};
+static const uint32_t attn_spv[] = {
+#include "attn.spv.h"
+};
+static const uint32_t loss_spv[] = {
+#include "loss.spv.h"
+};
 
 static const struct {
   const char *name;
@@ -72,6 +81,9 @@ static const struct {
     [VK_SH_NORM] = {"norm", norm_spv, sizeof norm_spv},
     [VK_SH_NORM_WGRAD] = {"norm_wgrad", norm_wgrad_spv, sizeof norm_wgrad_spv},
     [VK_SH_INDEX] = {"index", index_spv, sizeof index_spv},
+    [VK_SH_CONV] = {"conv", conv_spv, sizeof conv_spv},
+    [VK_SH_ATTN] = {"attn", attn_spv, sizeof attn_spv},
+    [VK_SH_LOSS] = {"loss", loss_spv, sizeof loss_spv},
 };
 
 #define VK_TRY(call, what)                                                                         \

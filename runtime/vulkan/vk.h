@@ -24,6 +24,7 @@ typedef enum vk_shader {
   VK_SH_UNARY, VK_SH_UNARY_BWD, VK_SH_WHERE, VK_SH_CAST,
   VK_SH_REDUCE, VK_SH_RNG, VK_SH_GEMM, VK_SH_OPTIM,
   VK_SH_SOFTMAX, VK_SH_NORM, VK_SH_NORM_WGRAD, VK_SH_INDEX,
+  VK_SH_CONV, VK_SH_ATTN, VK_SH_LOSS,
   VK_SH_COUNT
 } vk_shader;
 
@@ -160,5 +161,16 @@ int lundi_vk_upsample_bwd(const lundi_kcall *c);
 int lundi_vk_avgpool_fwd(const lundi_kcall *c);
 int lundi_vk_avgpool_bwd(const lundi_kcall *c);
 int lundi_vk_rope(const lundi_kcall *c);
+/* kernels_conv.c */
+int lundi_vk_conv2d_fwd(const lundi_kcall *c);
+int lundi_vk_conv2d_bwd_data(const lundi_kcall *c);
+int lundi_vk_conv2d_bwd_weight(const lundi_kcall *c);
+/* kernels_attn.c */
+int lundi_vk_attn_fwd(const lundi_kcall *c);
+int lundi_vk_attn_bwd(const lundi_kcall *c);
+/* kernels_loss.c */
+int lundi_vk_cross_entropy_fwd(const lundi_kcall *c);
+int lundi_vk_cross_entropy_bwd(const lundi_kcall *c);
+int lundi_vk_max_bwd(const lundi_kcall *c);
 
 #endif
