@@ -43,6 +43,17 @@ int lundi_device_get_info(int index, lundi_device_info *out);
 lundi_device *lundi_vulkan_device(int index);
 /* Why there is no Vulkan device ("" while Vulkan is usable or not yet probed). */
 const char *lundi_vulkan_unavailable_reason(void);
+/* The device named "cpu", "vulkan" (the best Vulkan device), "vulkan:N" or "auto" (a Vulkan
+ * GPU when there is one, else the CPU; NULL or "" mean auto). NULL with the error set when
+ * the name is malformed or that device cannot be opened. */
+lundi_device *lundi_device_from_name(const char *spec);
+/* Where scripts and plugins put new tensors and models: set by lundi_set_default_device,
+ * else LUNDI_DEVICE, else auto. Ops themselves always run on their operands' device. */
+lundi_device *lundi_default_device(void);
+void lundi_set_default_device(lundi_device *dev);
+/* Why auto could not use Vulkan, in one sentence: no driver, or a GPU that failed to open
+ * ("" otherwise, including when the only Vulkan devices are software ones). */
+const char *lundi_device_auto_note(void);
 /* Waits for all work recorded on dev (no-op for the CPU). */
 int lundi_device_sync(lundi_device *dev);
 

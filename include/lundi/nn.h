@@ -35,6 +35,10 @@ lundi_module *lundi_module_child(const lundi_module *m, const char *path);
 int lundi_module_parameters(const lundi_module *m, lundi_param_list *out);
 int64_t lundi_module_numel(const lundi_module *m);
 void lundi_module_zero_grad(lundi_module *m);
+/* Moves every parameter to dev in place (lundi_move_to_device_), children too. */
+int lundi_module_to(lundi_module *m, lundi_device *dev);
+/* The device of the first parameter, depth first; NULL for a module without any. */
+lundi_device *lundi_module_device(const lundi_module *m);
 void lundi_module_set_training(lundi_module *m, int training); /* recursive */
 int lundi_module_training(const lundi_module *m);
 

@@ -102,6 +102,9 @@ lundi_tensor *lundi_detach(lundi_tensor *t);     /* shares storage, no grad hist
 /* Converts dtype (f32 <-> f16/bf16/i32/u8); returns a fresh contiguous tensor. */
 lundi_tensor *lundi_to_dtype(lundi_tensor *t, lundi_dtype dt);
 lundi_tensor *lundi_to_device(lundi_tensor *t, lundi_device *dev);
+/* Moves a leaf tensor (and its gradient) to dev in place, keeping the handle: whoever holds
+ * t sees the new place. Views made from t earlier keep the old storage. */
+int lundi_move_to_device_(lundi_tensor *t, lundi_device *dev);
 /* Copies src into dst (same shape, any layouts), outside autograd. */
 int lundi_copy_(lundi_tensor *dst, lundi_tensor *src);
 int lundi_fill_(lundi_tensor *dst, float value);

@@ -1,6 +1,7 @@
 /* unet2d as a denoiser plugin: a preset ("mnist-unet", "mnist-tiny") plus overrides. Integer
  * and float overrides use -1, and strings "", for "keep the preset's value". */
 #include "builtin_inits.h"
+#include "lundi/device.h"
 #include "unet2d.h"
 
 #include <stdio.h>
@@ -101,6 +102,11 @@ static int create(void *user, const lundi_params *p, void **self) {
   lundi_rng rng = lundi_rng_make((uint64_t)lundi_params_int(p, "seed"));
   lundi_unet2d *u = lundi_unet2d_new(&c, &rng);
   if (!u) return lundi_last_error_code() ? lundi_last_error_code() : LUNDI_ENOMEM;
+  /* Initialised on the CPU (the same weights on every device), then placed. */
+  if (lundi_module_to(lundi_unet2d_module(u), lundi_default_device())) {
+    lundi_unet2d_free(u);
+    return lundi_last_error_code();
+  }
   *self = u;
   return 0;
 }
@@ -118,7 +124,16 @@ static lundi_tensor *forward(void *self, lundi_tensor *x, lundi_tensor *t, const
     lundi_set_error(LUNDI_EUNSUPPORTED, "forward: unet2d takes labels and context, not a context mask or a vector");
     return NULL;
   }
-  return lundi_unet2d_forward(u, x, t, labels, context, rng);
+  /* Conditioners make labels on the host; the model reads them where its weights are. */
+  lundi_device *dev = lundi_module_device(lundi_unet2d_module(u));
+  lundi_tensor *lab = labels && dev ? lundi_to_device(labels, dev) : NULL;
+  lundi_tensor *ctx = context && dev ? lundi_to_device(context, dev) : NULL;
+  lundi_tensor *out = (labels && !lab) || (context && !ctx)
+                          ? NULL
+                          : lundi_unet2d_forward(u, x, t, lab ? lab : labels, ctx ? ctx : context, rng);
+  lundi_release(lab);
+  lundi_release(ctx);
+  return out;
 }
 
 static lundi_module *module(void *self) { return lundi_unet2d_module(self); }

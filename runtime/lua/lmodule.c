@@ -35,6 +35,7 @@ static void build_module(lua_State *L) {
   lundi_lua_open_image(L, mod);
   lundi_lua_open_data(L, mod);
   lundi_lua_open_metrics(L, mod);
+  lundi_lua_open_device(L, mod);
 }
 
 int lundi_lua_open(lua_State *L, lundi_registry *reg) {

@@ -33,6 +33,10 @@ lundi_module *lundi_lua_check_module(lua_State *L, int idx) {
 
 static void push_module(lua_State *L, lundi_module *m, int owned, int owner_idx, const char *fn) {
   if (!m) lundi_lua_error(L, fn);
+  if (owned && lundi_module_to(m, lundi_default_device())) { /* new layers go where lundi.device() says */
+    lundi_module_free(m);
+    lundi_lua_error(L, fn);
+  }
   owner_idx = owner_idx ? lua_absindex(L, owner_idx) : 0;
   lmodule *b = lua_newuserdatauv(L, sizeof *b, 1);
   b->m = m;
@@ -328,6 +332,21 @@ static int m_load(lua_State *L) {
   return 1;
 }
 
+/* m:to(device) moves the parameters in place (optimisers holding them follow); returns m. */
+static int m_to(lua_State *L) {
+  lundi_module *m = lundi_lua_check_module(L, 1);
+  if (lundi_module_to(m, lundi_lua_check_device(L, 2))) return lundi_lua_error(L, "to");
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int m_device(lua_State *L) {
+  lundi_device *d = lundi_module_device(lundi_lua_check_module(L, 1));
+  if (d) lua_pushstring(L, lundi_device_name(d));
+  else lua_pushnil(L);
+  return 1;
+}
+
 static int m_child(lua_State *L) {
   lundi_module *m = lundi_lua_check_module(L, 1);
   lundi_module *c = lundi_module_child(m, luaL_checkstring(L, 2));
@@ -352,7 +371,8 @@ static const luaL_Reg module_methods[] = {
   {"param", m_param},         {"numel", m_numel},           {"type", m_type},
   {"train", m_train},         {"eval", m_eval},             {"training", m_training},
   {"zero_grad", m_zero_grad}, {"save", m_save},             {"load", m_load},
-  {"child", m_child},         {NULL, NULL},
+  {"child", m_child},         {"to", m_to},                 {"device", m_device},
+  {NULL, NULL},
 };
 
 static const luaL_Reg constructors[] = {

@@ -33,7 +33,7 @@ static int draw(lua_State *L, int kind) {
     ndim = lundi_lua_check_shape(L, 2, 1, shape);
     t = kind ? lundi_randn(r, ndim, shape) : lundi_rand(r, ndim, shape);
   }
-  lundi_lua_push_tensor(L, t, names[kind]);
+  lundi_lua_push_tensor(L, lundi_lua_placed(t), names[kind]);
   return 1;
 }
 

@@ -84,13 +84,13 @@ static int l_run(lua_State *L) {
     if (!ok) luaL_error(L, "lundi.run: 'seed' must be an integer, got %s", luaL_typename(L, -1));
   }
   lua_pop(L, 1);
-  if (!device) device = getenv("LUNDI_DEVICE");
+  if (!device) device = lundi_device_name(lundi_default_device());
   lrun_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
   memset(u, 0, sizeof *u);
   luaL_setmetatable(L, LUNDI_LUA_RUN);
   u->store = lundi_store_open(db, 0);
   if (!u->store) return lundi_lua_error(L, "lundi.run");
-  lundi_run_info info = {.name = name, .device = device ? device : "cpu", .seed = (int64_t)seed};
+  lundi_run_info info = {.name = name, .device = device, .seed = (int64_t)seed};
   u->run = lundi_run_begin(u->store, &info);
   if (!u->run) {
     lundi_store_close(u->store);

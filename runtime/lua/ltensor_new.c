@@ -64,21 +64,21 @@ static int m_tensor(lua_State *L) {
     lundi_release(t);
     t = c;
   }
-  lundi_lua_push_tensor(L, t, "tensor");
+  lundi_lua_push_tensor(L, lundi_lua_placed(t), "tensor");
   return 1;
 }
 
 static int m_zeros(lua_State *L) {
   int64_t shape[LUNDI_MAX_DIMS];
   int ndim = lundi_lua_check_shape(L, 1, 1, shape);
-  lundi_lua_push_tensor(L, lundi_zeros(ndim, shape), "zeros");
+  lundi_lua_push_tensor(L, lundi_lua_placed(lundi_zeros(ndim, shape)), "zeros");
   return 1;
 }
 
 static int m_ones(lua_State *L) {
   int64_t shape[LUNDI_MAX_DIMS];
   int ndim = lundi_lua_check_shape(L, 1, 1, shape);
-  lundi_lua_push_tensor(L, lundi_full(ndim, shape, 1.0f), "ones");
+  lundi_lua_push_tensor(L, lundi_lua_placed(lundi_full(ndim, shape, 1.0f)), "ones");
   return 1;
 }
 
@@ -86,7 +86,7 @@ static int m_full(lua_State *L) {
   int64_t shape[LUNDI_MAX_DIMS];
   int ndim = lundi_lua_check_shape(L, 1, 0, shape);
   float v = (float)luaL_checknumber(L, 2);
-  lundi_lua_push_tensor(L, lundi_full(ndim, shape, v), "full");
+  lundi_lua_push_tensor(L, lundi_lua_placed(lundi_full(ndim, shape, v)), "full");
   return 1;
 }
 
@@ -100,7 +100,7 @@ static int m_arange(lua_State *L) {
     b = (float)luaL_checknumber(L, 2);
     step = (float)luaL_optnumber(L, 3, 1);
   }
-  lundi_lua_push_tensor(L, lundi_arange(a, b, step), "arange");
+  lundi_lua_push_tensor(L, lundi_lua_placed(lundi_arange(a, b, step)), "arange");
   return 1;
 }
 

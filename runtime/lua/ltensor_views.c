@@ -105,7 +105,7 @@ static int v_detach(lua_State *L) {
 }
 
 /* to(x, dtype) with "f32", "f16", "bf16", "i32", "u8"; or to(x, device) with "cpu",
- * "vulkan" (the default device) or "vulkan:N". */
+ * "vulkan" (the best Vulkan device), "vulkan:N" or "auto". */
 static int v_to(lua_State *L) {
   lundi_tensor *x = lundi_lua_check_tensor(L, 1);
   const char *s = luaL_checkstring(L, 2);
@@ -113,19 +113,10 @@ static int v_to(lua_State *L) {
     lundi_lua_push_tensor(L, lundi_to_dtype(x, lundi_lua_check_dtype(L, 2)), "to");
     return 1;
   }
-  lundi_device *dev = NULL;
-  if (!strcmp(s, "cpu")) dev = lundi_cpu();
-  else if (!strcmp(s, "vulkan")) dev = lundi_vulkan_device(-1);
-  else if (!strncmp(s, "vulkan:", 7)) {
-    char *end;
-    long i = strtol(s + 7, &end, 10);
-    if (*end || end == s + 7 || i < 0) luaL_argerror(L, 2, lua_pushfstring(L, "bad device '%s' (use vulkan:N)", s));
-    dev = lundi_vulkan_device((int)i);
-  } else {
+  if (strcmp(s, "cpu") && strcmp(s, "auto") && strncmp(s, "vulkan", 6))
     return luaL_argerror(L, 2, lua_pushfstring(L, "unknown dtype or device '%s' (dtypes: f32, f16, bf16, i32, u8; "
-                                                  "devices: cpu, vulkan, vulkan:N)", s));
-  }
-  if (!dev) return lundi_lua_error(L, "to");
+                                                  "devices: cpu, vulkan, vulkan:N, auto)", s));
+  lundi_device *dev = lundi_lua_check_device(L, 2);
   lundi_lua_push_tensor(L, lundi_to_device(x, dev), "to");
   return 1;
 }

@@ -32,5 +32,11 @@ void lundi_lua_open_history(lua_State *L, int mod);
 void lundi_lua_open_image(lua_State *L, int mod);
 void lundi_lua_open_data(lua_State *L, int mod); /* ldata.c: lundi.data */
 void lundi_lua_open_metrics(lua_State *L, int mod); /* lmetrics.c: lundi.metrics */
+void lundi_lua_open_device(lua_State *L, int mod);  /* ldevice.c */
+
+/* Devices (ldevice.c). check: a device name at idx, or a Lua error. placed: a tensor made on
+ * the host by a constructor moved to the default device (takes over t; NULL stays NULL). */
+struct lundi_device *lundi_lua_check_device(lua_State *L, int idx);
+lundi_tensor *lundi_lua_placed(lundi_tensor *t);
 
 #endif

@@ -4,6 +4,7 @@
 #include "nn/nn_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,6 +157,29 @@ int64_t lundi_module_numel(const lundi_module *m) {
   int64_t n = lundi_param_list_numel(&m->params);
   for (int i = 0; i < m->n_children; i++) n += lundi_module_numel(m->children[i]);
   return n;
+}
+
+int lundi_module_to(lundi_module *m, lundi_device *dev) {
+  if (!m || !dev) return lundi__err(LUNDI_EINVAL, "module_to: module and device must be non-NULL");
+  for (int i = 0; i < m->params.n; i++)
+    if (lundi_move_to_device_(m->params.tensors[i], dev)) {
+      char why[512];
+      snprintf(why, sizeof why, "%s", lundi_last_error());
+      return lundi__err(lundi_last_error_code(), "module_to: parameter '%s': %s", m->params.names[i], why);
+    }
+  for (int i = 0; i < m->n_children; i++)
+    if (lundi_module_to(m->children[i], dev)) return -1;
+  return 0;
+}
+
+lundi_device *lundi_module_device(const lundi_module *m) {
+  if (!m) return NULL;
+  if (m->params.n) return m->params.tensors[0]->storage->device;
+  for (int i = 0; i < m->n_children; i++) {
+    lundi_device *d = lundi_module_device(m->children[i]);
+    if (d) return d;
+  }
+  return NULL;
 }
 
 void lundi_module_zero_grad(lundi_module *m) {

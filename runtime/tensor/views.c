@@ -352,6 +352,28 @@ lundi_tensor *lundi_to_device(lundi_tensor *t, lundi_device *dev) {
   return out;
 }
 
+int lundi_move_to_device_(lundi_tensor *t, lundi_device *dev) {
+  if (!t || !dev) return lundi__err(LUNDI_EINVAL, "move_to_device_: tensor and device must be non-NULL");
+  if (t->node)
+    return lundi__err(LUNDI_EINVAL, "move_to_device_: only leaf tensors can move in place (this one came from an op)");
+  if (t->storage->device == dev && (!t->grad || t->grad->storage->device == dev)) return 0;
+  lundi_tensor *m = lundi_to_device(t, dev), *g = m && t->grad ? lundi_to_device(t->grad, dev) : NULL;
+  if (!m || (t->grad && !g)) {
+    lundi_release(m);
+    return lundi_last_error_code();
+  }
+  /* Swap storages so every holder of t (optimisers, parameter lists) sees the new place. */
+  lundi_storage *old = t->storage;
+  t->storage = m->storage;
+  m->storage = old;
+  t->offset = 0;
+  lundi__contig_strides(t->ndim, t->shape, t->stride);
+  lundi_release(m);
+  lundi_release(t->grad);
+  t->grad = g;
+  return 0;
+}
+
 /* ---- host transfers ---- */
 
 static lundi_tensor *host_contig(const lundi_tensor *t) {

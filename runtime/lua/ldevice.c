@@ -1,0 +1,42 @@
+/* Devices in Lua:
+ *   lundi.device() -> "cpu" or "vulkan:N": where constructors (tensor, zeros, randn, ...),
+ *     nn layers, lundi.data.mnist and plugins put what they create. Ops run on their
+ *     operands' device. Starts as --device / LUNDI_DEVICE, else auto (a Vulkan GPU if any).
+ *   lundi.set_device(name) with "cpu", "vulkan", "vulkan:N" or "auto"; returns the name. */
+#include "lua_internal.h"
+#include "lundi/device.h"
+
+lundi_device *lundi_lua_check_device(lua_State *L, int idx) {
+  const char *s = luaL_checkstring(L, idx);
+  lundi_device *d = lundi_device_from_name(s);
+  if (!d) luaL_error(L, "device '%s': %s", s, lundi_last_error());
+  return d;
+}
+
+lundi_tensor *lundi_lua_placed(lundi_tensor *t) {
+  lundi_device *d = lundi_default_device();
+  if (!t || lundi_tensor_device(t) == d) return t;
+  lundi_tensor *m = lundi_to_device(t, d);
+  lundi_release(t);
+  return m;
+}
+
+static int l_device(lua_State *L) {
+  lua_pushstring(L, lundi_device_name(lundi_default_device()));
+  return 1;
+}
+
+static int l_set_device(lua_State *L) {
+  lundi_device *d = lundi_lua_check_device(L, 1);
+  lundi_set_default_device(d);
+  lua_pushstring(L, lundi_device_name(d));
+  return 1;
+}
+
+void lundi_lua_open_device(lua_State *L, int mod) {
+  static const luaL_Reg fns[] = {{"device", l_device}, {"set_device", l_set_device}, {NULL, NULL}};
+  mod = lua_absindex(L, mod);
+  lua_pushvalue(L, mod);
+  luaL_setfuncs(L, fns, 0);
+  lua_pop(L, 1);
+}
