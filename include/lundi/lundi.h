@@ -32,6 +32,9 @@ const char *lundi_version(void);
 /* Per-kernel wall time (not thread-safe; for benchmarks). Enabling resets the counters. */
 void lundi_profile_enable(int on);
 void lundi_profile_report(FILE *out);
+/* Kernels run so far on the host CPU backend (host != 0) or on device backends (host == 0),
+ * e.g. to check that a training step ran wholly on the GPU. */
+int64_t lundi_kernel_calls(int host);
 
 /* Threads used by CPU kernels (OpenMP) and OpenBLAS. n <= 0 means "all cores". */
 int lundi_set_threads(int n);

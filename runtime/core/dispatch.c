@@ -5,6 +5,9 @@
 #include <time.h>
 
 static int profiling;
+static int64_t calls[2]; /* kernel calls on [0] device backends, [1] the host */
+
+int64_t lundi_kernel_calls(int host) { return __atomic_load_n(&calls[host != 0], __ATOMIC_RELAXED); }
 static double prof_seconds[LUNDI_K_COUNT];
 static int64_t prof_calls[LUNDI_K_COUNT];
 
@@ -98,6 +101,7 @@ int lundi__dispatch(lundi_kcall *c) {
   if (!k)
     return lundi__err(LUNDI_EUNSUPPORTED, "op '%s' is not implemented on the %s backend",
                       lundi__kernel_name(c->id), dev->backend->name);
+  __atomic_fetch_add(&calls[dev->is_host != 0], 1, __ATOMIC_RELAXED);
   if (!profiling) return k(c);
   double t0 = now_s();
   int rc = k(c);

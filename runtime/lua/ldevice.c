@@ -2,7 +2,9 @@
  *   lundi.device() -> "cpu" or "vulkan:N": where constructors (tensor, zeros, randn, ...),
  *     nn layers, lundi.data.mnist and plugins put what they create. Ops run on their
  *     operands' device. Starts as --device / LUNDI_DEVICE, else auto (a Vulkan GPU if any).
- *   lundi.set_device(name) with "cpu", "vulkan", "vulkan:N" or "auto"; returns the name. */
+ *   lundi.set_device(name) with "cpu", "vulkan", "vulkan:N" or "auto"; returns the name.
+ *   lundi.kernel_calls() -> kernels run so far on the CPU, on devices (e.g. to check that a
+ *     step ran wholly on the GPU). */
 #include "lua_internal.h"
 #include "lundi/device.h"
 
@@ -33,8 +35,15 @@ static int l_set_device(lua_State *L) {
   return 1;
 }
 
+static int l_kernel_calls(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)lundi_kernel_calls(1));
+  lua_pushinteger(L, (lua_Integer)lundi_kernel_calls(0));
+  return 2;
+}
+
 void lundi_lua_open_device(lua_State *L, int mod) {
-  static const luaL_Reg fns[] = {{"device", l_device}, {"set_device", l_set_device}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"device", l_device}, {"set_device", l_set_device}, {"kernel_calls", l_kernel_calls}, {NULL, NULL}};
   mod = lua_absindex(L, mod);
   lua_pushvalue(L, mod);
   luaL_setfuncs(L, fns, 0);
