@@ -1,7 +1,10 @@
 /* sgemm throughput of the linked OpenBLAS: square sizes, then the GEMM shapes behind the
  * mnist-unet 3x3 convs at batch 64 (M = Cout, N = B*H*W, K = Cin*9).
  * Prints a table and the peak as "sgemm_peak_gflops=<x>" for other benchmarks to quote.
+ * Then the same square sizes through lundi_matmul on each Vulkan device (operands resident,
+ * the clock stopped with the device idle), or the device LUNDI_DEVICE names ("cpu": none).
  * Usage: bench_sgemm [runs]   (median of runs, default 7, after one warm-up) */
+#include "lundi/device.h"
 #include "lundi/lundi.h"
 
 #include <cblas.h>
@@ -46,6 +49,48 @@ static double bench(int M, int N, int K, int runs) {
   return flops / t[runs / 2] * 1e-9;
 }
 
+/* Median GFLOP/s of an n x n matmul on dev; 0 with the error set on failure. */
+static double bench_device(lundi_device *dev, int n, int runs) {
+  int64_t sh[2] = {n, n};
+  lundi_rng rng = lundi_rng_make(3);
+  lundi_tensor *ah = lundi_randn(&rng, 2, sh), *a = ah ? lundi_to_device(ah, dev) : NULL;
+  double flops = 2.0 * n * n * n, t[64], g = 0;
+  if (runs > 64) runs = 64;
+  int reps = (int)(1e9 / flops) + 1, ok = a != NULL;
+  for (int r = -1; ok && r < runs; r++) {
+    double t0 = now();
+    for (int k = 0; ok && k < reps; k++) {
+      lundi_tensor *c = lundi_matmul(a, a);
+      ok = c != NULL;
+      lundi_release(c);
+    }
+    ok = ok && !lundi_device_sync(dev);
+    if (r >= 0) t[r] = (now() - t0) / reps;
+  }
+  if (ok) {
+    qsort(t, (size_t)runs, sizeof *t, cmp_double);
+    g = flops / t[runs / 2] * 1e-9;
+  }
+  lundi_release(a), lundi_release(ah);
+  return g;
+}
+
+static void device_table(lundi_device *dev, int runs) {
+  double peak = 0;
+  for (int n = 256; n <= 2048; n *= 2) {
+    double g = bench_device(dev, n, runs);
+    if (g == 0) {
+      printf("%s: matmul failed: %s\n", lundi_device_name(dev), lundi_last_error());
+      return;
+    }
+    char name[64];
+    snprintf(name, sizeof name, "%s square %d", lundi_device_name(dev), n);
+    printf("%-28s %8d %8d %8d %10.1f\n", name, n, n, n, g);
+    if (g > peak) peak = g;
+  }
+  printf("%s_matmul_peak_gflops=%.1f\n", lundi_device_name(dev), peak);
+}
+
 int main(int argc, char **argv) {
   int runs = argc > 1 ? atoi(argv[1]) : 7;
   if (runs < 1) runs = 1;
@@ -73,5 +118,19 @@ int main(int argc, char **argv) {
     printf("%-28s %8d %8d %8d %10.1f\n", name, M, N, K, g);
   }
   printf("sgemm_peak_gflops=%.1f\n", peak);
+  const char *only = getenv("LUNDI_DEVICE");
+  if (only && *only) {
+    lundi_device *dev = lundi_device_from_name(only);
+    if (!dev) printf("%s: %s\n", only, lundi_last_error());
+    else if (dev != lundi_cpu()) device_table(dev, runs);
+    return 0;
+  }
+  int n_vk = lundi_device_count();
+  if (n_vk == 0) printf("vulkan: none (%s)\n", lundi_vulkan_unavailable_reason());
+  for (int i = 0; i < n_vk; i++) {
+    lundi_device *dev = lundi_vulkan_device(i);
+    if (dev) device_table(dev, runs);
+    else printf("vulkan:%d: %s\n", i, lundi_last_error());
+  }
   return 0;
 }
