@@ -11,7 +11,11 @@ const char cli_devices_help[] =
     "Lists the CPU and each Vulkan device: name, type, driver, Vulkan version, memory,\n"
     "subgroup size, 16-bit float support and compute limits. Says which device scripts\n"
     "use by default and which one --device vulkan picks (a discrete GPU first, then an\n"
-    "integrated one, a virtual one, then a software renderer).\n";
+    "integrated one, a virtual one, then a software renderer).\n"
+    "\n"
+    "Without --device or LUNDI_DEVICE (or with 'auto'), scripts run on the best Vulkan GPU\n"
+    "when there is one, else on the CPU; a software Vulkan device such as lavapipe is used\n"
+    "only when asked for, because the CPU backend is faster.\n";
 
 static void bytes(char *buf, size_t cap, uint64_t b) {
   const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -82,7 +86,13 @@ int cli_cmd_devices(cli_opts *o, int argc, char **argv, int at) {
   if (n == 0) printf("vulkan     none: %s\n", lundi_vulkan_unavailable_reason());
   printf("\n");
   const char *env = getenv("LUNDI_DEVICE");
-  if (!env || !*env || !strcmp(env, "cpu")) {
+  if (!env || !*env || !strcmp(env, "auto")) {
+    lundi_device *d = lundi_device_from_name("auto");
+    const char *note = lundi_device_auto_note();
+    if (d && d != lundi_cpu()) printf("default: %s (auto: a Vulkan GPU)\n", lundi_device_name(d));
+    else printf("default: cpu (auto: %s)\n", *note ? note : "no Vulkan GPU; a software Vulkan device is slower than the CPU backend");
+    if (best >= 0 && d == lundi_cpu()) printf("--device vulkan would use vulkan:%d\n", best);
+  } else if (!strcmp(env, "cpu")) {
     printf("default: cpu\n");
     if (best >= 0) printf("--device vulkan would use vulkan:%d\n", best);
   } else if (!strcmp(env, "vulkan")) {

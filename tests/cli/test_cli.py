@@ -328,6 +328,28 @@ def case_devices():
     check("default: cpu\n" in out, "--device cpu is the default", out)
 
 
+def case_run_device():
+    no_driver = {"VK_ICD_FILENAMES": "/nonexistent/icd.json", "LUNDI_DEVICE": ""}
+    _, out, err = expect(["run", "device.lua"], 0, env=no_driver)
+    check(out == "device cpu cpu\n", "no driver: the script runs on the CPU", out)
+    notes = [l for l in err.splitlines() if "Vulkan not used" in l]
+    check(len(notes) == 1 and "running on the CPU" in notes[0] and "driver" in notes[0],
+          "no driver: one line says why Vulkan was not used", err)
+    expect(["run", "--quiet", "device.lua"], 0, err="", env=no_driver)
+    expect(["run", "--device", "vulkan", "device.lua"], 1,
+           err=re.compile(r"^lundi: --device vulkan: Vulkan is not available: .*\(see 'lundi devices'\)\n$"), env=no_driver)
+    _, out, _ = expect(["run", "--device", "cpu", "device.lua"], 0, err="")
+    check(out == "device cpu cpu\n", "--device cpu", out)
+    _, dev_out, _ = lundi("devices")
+    if "vulkan:0" in dev_out:
+        _, out, _ = expect(["run", "--device", "vulkan", "device.lua"], 0, err="")
+        check(re.fullmatch(r"device (vulkan:\d+) \1\n", out), "--device vulkan: the default device and tensors", out)
+        _, out, _ = expect(["run", "--device", "vulkan:0", "device.lua"], 0, env={"LUNDI_DEVICE": "cpu"})
+        check(out == "device vulkan:0 vulkan:0\n", "--device wins over LUNDI_DEVICE", out)
+        expect(["run", "--device", "vulkan:9", "device.lua"], 1,
+               err=re.compile(r"^lundi: --device vulkan:9: vulkan:9: no such device; \d+ Vulkan devices? found"))
+
+
 PLAIN_LINE = re.compile(r"train (\d+)/20 \((\d+)%\) [\d.?]+ (it/s|s/it) \d+s( eta \S+)? loss 0\.\d+ lr 0\.0001")
 
 

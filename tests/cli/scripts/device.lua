@@ -1,0 +1,1 @@
+print("device " .. lundi.device() .. " " .. lundi.zeros(1):device())
