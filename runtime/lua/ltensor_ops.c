@@ -41,12 +41,13 @@ static int o_clamp(lua_State *L) {
   return 1;
 }
 
-/* A tensor argument, or a number made into a 0-dim tensor (a new reference either way). */
-static lundi_tensor *tensor_or_number(lua_State *L, int arg) {
+/* A tensor argument (checked by the caller), or a number made into a 0-dim tensor on dev; a
+ * new reference either way. */
+static lundi_tensor *tensor_or_number(lua_State *L, int arg, lundi_device *dev) {
   if (lua_type(L, arg) == LUA_TNUMBER) {
-    lundi_tensor *s = lundi_scalar((float)lua_tonumber(L, arg));
-    if (!s) lundi_lua_error(L, "where");
-    return s;
+    lundi_tensor *h = lundi_scalar((float)lua_tonumber(L, arg)), *s = h ? lundi_to_device(h, dev) : NULL;
+    lundi_release(h);
+    return s; /* NULL with the error set */
   }
   return lundi_retain(lundi_lua_check_tensor(L, arg));
 }
@@ -55,8 +56,9 @@ static int o_where(lua_State *L) {
   lundi_tensor *c = lundi_lua_check_tensor(L, 1);
   if (lua_type(L, 2) != LUA_TNUMBER) lundi_lua_check_tensor(L, 2);
   if (lua_type(L, 3) != LUA_TNUMBER) lundi_lua_check_tensor(L, 3);
-  lundi_tensor *a = tensor_or_number(L, 2), *b = tensor_or_number(L, 3);
-  lundi_tensor *out = lundi_where(c, a, b);
+  lundi_device *dev = lundi_tensor_device(c);
+  lundi_tensor *a = tensor_or_number(L, 2, dev), *b = a ? tensor_or_number(L, 3, dev) : NULL;
+  lundi_tensor *out = a && b ? lundi_where(c, a, b) : NULL;
   lundi_release(a);
   lundi_release(b);
   lundi_lua_push_tensor(L, out, "where");

@@ -180,8 +180,11 @@ lundi_tensor *lundi_clamp(lundi_tensor *a, float lo, float hi) {
 
 static int where_bw(lundi_node *n, lundi_tensor *g, lundi_tensor **gin) {
   lundi_tensor *cond = n->in[0];
-  lundi_tensor *zero = lundi_scalar(0.0f);
-  if (!zero) return -1;
+  lundi_tensor *zero = lundi_empty(0, NULL, LUNDI_F32, g->storage->device);
+  if (!zero || lundi_fill_(zero, 0.0f)) {
+    lundi_release(zero);
+    return -1;
+  }
   int rc = 0;
   for (int k = 1; k <= 2 && !rc; k++) {
     if (!n->in[k]->requires_grad) continue;

@@ -92,9 +92,9 @@ static int max_bw(lundi_node *n, lundi_tensor *g, lundi_tensor **gin) {
   lundi_tensor *gc = gk ? lundi_contiguous(gk) : NULL;
   lundi_release(gk);
   lundi_tensor *xc = gc ? lundi_contiguous(x) : NULL;
-  lundi_tensor *out = xc ? lundi_zeros(x->ndim, x->shape) : NULL;
+  lundi_tensor *out = xc ? lundi_empty(x->ndim, x->shape, LUNDI_F32, xc->storage->device) : NULL;
   int rc = -1;
-  if (out) {
+  if (out && !lundi_fill_(out, 0.0f)) {
     lundi_kcall c = {.id = LUNDI_K_MAX_BWD, .n_in = 3, .n_out = 1, .in = {xc, m, gc}, .out = {out}};
     rc = lundi__dispatch(&c);
   }

@@ -53,6 +53,23 @@ function cases.constructors()
   T.fails(function() return m(x) end, "different devices")
 end
 
+-- Gradients of ops whose backward makes its own tensors (max, where) on each device.
+function cases.backward_places()
+  need_vulkan()
+  local function grads(device)
+    L.set_device(device)
+    local x = L.tensor({{1, 5, 5}, {-2, 0, 3}})
+    x:requires_grad(true)
+    local c = L.tensor({{1, 0, 1}, {0, 0, 1}})
+    local y = x:max(2) + L.where(c, x * 2, 0.5):sum() + c:where(-1, x):sum()
+    y:sum():backward()
+    local g = x:grad():tolist()
+    L.set_device("cpu")
+    return g
+  end
+  T.near(grads("vulkan"), grads("cpu"), 0, "max and where gradients on Vulkan equal the CPU's")
+end
+
 -- A 2-layer MLP, 200 AdamW steps with clipping and a cosine schedule, on one device.
 local function run(device, steps)
   L.set_device(device)
