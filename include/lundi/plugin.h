@@ -23,8 +23,9 @@
 extern "C" {
 #endif
 
-/* Bumped whenever a struct or function table in this header changes layout. */
-#define LUNDI_ABI_VERSION 1
+/* Bumped whenever a struct or function table in this header changes layout.
+ * 2: lundi_scheduler_api.noise_to_step and lundi_sample_request.strength (img2img). */
+#define LUNDI_ABI_VERSION 2
 
 typedef enum lundi_plugin_kind {
   LUNDI_SCHEDULER = 0,
@@ -116,6 +117,14 @@ typedef struct lundi_scheduler_api {
   lundi_tensor *(*step)(void *self, lundi_tensor *model_out, int i, lundi_tensor *x, lundi_rng *rng);
   /* The clean-sample estimate x0 implied by model_out at step i; optional (for previews). */
   lundi_tensor *(*predict_x0)(void *self, lundi_tensor *model_out, int i, lundi_tensor *x);
+  /* img2img (SDEdit): sampling that starts at inference step k (0 <= k < n, the n given to
+   * set_timesteps) from a clean sample x0. Returns x0 noised with noise (standard normal, x0's
+   * shape) to step k's noise level, in the form step() expects there, and sets *begin to the
+   * evaluation index at which step k starts (k; 2k for Heun's two evaluations per step).
+   * Optional: without it *begin = k, allowed only when num_steps() == n, and the sample is
+   * add_noise(x0, noise, timestep(k)), which is right only for schedulers whose sample is the
+   * model's input x_t; a scheduler with scale_model_input or init_noise_sigma != 1 is refused. */
+  lundi_tensor *(*noise_to_step)(void *self, lundi_tensor *x0, lundi_tensor *noise, int k, int *begin);
 } lundi_scheduler_api;
 
 typedef struct lundi_denoiser_api {
@@ -161,6 +170,13 @@ typedef struct lundi_sample_request {
   lundi_rng *rng;                /* required */
   lundi_step_callback callback;  /* optional */
   void *callback_ud;
+  /* img2img strength in (0, 1], or 0: the sampler's own default (image: its 'strength'
+   * parameter). With strength s given here, or a default below 1, init is a clean sample: of
+   * the n inference steps the first n - floor(n s) are skipped and init is noised with fresh
+   * noise from rng to the level of the first kept step (diffusers' img2img, where s = 1 still
+   * noises init, to the first step's level); the callback then counts the kept evaluations
+   * only (i from 0). Otherwise init is the starting noise x_T as is. */
+  double strength;
 } lundi_sample_request;
 
 typedef struct lundi_sampler_api {

@@ -1,10 +1,13 @@
 /* image: the reverse-diffusion loop for fixed-shape samples (images, or any [C, ...] shape),
- * with classifier-free guidance. It drives its parts only through the lundi_* call
- * wrappers, so C and Lua plugins work alike, and runs under no_grad. */
+ * with classifier-free guidance and img2img (SDEdit: start part-way from a noised init, as
+ * diffusers' StableDiffusionImg2ImgPipeline). It drives its parts through the lundi_* call
+ * wrappers, so C and Lua plugins work alike (the one exception is the scheduler's optional
+ * noise_to_step, see sched_noise_to_step), and runs under no_grad. */
 #include "builtin_inits.h"
 #include "lundi/device.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +15,7 @@ typedef struct image {
   int steps;
   double guidance;
   int clip_output;
+  double strength;
 } image;
 
 static const lundi_param_spec specs[] = {
@@ -19,6 +23,9 @@ static const lundi_param_spec specs[] = {
     {"guidance_scale", LUNDI_PARAM_FLOAT, "1.0", 0, 100, NULL,
      "classifier-free guidance: u + s (c - u); 1 = plain conditional sampling"},
     {"clip_output", LUNDI_PARAM_BOOL, "false", 0, 0, NULL, "clamp the result to [-1, 1]"},
+    {"strength", LUNDI_PARAM_FLOAT, "1.0", 0, 1, NULL,
+     "img2img, in (0, 1]: with an init, run the last floor(steps * strength) steps from init noised to "
+     "the first one's level; 1 takes init as x_T unless the request sets strength"},
 };
 
 static int create(void *user, const lundi_params *p, void **self) {
@@ -28,6 +35,12 @@ static int create(void *user, const lundi_params *p, void **self) {
   s->steps = (int)lundi_params_int(p, "num_inference_steps");
   s->guidance = lundi_params_float(p, "guidance_scale");
   s->clip_output = lundi_params_bool(p, "clip_output");
+  s->strength = lundi_params_float(p, "strength");
+  if (!(s->strength > 0)) { /* the schema's ranges are closed: (0, 1] is checked here */
+    free(s);
+    return lundi_set_error(LUNDI_EINVAL, "parameter 'strength' must be in (0, 1] (the fraction of the steps that "
+                                         "run); got %g", lundi_params_float(p, "strength"));
+  }
   *self = s;
   return 0;
 }
@@ -145,6 +158,88 @@ static lundi_tensor *start(const lundi_pipeline_parts *parts, const lundi_sample
   return x;
 }
 
+/* The scheduler's noise_to_step (x0 noised to inference step k's level, and the evaluation
+ * index where step k begins), with the documented default when the plugin has none. Called
+ * through the table, as no lundi_scheduler_* wrapper exists for it yet; errors get the
+ * wrappers' "scheduler 'name': " prefix. */
+static lundi_tensor *sched_noise_to_step(lundi_instance *sched, int n, lundi_tensor *x0, lundi_tensor *noise, int k,
+                                         int *begin) {
+  const lundi_plugin_desc *d = lundi_plugin_info(lundi_instance_plugin(sched));
+  const lundi_scheduler_api *api = d->api;
+  int evals = lundi_scheduler_num_steps(sched);
+  lundi_tensor *x = NULL;
+  *begin = -1;
+  if (evals < 0) return NULL;
+  if (api->noise_to_step) {
+    lundi_clear_error();
+    x = api->noise_to_step(lundi_instance_self(sched), x0, noise, k, begin);
+    if (!x) {
+      char msg[900];
+      int code = lundi_last_error_code() < 0 ? lundi_last_error_code() : LUNDI_EINVAL;
+      snprintf(msg, sizeof msg, "%s",
+               lundi_last_error()[0] ? lundi_last_error() : "noise_to_step() failed without an error message");
+      lundi_set_error(code, "scheduler '%s': %s", d->name, msg);
+      return NULL;
+    }
+  } else {
+    /* The default: the sample is add_noise's x_t at timestep(k), one evaluation per step. */
+    double sigma = lundi_scheduler_init_noise_sigma(sched);
+    if (isnan(sigma)) return NULL;
+    if (api->scale_model_input || sigma != 1) {
+      lundi_set_error(LUNDI_EUNSUPPORTED, "scheduler '%s' scales its sample (init_noise_sigma %g%s) and has no "
+                      "noise_to_step, so img2img (strength) cannot know its noise levels", d->name, sigma,
+                      api->scale_model_input ? ", scale_model_input" : "");
+      return NULL;
+    }
+    if (evals != n) {
+      lundi_set_error(LUNDI_EUNSUPPORTED, "scheduler '%s' runs %d evaluations for %d steps and has no noise_to_step, "
+                      "so img2img (strength) cannot tell where step %d begins", d->name, evals, n, k);
+      return NULL;
+    }
+    double t = lundi_scheduler_timestep(sched, k);
+    lundi_tensor *tt = isnan(t) ? NULL : lundi_full(1, (int64_t[]){lundi_dim(x0, 0)}, (float)t);
+    lundi_tensor *td = tt ? lundi_to_device(tt, lundi_tensor_device(x0)) : NULL;
+    x = td ? lundi_scheduler_add_noise(sched, x0, noise, td) : NULL;
+    lundi_release(tt);
+    lundi_release(td);
+    if (!x) return NULL;
+    *begin = k;
+  }
+  int same = lundi_ndim(x) == lundi_ndim(x0);
+  for (int i = 0; same && i < lundi_ndim(x0); i++) same = lundi_dim(x, i) == lundi_dim(x0, i);
+  if (!same || *begin < 0 || *begin >= evals) {
+    char a[96];
+    lundi_set_error(LUNDI_EINVAL, "scheduler '%s': noise_to_step(k = %d) gave a sample %s and begin = %d (want init's "
+                    "shape and an evaluation index in [0, %d))", d->name, k,
+                    lundi_shape_str(lundi_ndim(x), lundi_shape(x), a, sizeof a), *begin, evals);
+    lundi_release(x);
+    return NULL;
+  }
+  return x;
+}
+
+/* img2img's start (diffusers' rule): of the n steps keep floor(n strength), skip the first
+ * n - that, and noise init to the first kept step's level with noise drawn from req->rng (on
+ * init's device). *begin gets the evaluation index to resume at. */
+static lundi_tensor *start_img2img(const image *s, const lundi_pipeline_parts *parts, const lundi_sample_request *req,
+                                   double strength, int *begin) {
+  int keep = (int)floor(s->steps * strength);
+  if (keep < 1) {
+    lundi_set_error(LUNDI_EINVAL, "sample: strength = %g keeps floor(%d * %g) = 0 of the %d steps; raise strength or "
+                    "num_inference_steps", strength, s->steps, strength, s->steps);
+    return NULL;
+  }
+  lundi_tensor *z =
+      lundi_empty(lundi_ndim(req->init), lundi_shape(req->init), LUNDI_F32, lundi_tensor_device(req->init));
+  if (!z || lundi_normal_(z, req->rng, 0, 1)) {
+    lundi_release(z);
+    return NULL;
+  }
+  lundi_tensor *x = sched_noise_to_step(parts->scheduler, s->steps, req->init, z, s->steps - keep, begin);
+  lundi_release(z);
+  return x;
+}
+
 /* Puts the denoiser's module in eval mode (no dropout) for the loop; returns the old mode. */
 static int eval_mode(lundi_instance *denoiser, int training) {
   lundi_module *m = lundi_denoiser_module(denoiser);
@@ -153,9 +248,25 @@ static int eval_mode(lundi_instance *denoiser, int training) {
   return old;
 }
 
+/* The request's strength, else the parameter; whether init is a clean sample to noise. */
+static int pick_strength(const image *s, const lundi_sample_request *req, double *strength, int *img2img) {
+  double r = req->strength;
+  if (r != 0 && !(r > 0 && r <= 1))
+    return lundi_set_error(LUNDI_EINVAL, "sample: the request's strength = %g must be in (0, 1] (or 0 for the "
+                                         "sampler's strength = %g)", r, s->strength);
+  *strength = r != 0 ? r : s->strength;
+  if (!req->init && *strength < 1)
+    return lundi_set_error(LUNDI_EINVAL, "sample: strength = %g needs an init sample to start from (img2img); "
+                                         "without one leave it at 1", *strength);
+  *img2img = req->init && (r != 0 || s->strength < 1);
+  return 0;
+}
+
 static lundi_tensor *sample(void *self, const lundi_pipeline_parts *parts, const lundi_sample_request *req) {
   image *s = self;
-  if (check_request(parts, req)) return NULL;
+  double strength = 1;
+  int img2img = 0, i0 = 0;
+  if (check_request(parts, req) || pick_strength(s, req, &strength, &img2img)) return NULL;
   lundi_cond c = {0}, cfg = {0};
   lundi_tensor *x = NULL, *out = NULL, *next = NULL, *x0 = NULL;
   int ok = 0;
@@ -167,8 +278,8 @@ static lundi_tensor *sample(void *self, const lundi_pipeline_parts *parts, const
     if (n == 0) lundi_set_error(LUNDI_ESTATE, "sample: the scheduler has no steps after set_timesteps(%d)", s->steps);
     goto done;
   }
-  if (!(x = start(parts, req))) goto done;
-  for (int i = 0; i < n; i++) {
+  if (!(x = img2img ? start_img2img(s, parts, req, strength, &i0) : start(parts, req))) goto done;
+  for (int i = i0; i < n; i++) {
     double t = lundi_scheduler_timestep(parts->scheduler, i);
     if (isnan(t)) goto done;
     if (!(out = model_out(s, parts, req, x, i, t, &c, &cfg))) goto done;
@@ -178,14 +289,15 @@ static lundi_tensor *sample(void *self, const lundi_pipeline_parts *parts, const
       lundi_clear_error();
       x0 = lundi_scheduler_predict_x0(parts->scheduler, out, i, x);
       if (!x0 && lundi_last_error()[0]) goto done;
-      r = req->callback(req->callback_ud, i, n, t, next, x0);
+      r = req->callback(req->callback_ud, i - i0, n - i0, t, next, x0); /* img2img: the kept steps */
     }
     swap(&x, next);
     next = NULL;
     swap(&out, NULL);
     swap(&x0, NULL);
     if (r < 0) {
-      if (!lundi_last_error()[0]) lundi_set_error(r, "sample: the step callback failed at step %d (status %d)", i, r);
+      if (!lundi_last_error()[0])
+        lundi_set_error(r, "sample: the step callback failed at step %d (status %d)", i - i0, r);
       goto done;
     }
     if (r == 1) break;
@@ -215,7 +327,8 @@ int lundi_builtin_image(lundi_registry *r) {
       .kind = LUNDI_SAMPLER,
       .name = "image",
       .version = "1.0.0",
-      .description = "reverse diffusion from noise for fixed-shape samples, with classifier-free guidance",
+      .description = "reverse diffusion from noise (or img2img from an init) for fixed-shape samples, with "
+                     "classifier-free guidance",
       .params = specs,
       .n_params = (int)(sizeof specs / sizeof *specs),
       .create = create,

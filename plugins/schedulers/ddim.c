@@ -97,6 +97,7 @@ static const lundi_scheduler_api api = {
     .timestep = timestep,
     .step = step,
     .predict_x0 = predict_x0,
+    .noise_to_step = lundi__sched_api_noise_to_step,
 };
 
 int lundi_builtin_ddim(lundi_registry *r) {

@@ -122,6 +122,16 @@ static lundi_tensor *step(void *self, lundi_tensor *out, int i, lundi_tensor *x,
   return res;
 }
 
+/* A fresh start at step k: the multistep history is dropped, so step k is first order. */
+static lundi_tensor *noise_to_step(void *self, lundi_tensor *x0, lundi_tensor *noise, int k, int *begin) {
+  dpm *m = self;
+  lundi_tensor *x = lundi__sig_noise_to(&m->g, x0, noise, k, 1);
+  if (!x) return NULL;
+  reset(m);
+  *begin = k;
+  return x;
+}
+
 static const lundi_scheduler_api api = {
     .num_train_timesteps = lundi__sched_api_num_train_timesteps,
     .add_noise = lundi__sched_api_add_noise,
@@ -131,6 +141,7 @@ static const lundi_scheduler_api api = {
     .timestep = timestep,
     .step = step,
     .predict_x0 = predict_x0,
+    .noise_to_step = noise_to_step,
 };
 
 int lundi_builtin_dpmpp_2m(lundi_registry *r) {

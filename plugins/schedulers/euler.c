@@ -1,5 +1,5 @@
 /* euler and euler_ancestral: k-diffusion's Euler samplers in sigma space (Karras et al. 2022,
- * Algorithm 1 without churn), with diffusers' EulerDiscreteScheduler and
+ * Algorithm 1, or Algorithm 2 with churn for euler), with diffusers' EulerDiscreteScheduler and
  * EulerAncestralDiscreteScheduler parameters and rules.
  *
  * The sample x is unscaled, x = x0 + sigma eps (x_T = randn * init_noise_sigma); the model
@@ -9,8 +9,16 @@
  *   euler_ancestral: sigma_up = sqrt(sigma'^2 (sigma^2 - sigma'^2) / sigma^2),
  *                    sigma_down = sqrt(sigma'^2 - sigma_up^2),
  *                    x' = x + (x - D) / sigma * (sigma_down - sigma) + sigma_up z.
- * Not implemented: diffusers' stochastic churn (s_churn, s_tmin, s_tmax, s_noise) of euler,
- * interpolation_type log_linear, exponential / beta sigmas and final_sigmas_type sigma_min. */
+ * euler's stochastic churn (Karras et al. 2022, Algorithm 2, with diffusers' parameters s_churn,
+ * s_tmin, s_tmax, s_noise): at a step whose sigma lies in [s_tmin, s_tmax],
+ * gamma = min(s_churn / n, sqrt(2) - 1), sigma_hat = sigma (1 + gamma), the sample gets
+ * x_hat = x + s_noise z sqrt(sigma_hat^2 - sigma^2) and the Euler step runs from sigma_hat:
+ * x' = x_hat + (x_hat - D_hat) / sigma_hat * (sigma' - sigma_hat). As in diffusers the model
+ * output was computed at (x, sigma), before the churn (step() gets it already made): D_hat
+ * reads an eps output at sigma_hat and a v output at sigma (diffusers' conversions), so the
+ * model's noise estimate carries over to x_hat. The bias this adds shrinks as s_churn / n.
+ * Not implemented: interpolation_type log_linear, exponential / beta sigmas and
+ * final_sigmas_type sigma_min. */
 #include "builtin_inits.h"
 #include "sigmas.h"
 
@@ -21,10 +29,12 @@
 typedef struct euler {
   lundi__sig g;
   int ancestral;
+  lundi__churn churn; /* euler only; s_churn 0 for euler_ancestral */
 } euler;
 _Static_assert(offsetof(euler, g.s) == 0, "the shared training-side entries take self as a lundi__sched");
 
-static const lundi_param_spec specs[] = {LUNDI__SIG_SPECS};
+static const lundi_param_spec specs[] = {LUNDI__SIG_SPECS, LUNDI__CHURN_SPECS};
+static const lundi_param_spec specs_ancestral[] = {LUNDI__SIG_SPECS};
 
 static int create_kind(const lundi_params *p, void **self, int ancestral) {
   euler *e = calloc(1, sizeof *e);
@@ -34,6 +44,7 @@ static int create_kind(const lundi_params *p, void **self, int ancestral) {
     free(e);
     return rc;
   }
+  if (!ancestral) lundi__churn_init(&e->churn, p);
   e->ancestral = ancestral;
   *self = e;
   return 0;
@@ -63,10 +74,24 @@ static lundi_tensor *predict_x0(void *self, lundi_tensor *out, int i, lundi_tens
   return lundi__sig_check_args(&e->g, out, i, e->g.n, x) ? NULL : lundi__sig_denoised(&e->g, out, x, e->g.sigma[i], 0);
 }
 
+static lundi_tensor *noise_to_step(void *self, lundi_tensor *x0, lundi_tensor *noise, int k, int *begin) {
+  *begin = k;
+  return lundi__sig_noise_to(&((euler *)self)->g, x0, noise, k, 0);
+}
+
 static lundi_tensor *step(void *self, lundi_tensor *out, int i, lundi_tensor *x, lundi_rng *rng) {
   euler *e = self;
   if (lundi__sig_check_args(&e->g, out, i, e->g.n, x)) return NULL;
   double s = e->g.sigma[i], sn = e->g.sigma[i + 1], up = 0, down = sn;
+  double sh = lundi__churn_sigma_hat(&e->churn, s, e->g.n);
+  if (sh > s) { /* churn: x_hat at sigma_hat, then the plain Euler step from there */
+    lundi_tensor *xh = lundi__churn_apply(&e->churn, x, s, sh, i, rng), *res = NULL;
+    lundi_tensor *d = xh ? lundi__sig_denoised(&e->g, out, xh, e->g.s.pred == LUNDI__PRED_V ? s : sh, 0) : NULL;
+    if (d) res = lundi__axpby(sn / sh, xh, 1 - sn / sh, d);
+    lundi_release(xh);
+    lundi_release(d);
+    return res;
+  }
   if (e->ancestral) {
     up = sqrt(sn * sn * (s * s - sn * sn) / (s * s));
     down = sqrt(fmax(sn * sn - up * up, 0));
@@ -102,6 +127,7 @@ static const lundi_scheduler_api api = {
     .scale_model_input = scale_model_input,
     .step = step,
     .predict_x0 = predict_x0,
+    .noise_to_step = noise_to_step,
 };
 
 static int k_plain = 0, k_ancestral = 1;
@@ -112,7 +138,8 @@ int lundi_builtin_euler(lundi_registry *r) {
       .kind = LUNDI_SCHEDULER,
       .name = "euler",
       .version = "1.0.0",
-      .description = "Euler probability-flow ODE solver in sigma space (k-diffusion), diffusers EulerDiscrete parameters",
+      .description = "Euler probability-flow ODE solver in sigma space (k-diffusion), optional churn, diffusers "
+                     "EulerDiscrete parameters",
       .params = specs,
       .n_params = (int)(sizeof specs / sizeof *specs),
       .create = create,
@@ -130,8 +157,8 @@ int lundi_builtin_euler_ancestral(lundi_registry *r) {
       .name = "euler_ancestral",
       .version = "1.0.0",
       .description = "ancestral Euler sampler (sigma_down step plus sigma_up noise), diffusers EulerAncestralDiscrete parameters",
-      .params = specs,
-      .n_params = (int)(sizeof specs / sizeof *specs),
+      .params = specs_ancestral,
+      .n_params = (int)(sizeof specs_ancestral / sizeof *specs_ancestral),
       .create = create,
       .destroy = destroy,
       .api = &api,

@@ -203,6 +203,24 @@ lundi_tensor *lundi__sched_api_target(void *self, lundi_tensor *x0, lundi_tensor
   return lundi__sched_target(self, x0, noise, t);
 }
 
+int lundi__sched_check_noise_args(const char *fn, lundi_tensor *x0, lundi_tensor *noise) {
+  char a[96], b[96];
+  if (lundi_ndim(x0) < 1 || lundi_ndim(x0) != lundi_ndim(noise) ||
+      memcmp(lundi_shape(x0), lundi_shape(noise), sizeof(int64_t) * (size_t)lundi_ndim(x0)))
+    return lundi_set_error(LUNDI_ESHAPE, "%s: x0 %s and noise %s must have the same shape [N, ...]", fn,
+                           lundi_shape_str(lundi_ndim(x0), lundi_shape(x0), a, sizeof a),
+                           lundi_shape_str(lundi_ndim(noise), lundi_shape(noise), b, sizeof b));
+  return 0;
+}
+
+lundi_tensor *lundi__sched_api_noise_to_step(void *self, lundi_tensor *x0, lundi_tensor *noise, int k, int *begin) {
+  const lundi__sched *s = self;
+  if (lundi__sched_check_step(s, k) || lundi__sched_check_noise_args("noise_to_step", x0, noise)) return NULL;
+  double a = s->ab[s->timesteps[k]];
+  *begin = k;
+  return lundi__axpby(sqrt(a), x0, sqrt(1 - a), noise);
+}
+
 lundi_tensor *lundi__sched_x0(const lundi__sched *s, lundi_tensor *out, lundi_tensor *x, double a) {
   switch (s->pred) {
   case LUNDI__PRED_SAMPLE: return lundi_retain(out);

@@ -71,6 +71,12 @@ lundi_tensor *lundi__sched_api_add_noise(void *self, lundi_tensor *x0, lundi_ten
 lundi_tensor *lundi__sched_api_target(void *self, lundi_tensor *x0, lundi_tensor *noise,
                                       lundi_tensor *t);
 
+/* img2img: checks that x0 and noise have one shape; 0 or an error naming fn. */
+int lundi__sched_check_noise_args(const char *fn, lundi_tensor *x0, lundi_tensor *noise);
+/* noise_to_step of ddpm and ddim: sqrt(ab) x0 + sqrt(1 - ab) noise at inference step k's
+ * timestep (the scheduler's sample is x_t itself); *begin = k. */
+lundi_tensor *lundi__sched_api_noise_to_step(void *self, lundi_tensor *x0, lundi_tensor *noise, int k, int *begin);
+
 /* The x0 implied by model_out at x, with alphas_cumprod a, by prediction type (unclipped). */
 lundi_tensor *lundi__sched_x0(const lundi__sched *s, lundi_tensor *model_out, lundi_tensor *x, double a);
 /* The epsilon implied by model_out at x (for ddim's direction term). */

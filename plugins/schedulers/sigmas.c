@@ -145,6 +145,37 @@ int lundi__sig_check_args(const lundi__sig *g, lundi_tensor *out, int i, int cou
   return 0;
 }
 
+lundi_tensor *lundi__sig_noise_to(const lundi__sig *g, lundi_tensor *x0, lundi_tensor *noise, int k, int vp) {
+  if (lundi__sig_check(g, k, g->n) || lundi__sched_check_noise_args("noise_to_step", x0, noise)) return NULL;
+  double s = g->sigma[k], c = vp ? 1 / sqrt(s * s + 1) : 1;
+  return lundi__axpby(c, x0, c * s, noise);
+}
+
+void lundi__churn_init(lundi__churn *c, const lundi_params *p) {
+  c->churn = lundi_params_float(p, "s_churn");
+  c->tmin = lundi_params_float(p, "s_tmin");
+  c->tmax = lundi_params_float(p, "s_tmax");
+  c->noise = lundi_params_float(p, "s_noise");
+}
+
+double lundi__churn_sigma_hat(const lundi__churn *c, double sigma, int n) {
+  if (!(c->churn > 0) || sigma < c->tmin || sigma > c->tmax) return sigma;
+  return sigma * (1 + fmin(c->churn / n, sqrt(2.0) - 1));
+}
+
+lundi_tensor *lundi__churn_apply(const lundi__churn *c, lundi_tensor *x, double s, double sh, int i, lundi_rng *rng) {
+  if (!rng) {
+    lundi_set_error(LUNDI_EINVAL, "step %d: s_churn = %g adds noise and needs an rng, got NULL", i, c->churn);
+    return NULL;
+  }
+  lundi_tensor *zh = lundi_randn(rng, lundi_ndim(x), lundi_shape(x));
+  lundi_tensor *z = zh ? lundi_to_device(zh, lundi_tensor_device(x)) : NULL;
+  lundi_tensor *xh = z ? lundi__axpby(1, x, c->noise * sqrt(sh * sh - s * s), z) : NULL;
+  lundi_release(zh);
+  lundi_release(z);
+  return xh;
+}
+
 lundi_tensor *lundi__sig_scale(lundi_tensor *x, double sigma) { return lundi_mul_scalar(x, (float)(1 / sqrt(sigma * sigma + 1))); }
 
 lundi_tensor *lundi__sig_denoised(const lundi__sig *g, lundi_tensor *out, lundi_tensor *x, double sigma, int vp) {

@@ -34,6 +34,26 @@ typedef struct lundi__sig {
   {"use_karras_sigmas", LUNDI_PARAM_BOOL, "false", 0, 0, NULL,                                    \
    "noise levels of Karras et al. 2022 (rho = 7) instead of the spaced timesteps' own"}
 
+/* Stochastic churn (Karras et al. 2022, Algorithm 2) of euler and heun, with diffusers'
+ * EulerDiscrete parameter names and defaults (s_tmax: diffusers' inf, here any value above
+ * every sigma; parameters must be finite). */
+typedef struct lundi__churn {
+  double churn, tmin, tmax, noise;
+} lundi__churn;
+
+#define LUNDI__CHURN_SPECS                                                                         \
+  {"s_churn", LUNDI_PARAM_FLOAT, "0", 0, 1e9, NULL,                                               \
+   "stochasticity: gamma = min(s_churn / steps, sqrt(2) - 1) at each step; 0 is the plain ODE"},  \
+  {"s_tmin", LUNDI_PARAM_FLOAT, "0", 0, 1e30, NULL, "churn only where sigma >= s_tmin"},          \
+  {"s_tmax", LUNDI_PARAM_FLOAT, "1e30", 0, 1e30, NULL, "churn only where sigma <= s_tmax (diffusers: inf)"}, \
+  {"s_noise", LUNDI_PARAM_FLOAT, "1.0", 0, 1e9, NULL, "scale of the churn noise (Karras et al.: 1.003 .. 1.007)"}
+
+void lundi__churn_init(lundi__churn *c, const lundi_params *p);
+/* sigma_hat = sigma (1 + gamma) of a step at sigma among n; sigma itself when there is no churn. */
+double lundi__churn_sigma_hat(const lundi__churn *c, double sigma, int n);
+/* x + s_noise z sqrt(sh^2 - s^2) with z drawn from rng (required), for step i's messages. */
+lundi_tensor *lundi__churn_apply(const lundi__churn *c, lundi_tensor *x, double s, double sh, int i, lundi_rng *rng);
+
 int lundi__sig_init(lundi__sig *g, const lundi_params *p, lundi__sig_style style);
 void lundi__sig_free(lundi__sig *g);
 /* Timesteps and sigmas for n steps (1 <= n <= T). */
@@ -54,6 +74,11 @@ double lundi__sig_init_noise_sigma(const lundi__sig *g);
 /* Checks that set_timesteps ran and 0 <= i < count (count: model evaluations). */
 int lundi__sig_check(const lundi__sig *g, int i, int count);
 int lundi__sig_check_args(const lundi__sig *g, lundi_tensor *model_out, int i, int count, lundi_tensor *x);
+
+/* img2img: x0 noised with noise to the level of inference step k, sigma_k: x0 + sigma_k
+ * noise (vp = 0, the unscaled sample of the EULER family) or that over sqrt(sigma_k^2 + 1)
+ * (vp = 1, x_t for dpmpp_2m). Checks k < n and the shapes. */
+lundi_tensor *lundi__sig_noise_to(const lundi__sig *g, lundi_tensor *x0, lundi_tensor *noise, int k, int vp);
 
 /* x / sqrt(sigma^2 + 1): the unscaled sample as the model was trained on it (x_t). */
 lundi_tensor *lundi__sig_scale(lundi_tensor *x, double sigma);

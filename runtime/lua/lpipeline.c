@@ -80,7 +80,7 @@ static int call_back(void *ud, int i, int n, double t, lundi_tensor *x, lundi_te
 }
 
 static const char *const req_keys[] = {"batch", "shape", "cond", "cond_input", "prompts", "init",
-                                       "rng", "seed", "callback", NULL};
+                                       "strength", "rng", "seed", "callback", NULL};
 
 int lpipe_sample(lua_State *L, lundi_instance *s, const lundi_pipeline_parts *parts, int req_idx,
                  const char *fn) {
@@ -92,8 +92,8 @@ int lpipe_sample(lua_State *L, lundi_instance *s, const lundi_pipeline_parts *pa
     for (int k = 0; req_keys[k] && lua_type(L, -2) == LUA_TSTRING; k++)
       if (strcmp(lua_tostring(L, -2), req_keys[k]) == 0) ok = 1;
     if (!ok)
-      return luaL_error(L, "%s: unknown request field '%s' (valid: batch, shape, cond, prompts, init, rng, seed, "
-                        "callback)", fn, lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
+      return luaL_error(L, "%s: unknown request field '%s' (valid: batch, shape, cond, prompts, init, strength, rng, "
+                        "seed, callback)", fn, lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
     lua_pop(L, 1);
   }
   lundi_sample_request req;
@@ -128,6 +128,17 @@ int lpipe_sample(lua_State *L, lundi_instance *s, const lundi_pipeline_parts *pa
   lua_pop(L, 1);
   lua_getfield(L, req_idx, "init");
   if (!lua_isnil(L, -1)) req.init = lundi_lua_check_tensor(L, -1);
+  lua_pop(L, 1);
+  /* img2img strength; nil leaves the C request's 0 ("the sampler's default") */
+  int st = lua_getfield(L, req_idx, "strength");
+  if (st != LUA_TNIL) {
+    if (st != LUA_TNUMBER)
+      return luaL_error(L, "%s: strength must be a number in (0, 1], got %s", fn, luaL_typename(L, -1));
+    lua_Number v = lua_tonumber(L, -1);
+    if (!(v > 0 && v <= 1))
+      return luaL_error(L, "%s: strength must be in (0, 1], got %s", fn, luaL_tolstring(L, -1, NULL));
+    req.strength = v;
+  }
   lua_pop(L, 1);
 
   if (lua_getfield(L, req_idx, "prompts") != LUA_TNIL) {

@@ -1,4 +1,5 @@
-/* The solver schedulers (euler, euler_ancestral, heun, dpmpp_2m) and ddim against closed forms.
+/* The solver schedulers (euler, euler_ancestral, heun, dpmpp_2m) and ddim against closed forms,
+ * and the stochastic churn of euler and heun.
  *
  * Sigma form. With alphas_cumprod a_t, sigma_t = sqrt((1 - a_t) / a_t) and the unscaled sample
  * x = x_t / sqrt(a_t) = x0 + sigma eps. For per-pixel Gaussian data N(m, s^2) the ideal
@@ -461,11 +462,15 @@ static void order_dpmpp_2m(void) {
  * settings, computed offline by propagating the (linear-Gaussian) chain's mean and variance in
  * double precision: the mean bias (about 0.45% of m) comes from starting at N(0, sigma_max^2)
  * rather than N(m, s^2 + sigma_max^2). Tolerance: 4 standard errors plus that bias. */
-static void gauss(const char *name, int pred, int karras, const char *steps, double bias_m, double bias_s, int evals) {
+static void gauss_kv(const char *name, int pred, int karras, const char *steps, double bias_m, double bias_s, int evals,
+                     const char *const *kv) {
   g_pred = pred;
   g_logint = karras;
   g_calls = 0;
-  lundi_instance *s = sched(name, PRED[pred], karras, NULL, NULL);
+  lundi_instance *s = kv ? bt_make(R, LUNDI_SCHEDULER, name, "clip_sample", "false", "prediction_type", PRED[pred],
+                                   "use_karras_sigmas", karras ? "true" : "false", kv[0], kv[1], kv[2], kv[3], kv[4],
+                                   kv[5], kv[6], kv[7], NULL)
+                         : sched(name, PRED[pred], karras, NULL, NULL);
   lundi_instance *d = bt_make(R, LUNDI_DENOISER, "oracle", NULL);
   lundi_instance *smp = bt_make(R, LUNDI_SAMPLER, "image", "num_inference_steps", steps, NULL);
   CHECK(s && d && smp);
@@ -499,6 +504,10 @@ static void gauss(const char *name, int pred, int karras, const char *steps, dou
   lundi_instance_free(smp);
 }
 
+static void gauss(const char *name, int pred, int karras, const char *steps, double bias_m, double bias_s, int evals) {
+  gauss_kv(name, pred, karras, steps, bias_m, bias_s, evals, NULL);
+}
+
 static void gauss_euler(void) {
   gauss("euler", 0, 0, "250", 0.005, 0.012, 250);
   gauss("euler", 2, 1, "250", 0.005, 0.013, 250);
@@ -514,6 +523,152 @@ static void gauss_heun(void) {
 static void gauss_dpmpp_2m(void) {
   gauss("dpmpp_2m", 0, 0, "50", 0.005, 0.004, 50);
   gauss("dpmpp_2m", 2, 1, "50", 0.005, 0.008, 50);
+}
+
+/* ---- stochastic churn (euler, heun) ---- */
+
+/* With churn the samples still follow N(m, s^2). The biases are those of the chain for these
+ * settings, propagated offline as above (the churn adds about +0.7% .. +1% to the std here,
+ * shrinking as s_churn / steps). */
+static void gauss_churn(void) {
+  const char *lin[8] = {"s_churn", "5", NULL}, *gated[8] = {"s_churn", "5", "s_tmin", "0.05", "s_tmax", "50",
+                                                             "s_noise", "1.003"};
+  gauss_kv("euler", 0, 0, "250", 0.005, 0.010, 250, lin);      /* chain: std +0.69% .. +0.92% */
+  gauss_kv("euler", 2, 1, "500", 0.005, 0.012, 500, gated);    /* +0.47% .. +1.03% */
+  gauss_kv("heun", 0, 0, "100", 0.005, 0.004, 199, lin);       /* +0.16% .. +0.24% */
+  gated[1] = "10";
+  gauss_kv("heun", 1, 1, "100", 0.005, 0.007, 199, gated);     /* +0.55% .. +0.60% */
+}
+
+/* One churned step against its closed form, with the churn noise redrawn from the seed. */
+static void churn_step(void) {
+  int64_t shape[2] = {2, 2};
+  float xv[4] = {1.5f, -2, 40, 7}, ov[4] = {0.3f, -1, 0.8f, 0.1f};
+  lundi_tensor *x = bt_tensor(2, shape, xv), *out = bt_tensor(2, shape, ov);
+  lundi_rng z_rng = lundi_rng_make(42);
+  lundi_tensor *zt = lundi_randn(&z_rng, 2, shape);
+  float *z = t_read(zt);
+  lundi_release(zt);
+  const struct {
+    const char *name, *churn, *tmin, *tmax, *noise;
+    int pred;
+    double gamma; /* expected; 0: no churn at sigma_0 */
+  } c[] = {
+      {"euler", "4", "0", "1e30", "1", 0, 0.4},          /* gamma = s_churn / n */
+      {"euler", "4", "0", "1e30", "0.5", 2, 0.4},        /* s_noise scales the noise; v at sigma */
+      {"euler", "4", "0", "1e30", "1", 1, 0.4},          /* sample: D = the output */
+      {"euler", "100", "0", "1e30", "1", 0, sqrt(2) - 1}, /* the cap */
+      {"euler", "4", "200", "1e30", "1", 0, 0},          /* sigma_0 ~ 157 < s_tmin */
+      {"euler", "4", "0", "100", "1", 0, 0},             /* sigma_0 > s_tmax */
+      {"heun", "4", "0", "1e30", "1", 0, 0.4},           /* heun's predictor: D from (x, sigma) */
+      {"heun", "4", "0", "1e30", "1", 2, 0.4},
+  };
+  for (size_t k = 0; k < sizeof c / sizeof *c; k++) {
+    lundi_instance *s = bt_make(R, LUNDI_SCHEDULER, c[k].name, "prediction_type", PRED[c[k].pred], "s_churn",
+                                c[k].churn, "s_tmin", c[k].tmin, "s_tmax", c[k].tmax, "s_noise", c[k].noise, NULL);
+    lundi_instance *plain = bt_make(R, LUNDI_SCHEDULER, c[k].name, "prediction_type", PRED[c[k].pred], NULL);
+    CHECK(s && plain && lundi_scheduler_set_timesteps(s, 10) == 0 && lundi_scheduler_set_timesteps(plain, 10) == 0);
+    if (!s || !plain) continue;
+    double sg = TS[T - 1], sn = ((lundi__sig *)lundi_instance_self(s))->sigma[1], sh = sg * (1 + c[k].gamma);
+    double a = 1 / (1 + sg * sg), noise = atof(c[k].noise) * sqrt(sh * sh - sg * sg);
+    lundi_rng rng = lundi_rng_make(42);
+    lundi_tensor *y = lundi_scheduler_step(s, out, 0, x, &rng), *y0 = lundi_scheduler_step(plain, out, 0, x, NULL);
+    CHECK(y && y0);
+    CHECK(rng.offset == (c[k].gamma > 0 ? 1u : 0u)); /* one draw of 4 normals, or none */
+    if (y && y0 && c[k].gamma == 0) CHECK(t_max_abs_diff(y, y0) == 0); /* gated off: the plain step, bit for bit */
+    if (y && c[k].gamma > 0) {
+      float *v = t_read(y);
+      for (int e = 0; e < 4; e++) {
+        double xh = xv[e] + noise * z[e], d;
+        if (!strcmp(c[k].name, "heun")) /* D(x, sigma) carried to x_hat */
+          d = c[k].pred == 0 ? xv[e] - sg * ov[e] : a * xv[e] - sg * sqrt(a) * ov[e];
+        else /* diffusers: eps read at sigma_hat, v at sigma */
+          d = c[k].pred == 0 ? xh - sh * ov[e] : c[k].pred == 1 ? ov[e] : a * xh - sg * sqrt(a) * ov[e];
+        double want = xh + (xh - d) / sh * (sn - sh);
+        CHECK_NEAR(v[e], want, 2e-6 * fmax(1, fabs(want)) + 1e-6 * fabs(noise)); /* f32 rounding, |x| ~ 100 */
+      }
+      free(v);
+    }
+    lundi_release(y);
+    lundi_release(y0);
+    if (c[k].gamma > 0) {
+      CHECK(lundi_scheduler_set_timesteps(s, 10) == 0);
+      CHECK_ERR(lundi_scheduler_step(s, out, 0, x, NULL), "needs an rng");
+    }
+    lundi_instance_free(s);
+    lundi_instance_free(plain);
+  }
+  /* heun's corrector continues from x_hat: two steps equal the closed form too */
+  lundi_instance *h = bt_make(R, LUNDI_SCHEDULER, "heun", "s_churn", "4", NULL);
+  CHECK(h && lundi_scheduler_set_timesteps(h, 10) == 0);
+  if (h) {
+    lundi_rng rng = lundi_rng_make(42);
+    lundi_tensor *x1 = lundi_scheduler_step(h, out, 0, x, &rng);
+    lundi_tensor *x2 = x1 ? lundi_scheduler_step(h, out, 1, x1, &rng) : NULL;
+    CHECK(x2 && rng.offset == 1);
+    if (x2) {
+      double sg = TS[T - 1], sh = 1.4 * sg, sn = ((lundi__sig *)lundi_instance_self(h))->sigma[1];
+      float *v = t_read(x2);
+      for (int e = 0; e < 4; e++) {
+        double xh = xv[e] + sqrt(sh * sh - sg * sg) * z[e], d1 = (xh - (xv[e] - sg * ov[e])) / sh;
+        double xt = xh + d1 * (sn - sh), d2 = ov[e]; /* eps output: slope (x - (x - sn eps)) / sn */
+        CHECK_NEAR(v[e], xh + (d1 + d2) / 2 * (sn - sh), 2e-6 * fmax(1, fabs(xt)) + 1e-6 * sqrt(sh * sh - sg * sg));
+      }
+      free(v);
+    }
+    lundi_release(x1);
+    lundi_release(x2);
+  }
+  lundi_instance_free(h);
+  /* euler_ancestral has no churn (nor has diffusers') */
+  lundi_params *ps = lundi_plugin_params(lundi_registry_find(R, LUNDI_SCHEDULER, "euler_ancestral"));
+  CHECK_ERR(lundi_params_set(ps, "s_churn", "1"), "unknown");
+  lundi_params_free(ps);
+  free(z);
+  lundi_release(x);
+  lundi_release(out);
+}
+
+/* s_churn 0 draws nothing and is the deterministic solver bit for bit (so is churn gated
+ * off by s_tmin); with churn the result depends on the seed only. */
+static void churn_determinism(void) {
+  const char *names[2] = {"euler", "heun"};
+  for (int k = 0; k < 2; k++) {
+    g_pred = 0;
+    g_logint = 0;
+    lundi_instance *plain = bt_make(R, LUNDI_SCHEDULER, names[k], NULL);
+    lundi_instance *off = bt_make(R, LUNDI_SCHEDULER, names[k], "s_churn", "30", "s_tmin", "1e6", NULL);
+    lundi_instance *on = bt_make(R, LUNDI_SCHEDULER, names[k], "s_churn", "30", NULL);
+    lundi_instance *d = bt_make(R, LUNDI_DENOISER, "oracle", NULL);
+    lundi_instance *smp = bt_make(R, LUNDI_SAMPLER, "image", "num_inference_steps", "20", NULL);
+    CHECK(plain && off && on && d && smp);
+    if (!(plain && off && on && d && smp)) continue;
+    lundi_tensor *r[5];
+    uint64_t seeds[5] = {7, 7, 7, 7, 8}, offsets[5];
+    lundi_instance *which[5] = {plain, off, on, on, on};
+    for (int q = 0; q < 5; q++) {
+      lundi_rng rng = lundi_rng_make(seeds[q]);
+      lundi_pipeline_parts parts = {.scheduler = which[q], .denoiser = d};
+      lundi_sample_request req = {.batch = 16, .ndim = 1, .shape = {NPIX}, .rng = &rng};
+      r[q] = lundi_sampler_sample(smp, &parts, &req);
+      offsets[q] = rng.offset;
+      CHECK(r[q]);
+    }
+    if (r[0] && r[1] && r[2] && r[3] && r[4]) {
+      CHECK(t_max_abs_diff(r[0], r[1]) == 0);
+      CHECK(offsets[0] == offsets[1]); /* only x_T's draw */
+      CHECK(t_max_abs_diff(r[2], r[3]) == 0);
+      CHECK(offsets[2] > offsets[0]);
+      CHECK(t_max_abs_diff(r[0], r[2]) > 1e-3);
+      CHECK(t_max_abs_diff(r[2], r[4]) > 1e-3);
+    }
+    for (int q = 0; q < 5; q++) lundi_release(r[q]);
+    lundi_instance_free(plain);
+    lundi_instance_free(off);
+    lundi_instance_free(on);
+    lundi_instance_free(d);
+    lundi_instance_free(smp);
+  }
 }
 
 static void run(void (*fn)(void)) {
@@ -547,6 +702,9 @@ CASE(gauss_euler)
 CASE(gauss_euler_ancestral)
 CASE(gauss_heun)
 CASE(gauss_dpmpp_2m)
+CASE(gauss_churn)
+CASE(churn_step)
+CASE(churn_determinism)
 
 static const test_case cases[] = {
     {"sigmas_karras", case_sigmas_karras},   {"timesteps_spacing", case_timesteps_spacing},
@@ -556,5 +714,7 @@ static const test_case cases[] = {
     {"order_heun", case_order_heun},         {"order_dpmpp_2m", case_order_dpmpp_2m},
     {"gauss_euler", case_gauss_euler},       {"gauss_euler_ancestral", case_gauss_euler_ancestral},
     {"gauss_heun", case_gauss_heun},         {"gauss_dpmpp_2m", case_gauss_dpmpp_2m},
+    {"gauss_churn", case_gauss_churn},       {"churn_step", case_churn_step},
+    {"churn_determinism", case_churn_determinism},
 };
 TEST_MAIN(cases)
