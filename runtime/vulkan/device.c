@@ -52,29 +52,22 @@ int lundi_vk_open(vk_dev *d, int index, VkPhysicalDevice pd) {
   VkDeviceQueueCreateInfo qi = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
                                 .queueFamilyIndex = d->queue_family, .queueCount = 1,
                                 .pQueuePriorities = &prio};
-  const char *exts[1];
+  const char *exts[2];
   uint32_t n_exts = 0;
   /* The spec requires enabling it wherever it is offered (MoltenVK). */
   if (lundi_vk_has_device_ext(pd, "VK_KHR_portability_subset")) exts[n_exts++] = "VK_KHR_portability_subset";
+  /* Free memory per heap for out-of-memory messages; queried through the 1.1 call. */
+  if (volkGetInstanceVersion() >= VK_API_VERSION_1_1 && d->props.apiVersion >= VK_API_VERSION_1_1 &&
+      vkGetPhysicalDeviceMemoryProperties2 && lundi_vk_has_device_ext(pd, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME)) {
+    exts[n_exts++] = VK_EXT_MEMORY_BUDGET_EXTENSION_NAME;
+    d->has_budget = 1;
+  }
   VkDeviceCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, .queueCreateInfoCount = 1,
                            .pQueueCreateInfos = &qi, .enabledExtensionCount = n_exts,
                            .ppEnabledExtensionNames = exts};
   VK_TRY(vkCreateDevice(pd, &ci, NULL, &d->device), "vkCreateDevice");
   vkGetDeviceQueue(d->device, d->queue_family, 0, &d->queue);
-  VkCommandPoolCreateInfo pi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-                                .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
-                                .queueFamilyIndex = d->queue_family};
-  VK_TRY(vkCreateCommandPool(d->device, &pi, NULL, &d->cmd_pool), "vkCreateCommandPool");
-  VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
-                                    .commandPool = d->cmd_pool, .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
-                                    .commandBufferCount = 1};
-  VK_TRY(vkAllocateCommandBuffers(d->device, &ai, &d->cmd), "vkAllocateCommandBuffers");
-  VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-  VK_TRY(vkCreateFence(d->device, &fi, NULL, &d->fence), "vkCreateFence");
-  VkDescriptorPoolSize ps = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, LUNDI_VK_MAX_DISPATCHES * LUNDI_VK_MAX_BINDINGS};
-  VkDescriptorPoolCreateInfo dpi = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
-                                    .maxSets = LUNDI_VK_MAX_DISPATCHES, .poolSizeCount = 1, .pPoolSizes = &ps};
-  VK_TRY(vkCreateDescriptorPool(d->device, &dpi, NULL, &d->desc_pool), "vkCreateDescriptorPool");
+  if (lundi_vk_submit_init(d)) goto fail;
   if (lundi_vk_pipeline_init(d) || lundi_vk_choose_memory(d)) goto fail;
   uint32_t local = 256;
   if (local > info.max_workgroup_invocations) local = info.max_workgroup_invocations;
@@ -84,13 +77,12 @@ int lundi_vk_open(vk_dev *d, int index, VkPhysicalDevice pd) {
   snprintf(d->name, sizeof d->name, "vulkan:%d", index);
   d->dev = (lundi_device){.backend = &lundi_vk_backend, .name = d->name, .is_host = 0, .impl = d};
   pthread_mutex_init(&d->lock, NULL);
+  lundi_vk_pcache_init(d); /* last: it registers d for the save at exit */
   return 0;
 fail:
   /* Children go before the device; the pipeline objects die with it in the error path. */
   if (d->device) {
-    if (d->desc_pool) vkDestroyDescriptorPool(d->device, d->desc_pool, NULL);
-    if (d->fence) vkDestroyFence(d->device, d->fence, NULL);
-    if (d->cmd_pool) vkDestroyCommandPool(d->device, d->cmd_pool, NULL);
+    lundi_vk_submit_destroy(d);
     for (int i = 0; i < VK_SH_COUNT; i++)
       if (d->modules[i]) vkDestroyShaderModule(d->device, d->modules[i], NULL);
     if (d->pipe_layout) vkDestroyPipelineLayout(d->device, d->pipe_layout, NULL);

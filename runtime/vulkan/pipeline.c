@@ -1,4 +1,5 @@
-/* Embedded shaders, pipelines (created on first use, cached per shader and workgroup size)
+/* Embedded shaders, pipelines (created on first use through the on-disk VkPipelineCache of
+ * pipeline_cache.c, kept per shader and specialization constants)
  * and recording one dispatch with the barriers it needs. All shaders share one descriptor
  * set layout (LUNDI_VK_MAX_BINDINGS storage buffers; a shader writes only those it uses)
  * and one 128-byte push-constant range. */
@@ -135,12 +136,13 @@ static VkPipeline get_pipeline(vk_dev *d, int shader, const uint32_t *spec, int 
                 .module = d->modules[shader], .pName = "main", .pSpecializationInfo = &si},
       .layout = d->pipe_layout};
   VkPipeline p;
-  VkResult r = vkCreateComputePipelines(d->device, VK_NULL_HANDLE, 1, &ci, NULL, &p);
+  VkResult r = vkCreateComputePipelines(d->device, d->pcache, 1, &ci, NULL, &p);
   if (r != VK_SUCCESS) {
     lundi__err(LUNDI_EUNSUPPORTED, "vulkan:%d: vkCreateComputePipelines(%s) failed with %s", d->index,
                shaders[shader].name, lundi_vk_result(r));
     return VK_NULL_HANDLE;
   }
+  d->pc_dirty = 1; /* the cache may hold a new entry: save it at the next sync point */
   vk_pipe *e = &d->pipes[d->n_pipes++];
   *e = (vk_pipe){.shader = shader, .n_spec = n_spec, .pipe = p};
   memcpy(e->spec, spec, sizeof *spec * (size_t)n_spec);
@@ -149,7 +151,10 @@ static VkPipeline get_pipeline(vk_dev *d, int shader, const uint32_t *spec, int 
 
 static int record(vk_dev *d, int shader, const uint32_t *spec, int n_spec, vk_buf *const *bufs, int n_bufs,
                   unsigned writes, const void *push, size_t push_bytes, uint32_t gx, uint32_t gy, uint32_t gz) {
-  if (d->n_dispatch >= LUNDI_VK_MAX_DISPATCHES && lundi_vk_flush(d)) return -1;
+  /* Bounded work per command buffer: submit it (without waiting) and start the next. */
+  if (d->recording && (d->n_dispatch >= LUNDI_VK_MAX_DISPATCHES || d->cmd_bytes >= LUNDI_VK_SUBMIT_BYTES) &&
+      lundi_vk_submit(d))
+    return -1;
   VkPipeline pipe = get_pipeline(d, shader, spec, n_spec);
   if (!pipe || lundi_vk_begin(d)) return -1;
   VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
@@ -157,15 +162,15 @@ static int record(vk_dev *d, int shader, const uint32_t *spec, int n_spec, vk_bu
                                     .pSetLayouts = &d->set_layout};
   VkDescriptorSet set;
   VkResult r = vkAllocateDescriptorSets(d->device, &ai, &set);
-  if (r == VK_ERROR_OUT_OF_POOL_MEMORY || r == VK_ERROR_FRAGMENTED_POOL) { /* pool is per flush */
-    if (lundi_vk_flush(d) || lundi_vk_begin(d)) return -1;
+  if (r == VK_ERROR_OUT_OF_POOL_MEMORY || r == VK_ERROR_FRAGMENTED_POOL) { /* a pool per command buffer */
+    if (lundi_vk_submit(d) || lundi_vk_begin(d)) return -1;
     r = vkAllocateDescriptorSets(d->device, &ai, &set);
   }
   VK_TRY(r, "vkAllocateDescriptorSets");
   VkDescriptorBufferInfo bi[LUNDI_VK_MAX_BINDINGS];
   VkWriteDescriptorSet w[LUNDI_VK_MAX_BINDINGS];
   for (int k = 0; k < n_bufs; k++) {
-    bi[k] = (VkDescriptorBufferInfo){bufs[k]->buf, 0, VK_WHOLE_SIZE};
+    bi[k] = (VkDescriptorBufferInfo){bufs[k]->buf, bufs[k]->offset, bufs[k]->size}; /* its range of the block */
     w[k] = (VkWriteDescriptorSet){.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET, .dstSet = set,
                                   .dstBinding = (uint32_t)k, .descriptorCount = 1,
                                   .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .pBufferInfo = &bi[k]};
@@ -188,8 +193,14 @@ static int record(vk_dev *d, int shader, const uint32_t *spec, int n_spec, vk_bu
     d->epoch++;
   }
   for (int k = 0; k < n_bufs; k++) {
-    if ((writes >> k) & 1) bufs[k]->w_epoch = d->epoch;
-    else bufs[k]->r_epoch = d->epoch;
+    if ((writes >> k) & 1) {
+      bufs[k]->w_epoch = d->epoch;
+      bufs[k]->w_serial = d->serial;
+    } else {
+      bufs[k]->r_epoch = d->epoch;
+    }
+    bufs[k]->u_serial = d->serial;
+    d->cmd_bytes += bufs[k]->size;
   }
   vkCmdBindPipeline(d->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipe);
   vkCmdBindDescriptorSets(d->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, d->pipe_layout, 0, 1, &set, 0, NULL);

@@ -15,7 +15,14 @@
 #define LUNDI_VK_MAX_DEVICES 16
 #define LUNDI_VK_MAX_BINDINGS 4     /* storage buffers per dispatch */
 #define LUNDI_VK_PUSH_BYTES 128     /* the minimum maxPushConstantsSize every device offers */
-#define LUNDI_VK_MAX_DISPATCHES 1024/* per command buffer; also the descriptor pool's size */
+#define LUNDI_VK_MAX_DISPATCHES 1024/* per command buffer; also each descriptor pool's size */
+#define LUNDI_VK_RING 3             /* command buffers: one records while up to two run */
+/* Bytes a command buffer may bind (summed over its dispatches) before it is submitted, so
+ * the device starts on long streams of work early; staged uploads count separately, which
+ * bounds the staging memory held by work in flight. */
+#define LUNDI_VK_SUBMIT_BYTES ((uint64_t)128 << 20)
+#define LUNDI_VK_STAGING_BYTES ((uint64_t)64 << 20)
+#define LUNDI_VK_BINS 512           /* free-list size classes (see memory.c) */
 #define LUNDI_VK_MAX_PIPES 64
 #define LUNDI_VK_MAX_SPEC 6     /* specialization constants per pipeline (id 0 = workgroup size x) */
 
@@ -28,17 +35,72 @@ typedef enum vk_shader {
   VK_SH_COUNT
 } vk_shader;
 
-/* One storage's memory (the storage's `data` points here). One VkBuffer + VkDeviceMemory
- * each for now; the caching sub-allocator will carve these out of large blocks. */
+struct vk_block;
+
+/* One storage's memory (the storage's `data` points here): a range of a large block's
+ * VkBuffer (memory.c). The same struct is the allocator's chunk: a free chunk sits in a
+ * size-class bin, every chunk links to its neighbours in the block to coalesce on free. */
 typedef struct vk_buf {
-  VkBuffer buf;
-  VkDeviceMemory mem;
-  VkDeviceSize size;
+  VkBuffer buf;        /* the block's buffer; bind and copy at `offset` */
+  VkDeviceSize offset; /* in the block, a multiple of vk_dev.align */
+  VkDeviceSize size;   /* bytes usable and bound by descriptors: the request rounded up to 16 */
+  void *map;           /* block mapping + offset when the memory is host-visible (UMA / ReBAR) */
   uint32_t heap;
-  void *map; /* persistent mapping when the memory is host-visible (UMA / ReBAR) */
-  /* Hazard tracking: the barrier epoch of the last write / read (see submit.c). */
+  /* Hazard tracking: the barrier epoch of the last write / read (see pipeline.c), and the
+   * serial of the command buffer that last wrote / used it (see submit.c). */
   uint64_t w_epoch, r_epoch;
+  uint64_t w_serial, u_serial;
+  /* allocator */
+  struct vk_block *block;
+  VkDeviceSize csize;           /* chunk bytes, >= size */
+  struct vk_buf *prev, *next;   /* neighbours in the block, by address */
+  struct vk_buf *fprev, *fnext; /* bin list while free */
+  int free, bin;
 } vk_buf;
+
+/* Blocks of one memory type and their free chunks. */
+typedef struct vk_pool {
+  const char *what;  /* "storage" or "staging", for messages */
+  uint32_t type;     /* preferred memory type */
+  int mapped;        /* blocks stay host-mapped */
+  VkDeviceSize base; /* first block size; grows 4x once the pool holds 4 blocks' worth */
+  struct vk_block *blocks;
+  VkDeviceSize block_bytes; /* in shared (not dedicated) blocks */
+  vk_buf *bins[LUNDI_VK_BINS];
+  uint64_t mask[LUNDI_VK_BINS / 64]; /* non-empty bins */
+} vk_pool;
+
+/* Counters for tests and diagnostics (lundi_vk_memory_stats). */
+typedef struct lundi_vk_stats {
+  uint64_t device_bytes;    /* live VkDeviceMemory bytes, all pools */
+  uint64_t n_memory;        /* live VkDeviceMemory objects */
+  uint64_t n_memory_allocs; /* vkAllocateMemory calls so far */
+  uint64_t n_dedicated;     /* live allocations of their own (larger than half a block) */
+  uint64_t live_bytes;      /* chunk bytes held by buffers, deferred frees included */
+  uint64_t n_live;          /* buffers, deferred frees included */
+  uint64_t cached_bytes;    /* wholly empty blocks kept for reuse */
+  uint64_t n_deferred;      /* frees waiting for a command buffer */
+  uint64_t alignment;       /* of every sub-allocation's offset */
+  uint64_t block_size;      /* of the next shared storage block */
+  uint64_t n_submits;       /* command buffers submitted */
+  uint64_t n_waits;         /* fence waits (host blocked on the device) */
+  int in_flight;            /* submitted, not yet seen complete */
+  int pcache_status;        /* VK_PC_* */
+  const char *pcache_note;  /* why the file was not used, "" when it was */
+  const char *pcache_path;  /* NULL without a cache directory */
+  uint64_t pcache_loaded_bytes, pcache_saves;
+} lundi_vk_stats;
+
+enum { VK_PC_NONE, VK_PC_LOADED, VK_PC_REJECTED, VK_PC_DISABLED };
+
+/* A command buffer of the ring with its own fence and descriptor pool. */
+typedef struct vk_slot {
+  VkCommandBuffer cmd;
+  VkFence fence;
+  VkDescriptorPool pool;
+  uint64_t serial; /* of the submission it holds; 0 once retired */
+  uint64_t freed;  /* bytes of deferred frees that wait for it */
+} vk_slot;
 
 typedef struct vk_pipe {
   int shader;
@@ -58,8 +120,9 @@ typedef struct vk_dev {
   VkQueue queue;
   uint32_t queue_family;
   VkCommandPool cmd_pool;
-  VkCommandBuffer cmd;
-  VkFence fence;
+  vk_slot ring[LUNDI_VK_RING];
+  int cur;                   /* the slot recording, or the next to */
+  VkCommandBuffer cmd;       /* ring[cur]'s while recording */
   VkDescriptorPool desc_pool;
   VkDescriptorSetLayout set_layout;
   VkPipelineLayout pipe_layout;
@@ -69,17 +132,36 @@ typedef struct vk_dev {
   uint32_t local_size;  /* threads per workgroup for elementwise shaders */
   /* memory */
   int direct;           /* storages are host-mapped, no staging */
+  int has_budget;       /* VK_EXT_memory_budget is enabled */
   uint32_t mem_type;    /* for storages */
   uint32_t staging_type;/* HOST_VISIBLE | HOST_COHERENT, for staging buffers */
-  uint64_t heap_used[VK_MAX_MEMORY_HEAPS];
+  vk_pool pools[2];     /* storage, staging */
+  VkDeviceSize align;   /* sub-allocation granule: >= 16 and minStorageBufferOffsetAlignment */
+  uint64_t heap_used[VK_MAX_MEMORY_HEAPS]; /* VkDeviceMemory bytes lundi holds per heap */
+  uint64_t cached_bytes, cache_limit;      /* empty blocks kept, and the most kept */
+  uint64_t live_bytes, n_live, n_memory, n_memory_allocs, n_dedicated;
   uint64_t max_alloc, max_range;
-  /* recording */
+  /* recording and submission */
   int recording;
   int n_dispatch;
+  uint64_t cmd_bytes, cmd_staging; /* bound / staged so far in the recording command buffer */
   uint64_t epoch;       /* current barrier epoch; bumps at every barrier and submit */
-  uint64_t cmd_epoch0;  /* epoch when the current command buffer began */
+  uint64_t serial;      /* of the command buffer recording (or the next); starts at 1 */
+  uint64_t done;        /* every command buffer up to this serial has completed */
+  uint64_t n_submits, n_waits;
   vk_buf **deferred;    /* frees waiting for the command buffer that uses them */
   int n_deferred, cap_deferred;
+  /* pipeline cache on disk (pipeline_cache.c) */
+  VkPipelineCache pcache;
+  char *pc_path;
+  int pc_status;
+  const char *pc_note;
+  int pc_dirty;               /* pipelines were created since the last snapshot */
+  size_t pc_size;             /* driver data size last loaded or snapshotted */
+  unsigned char *pc_pending;  /* a snapshot not yet written */
+  size_t pc_pending_len;
+  double pc_last_write;       /* monotonic seconds, 0 = never */
+  uint64_t pc_loaded, pc_saves;
   pthread_mutex_t lock;
 } vk_dev;
 
@@ -101,13 +183,44 @@ void lundi_vk_free(lundi_device *dev, void *ptr, size_t nbytes);
 int lundi_vk_upload(lundi_device *dev, void *dst, size_t off, const void *src, size_t n);
 int lundi_vk_download(lundi_device *dev, const void *src, size_t off, void *dst, size_t n);
 int lundi_vk_choose_memory(vk_dev *d);
-void lundi_vk_destroy_buf(vk_dev *d, vk_buf *b);
+/* Returns a buffer no command buffer uses any more to its pool (caller holds d->lock). */
+void lundi_vk_release(vk_dev *d, vk_buf *b);
+/* Waits for all work, then gives every wholly empty block back to the driver. */
+int lundi_vk_memory_trim(lundi_device *dev);
+void lundi_vk_memory_stats(lundi_device *dev, lundi_vk_stats *out);
 
 /* submit.c (callers hold d->lock) */
+int lundi_vk_submit_init(vk_dev *d);
+void lundi_vk_submit_destroy(vk_dev *d);
 int lundi_vk_begin(vk_dev *d);
+/* Submits the recording command buffer without waiting (a slot of the ring). */
+int lundi_vk_submit(vk_dev *d);
+/* Submits and waits for everything. */
 int lundi_vk_flush(vk_dev *d);
+/* Waits until the command buffer with this serial (and all before it) has completed and
+ * releases the frees that waited for them. */
+int lundi_vk_wait(vk_dev *d, uint64_t serial);
+/* Retires completed command buffers without blocking. */
+void lundi_vk_poll(vk_dev *d);
+/* Frees b once the command buffer that last used it completes. */
+void lundi_vk_defer(vk_dev *d, vk_buf *b);
+/* When in-flight command buffers hold deferred frees of at least `need` bytes, waits for the
+ * oldest ones that do (so the memory is reused instead of growing) and returns 1; else 0. */
+int lundi_vk_reclaim(vk_dev *d, VkDeviceSize need);
+/* Makes b safe for the host to read (writing = 0) or write: submits and waits for the
+ * work that writes it (or uses it at all). */
+int lundi_vk_host_access(vk_dev *d, const vk_buf *b, int writing);
 int lundi_vk_sync(lundi_device *dev);
-int lundi_vk_in_flight(const vk_dev *d, const vk_buf *b, int writing);
+
+/* pipeline_cache.c (callers hold d->lock, except init) */
+/* Creates d->pcache, from the file when it is valid for this device; never fails. */
+void lundi_vk_pcache_init(vk_dev *d);
+/* A sync point: snapshots the cache when pipelines were created, writes it at most every
+ * few seconds (and at exit). Failures only go to the debug log (LUNDI_VULKAN_DEBUG=1). */
+void lundi_vk_pcache_point(vk_dev *d);
+/* The driver-data checksum the file's trailer holds (FNV-1a 64). */
+uint64_t lundi_vk_pcache_hash(const void *p, size_t n);
+void lundi_vk_debug(const vk_dev *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* pipeline.c */
 int lundi_vk_pipeline_init(vk_dev *d);
