@@ -277,16 +277,31 @@ static void unsupported_op_error(void) {
   int64_t n = 5;
   lundi_tensor *h = lundi_full(1, &n, 1.0f), *v = lundi_to_device(h, d);
   CHECK(v != NULL);
-  /* conv2d has no Vulkan kernel yet: a clear error, never a silent CPU fallback. */
-  int64_t s4[4] = {1, 1, 1, 5};
-  lundi_tensor *x4 = v ? lundi_reshape(v, 4, s4) : NULL, *w4 = lundi_full(4, (int64_t[]){1, 1, 1, 1}, 1.0f);
-  lundi_tensor *dw4 = w4 ? lundi_to_device(w4, d) : NULL;
-  CHECK(x4 && dw4);
-  CHECK_ERR(x4 && dw4 ? lundi_conv2d(x4, dw4, NULL, NULL) : NULL, "op 'conv2d' is not implemented on the vulkan backend");
+  /* A kernel missing from a backend is a clear error, never a silent CPU fallback. Every
+   * Vulkan kernel exists, so a fake device lacks one: the real device's backend table and
+   * state with conv2d's forward taken out. */
+  lundi_backend partial = *d->backend;
+  CHECK(!strcmp(partial.name, "vulkan"));
+  partial.kernels[LUNDI_K_CONV2D_FWD] = NULL;
+  lundi_device fake = {.backend = &partial, .name = "vulkan:fake", .is_host = 0, .impl = d->impl};
+  int64_t s4[4] = {1, 1, 1, 5}, w4s[4] = {1, 1, 1, 1};
+  lundi_tensor *h4 = lundi_full(4, s4, 2.0f), *x4 = lundi_to_device(h4, &fake);
+  lundi_tensor *w4 = lundi_empty(4, w4s, LUNDI_F32, &fake);
+  CHECK(x4 && w4 && lundi_fill_(w4, 1.0f) == 0);
+  CHECK_ERR(x4 && w4 ? lundi_conv2d(x4, w4, NULL, NULL) : NULL, "op 'conv2d' is not implemented on the vulkan backend");
   CHECK(lundi_last_error_code() == LUNDI_EUNSUPPORTED);
+  /* The real device has the kernel. */
+  lundi_tensor *rx = lundi_to_device(h4, d), *hw = lundi_full(4, w4s, 1.0f), *rw = lundi_to_device(hw, d);
+  lundi_tensor *ry = rx && rw ? lundi_conv2d(rx, rw, NULL, NULL) : NULL;
+  float got[5] = {0};
+  CHECK(ry && lundi_read_f32(ry, got, 5) == 0 && got[0] == 2.0f && got[4] == 2.0f);
+  lundi_release(ry);
+  lundi_release(rx);
+  lundi_release(rw);
+  lundi_release(hw);
   lundi_release(x4);
   lundi_release(w4);
-  lundi_release(dw4);
+  lundi_release(h4);
   lundi_tensor *f16 = lundi_to_dtype(h, LUNDI_F16), *vf16 = f16 ? lundi_to_device(f16, d) : NULL;
   CHECK(vf16 != NULL);
   CHECK_ERR(vf16 ? lundi_fill_(vf16, 1) : 0, "fill: f16 tensors are not supported on vulkan");

@@ -2,6 +2,7 @@
  * (unconditional, for classifier-free guidance) is num_classes itself, which is what a
  * denoiser built with num_classes classes reserves as its extra embedding row. */
 #include "builtin_inits.h"
+#include "lundi/device.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -81,8 +82,12 @@ static int drop(void *self, lundi_cond *c, lundi_rng *rng) {
     return lundi_set_error(LUNDI_EINVAL, "drop: needs a condition with 1-D labels");
   if (!rng) return lundi_set_error(LUNDI_EINVAL, "drop: needs an rng, got NULL");
   int64_t n = lundi_dim(c->labels, 0);
-  lundi_tensor *u = lundi_rand(rng, 1, (int64_t[]){n});
-  if (!u) return lundi_last_error_code();
+  /* Drawn where models live (the same numbers anywhere), so a GPU step runs no CPU kernel. */
+  lundi_tensor *u = lundi_empty(1, (int64_t[]){n}, LUNDI_F32, lundi_default_device());
+  if (!u || lundi_uniform_(u, rng, 0, 1)) {
+    lundi_release(u);
+    return lundi_last_error_code();
+  }
   float *uf = malloc(sizeof(float) * (size_t)(n ? n : 1)), *lf = malloc(sizeof(float) * (size_t)(n ? n : 1));
   int32_t *ids = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
   int rc = !uf || !lf || !ids ? lundi_set_error(LUNDI_ENOMEM, "drop: out of memory") : lundi_read_f32(u, uf, n);

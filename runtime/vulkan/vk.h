@@ -23,7 +23,7 @@
 #define LUNDI_VK_SUBMIT_BYTES ((uint64_t)128 << 20)
 #define LUNDI_VK_STAGING_BYTES ((uint64_t)64 << 20)
 #define LUNDI_VK_BINS 512           /* free-list size classes (see memory.c) */
-#define LUNDI_VK_MAX_PIPES 64
+#define LUNDI_VK_MAX_PIPES 512
 #define LUNDI_VK_MAX_SPEC 6     /* specialization constants per pipeline (id 0 = workgroup size x) */
 
 typedef enum vk_shader {

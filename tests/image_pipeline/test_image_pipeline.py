@@ -282,14 +282,16 @@ def case_vulkan():
     if "vulkan:0" not in probe.stdout:
         print("skipped: no Vulkan device")
         sys.exit(77)
-    cpu, v1, v2 = tiny_run("c", "--seed=5"), tiny_run("v1", "--seed=5", device="vulkan"), None
+    # lavapipe runs ~1,400 small dispatches per step at ~0.1 ms each: 3 steps, 1 sampling step
+    few = ("--seed=5", "--steps=3", "--sample_steps=1")
+    cpu, v1, v2 = tiny_run("c", *few), tiny_run("v1", *few, device="vulkan"), None
     if not (cpu and v1):
         return
     dev, = q("SELECT device FROM runs WHERE id = (SELECT max(id) FROM runs)")[0]
     check(dev.startswith("vulkan:"), "the run records its Vulkan device", dev)
-    v2 = tiny_run("v2", "--seed=5", device="vulkan")
+    v2 = tiny_run("v2", *few, device="vulkan")
     gaps = [abs(x - y) / x for x, y in zip(cpu[0], v1[0])]
-    check(len(gaps) == 6 and max(gaps) < 1e-3, "losses on Vulkan within 1e-3 of the CPU's", f"{cpu[0]}\n{v1[0]}")
+    check(len(gaps) == 3 and max(gaps) < 1e-3, "losses on Vulkan within 1e-3 of the CPU's", f"{cpu[0]}\n{v1[0]}")
     if v2:
         check(v1[0] == v2[0] and v1[1] == v2[1] and v1[2] == v2[2], "Vulkan repeats itself bit for bit")
 

@@ -119,10 +119,10 @@ function cases.train_matches_cpu()
 end
 
 -- A reduced mnist-unet (every kind of layer: convs, GroupNorm+SiLU, attention, class and time
--- embeddings, up/down sampling) trained on a fixed batch of 16x16 blobs, on one device.
+-- embeddings, up/down sampling) trained on a fixed batch of 12x12 blobs, on one device.
 local function unet_parts(device)
   L.set_device(device)
-  local den = L.denoiser("unet2d", {preset = "mnist-unet", base_channels = 16, channel_mult = "1,2",
+  local den = L.denoiser("unet2d", {preset = "mnist-unet", base_channels = 8, channel_mult = "1,2",
                                     attention_levels = "0,1", layers_per_block = 1, heads = 2, groups = 4, seed = 3})
   local sched = L.scheduler("ddpm", {})
   local cond = L.conditioner("class", {num_classes = 10, cond_drop_prob = 0.1})
@@ -130,11 +130,11 @@ local function unet_parts(device)
   local opt = optim.AdamW(model, {lr = 2e-3, weight_decay = 0})
   local ema = optim.EMA(model, 0.99)
   local data_rng = L.rng(21)
-  local x0 = (L.randn(data_rng, 4, 1, 16, 16) * 0.5):tanh()
+  local x0 = (L.randn(data_rng, 4, 1, 12, 12) * 0.5):tanh()
   local y = L.tensor({0, 3, 7, 9}):to("i32")
   local rng = L.rng(9)
   local function step()
-    local noise = rng:randn({4, 1, 16, 16})
+    local noise = rng:randn({4, 1, 12, 12})
     local t = rng:randint({4}, 0, sched:num_train_timesteps())
     local xt = sched:add_noise(x0, noise, t)
     local c = cond:drop(cond:encode(y), rng)
