@@ -54,6 +54,10 @@ void lundi_set_default_device(lundi_device *dev);
 /* Why auto could not use Vulkan, in one sentence: no driver, or a GPU that failed to open
  * ("" otherwise, including when the only Vulkan devices are software ones). */
 const char *lundi_device_auto_note(void);
+/* Memory of dev in bytes: used by live buffers (frees still pending on the device included)
+ * and reserved from the driver (the sub-allocator's blocks). The CPU reports its live tensor
+ * storage for both. Training loops should keep both flat. */
+int lundi_device_memory(lundi_device *dev, uint64_t *used, uint64_t *reserved);
 /* Waits for all work recorded on dev (no-op for the CPU). */
 int lundi_device_sync(lundi_device *dev);
 

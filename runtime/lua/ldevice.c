@@ -4,7 +4,8 @@
  *     operands' device. Starts as --device / LUNDI_DEVICE, else auto (a Vulkan GPU if any).
  *   lundi.set_device(name) with "cpu", "vulkan", "vulkan:N" or "auto"; returns the name.
  *   lundi.kernel_calls() -> kernels run so far on the CPU, on devices (e.g. to check that a
- *     step ran wholly on the GPU). */
+ *     step ran wholly on the GPU).
+ *   lundi.device_memory([name]) -> bytes used by live buffers, bytes reserved from the driver. */
 #include "lua_internal.h"
 #include "lundi/device.h"
 
@@ -35,6 +36,16 @@ static int l_set_device(lua_State *L) {
   return 1;
 }
 
+/* lundi.device_memory([name]) -> bytes used, bytes reserved on that device (default: current). */
+static int l_device_memory(lua_State *L) {
+  lundi_device *d = lua_isnoneornil(L, 1) ? lundi_default_device() : lundi_lua_check_device(L, 1);
+  uint64_t used, reserved;
+  if (lundi_device_memory(d, &used, &reserved)) return lundi_lua_error(L, "device_memory");
+  lua_pushinteger(L, (lua_Integer)used);
+  lua_pushinteger(L, (lua_Integer)reserved);
+  return 2;
+}
+
 static int l_kernel_calls(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)lundi_kernel_calls(1));
   lua_pushinteger(L, (lua_Integer)lundi_kernel_calls(0));
@@ -43,7 +54,8 @@ static int l_kernel_calls(lua_State *L) {
 
 void lundi_lua_open_device(lua_State *L, int mod) {
   static const luaL_Reg fns[] = {
-      {"device", l_device}, {"set_device", l_set_device}, {"kernel_calls", l_kernel_calls}, {NULL, NULL}};
+      {"device", l_device}, {"set_device", l_set_device}, {"kernel_calls", l_kernel_calls},
+      {"device_memory", l_device_memory}, {NULL, NULL}};
   mod = lua_absindex(L, mod);
   lua_pushvalue(L, mod);
   luaL_setfuncs(L, fns, 0);

@@ -446,6 +446,10 @@ static lundi_tensor *sa_sample(void *self, const lundi_pipeline_parts *parts, co
   lua_setfield(L, -2, "cond_input");
   lpv_push_tensor(L, req->init);
   lua_setfield(L, -2, "init");
+  if (req->strength > 0) { /* img2img strength asked for in the request (0: the sampler's own) */
+    lua_pushnumber(L, req->strength);
+    lua_setfield(L, -2, "strength");
+  }
   if (req->prompts) {
     lua_createtable(L, req->batch, 0);
     for (int i = 0; i < req->batch; i++) {

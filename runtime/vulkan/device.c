@@ -147,3 +147,19 @@ lundi_device *lundi_vulkan_device(int index) {
   pthread_mutex_unlock(&open_lock);
   return d ? &d->dev : NULL;
 }
+
+int lundi_device_memory(lundi_device *dev, uint64_t *used, uint64_t *reserved) {
+  uint64_t u = 0, r = 0;
+  if (!dev) return lundi__err(LUNDI_EINVAL, "device_memory: device is NULL");
+  if (dev->is_host) {
+    u = r = (uint64_t)lundi_live_storage_bytes();
+  } else {
+    lundi_vk_stats st;
+    lundi_vk_memory_stats(dev, &st);
+    u = st.live_bytes;
+    r = st.device_bytes;
+  }
+  if (used) *used = u;
+  if (reserved) *reserved = r;
+  return 0;
+}

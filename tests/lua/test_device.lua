@@ -149,6 +149,12 @@ local function unet_parts(device)
   return step, model
 end
 
+-- Device memory after collecting garbage: used by live buffers, reserved from the driver.
+local function memory()
+  L.collect()
+  return L.device_memory()
+end
+
 function cases.unet_step_on_gpu()
   need_vulkan()
   local step, model = unet_parts("vulkan")
@@ -170,9 +176,16 @@ function cases.unet_train_matches_cpu()
   local curves = {}
   for _, device in ipairs({"cpu", "vulkan"}) do
     local step = unet_parts(device)
-    local c = {}
-    for i = 1, steps do c[i] = step() end
+    local c, mem = {}, {}
+    for i = 1, steps do
+      c[i] = step()
+      if i == steps // 2 or i == steps then mem[#mem + 1] = {memory()} end
+    end
     curves[device] = c
+    print(string.format("%s memory at steps %d / %d: used %d / %d bytes, reserved %d / %d bytes", device, steps // 2,
+                        steps, mem[1][1], mem[2][1], mem[1][2], mem[2][2]))
+    T.eq(mem[2][1], mem[1][1], device .. ": memory in use is flat over the second half")
+    T.eq(mem[2][2], mem[1][2], device .. ": memory reserved from the driver is flat over the second half")
   end
   L.set_device("cpu")
   -- Window means of 20 steps: single-step losses depend on the sampled t and noise, which are

@@ -69,6 +69,17 @@ lundi.pipeline{scheduler = "ddpm", denoiser = "half", sampler = "hoarder"}:sampl
 U.raises(function() kept.parts.scheduler:num_steps() end, "no longer usable")
 U.raises(function() kept.cb(0, 1, 0, lundi.zeros(1)) end, "the sample call it belongs to has returned")
 U.eq(tostring(kept.parts.denoiser), "plugin (released)", "lent parts show as released")
+-- A request's img2img strength reaches a Lua sampler; without one the field is absent.
+local seen = {}
+lundi.register{kind = "sampler", name = "strength_probe", sample = function(self, parts, req)
+  seen[#seen + 1] = req.strength or "none"
+  return req.init
+end}
+local probe = lundi.pipeline{scheduler = "ddpm", denoiser = "half", sampler = "strength_probe"}
+probe:sample{batch = 1, shape = {2}, init = lundi.zeros(1, 2), strength = 0.25}
+probe:sample{batch = 1, shape = {2}, init = lundi.zeros(1, 2)}
+U.eq(seen[1], 0.25, "strength passed on")
+U.eq(seen[2], "none", "no strength when the request has none")
 -- Plugin:sample with a table of parts works too.
 local sa = lundi.sampler("cfg_rescale", {num_inference_steps = 2})
 local out = sa:sample({scheduler = lundi.scheduler("ddpm"), denoiser = lundi.denoiser("half")}, {batch = 3, shape = {2}})
