@@ -290,6 +290,16 @@ static void unsupported_op_error(void) {
   CHECK(x4 && w4 && lundi_fill_(w4, 1.0f) == 0);
   CHECK_ERR(x4 && w4 ? lundi_conv2d(x4, w4, NULL, NULL) : NULL, "op 'conv2d' is not implemented on the vulkan backend");
   CHECK(lundi_last_error_code() == LUNDI_EUNSUPPORTED);
+  /* Opting in runs the op on the CPU, on copies, and the host kernel count shows it. */
+  lundi_set_cpu_fallback(1);
+  int64_t host0 = lundi_kernel_calls(1);
+  lundi_tensor *fy = x4 && w4 ? lundi_conv2d(x4, w4, NULL, NULL) : NULL;
+  float fgot[5] = {0};
+  CHECK(fy && lundi_tensor_device(fy) == &fake && lundi_read_f32(fy, fgot, 5) == 0 && fgot[0] == 2.0f &&
+        fgot[4] == 2.0f);
+  CHECK(lundi_kernel_calls(1) > host0);
+  lundi_release(fy);
+  lundi_set_cpu_fallback(0);
   /* The real device has the kernel. */
   lundi_tensor *rx = lundi_to_device(h4, d), *hw = lundi_full(4, w4s, 1.0f), *rw = lundi_to_device(hw, d);
   lundi_tensor *ry = rx && rw ? lundi_conv2d(rx, rw, NULL, NULL) : NULL;

@@ -35,6 +35,11 @@ void lundi_profile_report(FILE *out);
 /* Kernels run so far on the host CPU backend (host != 0) or on device backends (host == 0),
  * e.g. to check that a training step ran wholly on the GPU. */
 int64_t lundi_kernel_calls(int host);
+/* An op a device backend lacks is an error naming it, unless CPU fallback is on (this call,
+ * or LUNDI_CPU_FALLBACK=1): then it runs on the CPU on copies of its operands, and the
+ * results are copied back. Off by default: a silent fallback would hide slow paths. */
+void lundi_set_cpu_fallback(int on);
+int lundi_cpu_fallback(void);
 
 /* Threads used by CPU kernels (OpenMP) and OpenBLAS. n <= 0 means "all cores". */
 int lundi_set_threads(int n);
