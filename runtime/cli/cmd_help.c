@@ -34,7 +34,7 @@ void cli_print_help(FILE *out, const cli_command *cmd) {
   }
   fputs("\noptions (before the command, or right after it):\n", out);
   row(out, "--plugin FILE.so", "load a plugin file (repeatable)");
-  row(out, "--device cpu|vulkan[:N]", "device choice, passed on as LUNDI_DEVICE");
+  row(out, "--device cpu|vulkan[:N]", "default: a Vulkan GPU, else the CPU");
   row(out, "--db FILE", "the run store (default: $LUNDI_DB or ./lundi.db)");
   row(out, "--threads N", "CPU threads for the kernels");
   row(out, "-q, --quiet", "no progress bars");
@@ -44,6 +44,7 @@ void cli_print_help(FILE *out, const cli_command *cmd) {
   row(out, "LUNDI_PLUGIN_PATH", "':'-separated directories of *.so plugins");
   row(out, "LUNDI_DEVICE", "like --device");
   row(out, "LUNDI_DB", "like --db");
+  row(out, "LUNDI_CPU_FALLBACK=1", "ops a device lacks run on the CPU");
   row(out, "LUNDI_PROGRESS=0", "no progress bars");
   row(out, "LUNDI_PROGRESS_INTERVAL", "seconds between plain progress lines (10)");
   fputs("\nRun 'lundi help COMMAND' for more about a command.\n", out);
