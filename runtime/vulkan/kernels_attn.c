@@ -30,24 +30,6 @@ enum { AF_MASK = 1, AF_OUT0 = 2, AF_OUT1 = 4 };
 /* The shader's shared arrays: stage[1024], W[32 * 33], red[128], red2[128], 3 x [32]. */
 #define SHARED_BYTES (4 * (1024 + ROWS * 33 + 2 * THREADS + 3 * ROWS))
 
-/* t: f32, contiguous, n elements inside its storage, addressable with 31-bit indices. */
-static int check_flat(const char *op, const char *what, const lundi_tensor *t, int64_t n) {
-  if (!t) return lundi__err(LUNDI_EINVAL, "%s: %s is missing", op, what);
-  if (t->dtype != LUNDI_F32)
-    return lundi__err(LUNDI_EUNSUPPORTED, "%s: %s is %s; the vulkan backend supports f32", op, what,
-                      lundi_dtype_name(t->dtype));
-  if (!lundi_is_contiguous(t) || lundi_numel((lundi_tensor *)t) != n)
-    return lundi__err(LUNDI_EINVAL, "%s: %s must be contiguous with %lld elements", op, what,
-                      (long long)n);
-  if (t->offset + n >= (int64_t)1 << 31 || (uint64_t)(t->offset + n) * 4 > t->storage->nbytes)
-    return lundi__err(
-        n >= (int64_t)1 << 31 ? LUNDI_EUNSUPPORTED : LUNDI_EINVAL,
-        "%s: %s (%lld elements at offset %lld) is beyond the vulkan backend's 2^31 elements or "
-        "its storage",
-        op, what, (long long)n, (long long)t->offset);
-  return 0;
-}
-
 /* The mask view [batch..., L, S]: its batch dims must multiply to B. Fills the push block's
  * mask fields with the batch dims coalesced (size-1 dims dropped, uniform neighbours merged)
  * and checks that every element it reaches lies inside its storage. */
@@ -91,17 +73,6 @@ static int mask_geom(const char *op, const lundi_tensor *m, int64_t B, int64_t L
   return 0;
 }
 
-static int copy_flat(lundi_tensor *dst, int64_t doff, lundi_tensor *src, int64_t n) {
-  if (!n) return 0;
-  int64_t one = 1;
-  lundi_tensor *a = lundi__view(dst, 1, &n, &one, doff),
-               *b = lundi__view(src, 1, &n, &one, src->offset);
-  int rc = a && b ? lundi_copy_(a, b) : lundi_last_error_code();
-  lundi_release(a);
-  lundi_release(b);
-  return rc;
-}
-
 /* One buffer holding parts[0..k) (n[j] elements each, NULL parts skipped) plus `extra`
  * elements of scratch at off[k]: the parts' own storage when they already share one and no
  * scratch is needed, else a fresh tensor they are copied into. off[j] are element offsets. */
@@ -130,7 +101,7 @@ static lundi_tensor *gather(lundi_device *dev, lundi_tensor *const *parts, const
   if (!total) total = 1;
   lundi_tensor *s = lundi_empty(1, &total, LUNDI_F32, dev);
   for (int j = 0; j < k && s; j++)
-    if (parts[j] && copy_flat(s, s->offset + off[j], parts[j], n[j])) {
+    if (parts[j] && lundi_vk_copy_flat(s, s->offset + off[j], parts[j], (parts[j])->offset, n[j])) {
       lundi_release(s);
       return NULL;
     }
@@ -170,8 +141,9 @@ static int common(const char *op, const lundi_kcall *c, attn_push *p) {
     return lundi__err(LUNDI_EINVAL, "%s: bad extents B %lld L %lld S %lld D %lld Dv %lld", op,
                       (long long)B, (long long)L, (long long)S, (long long)D, (long long)Dv);
   if (!(c->f[0] > 0)) return lundi__err(LUNDI_EINVAL, "%s: scale %g must be > 0", op, c->f[0]);
-  if (check_flat(op, "q", c->in[0], B * L * D) || check_flat(op, "k", c->in[1], B * S * D) ||
-      check_flat(op, "v", c->in[2], B * S * Dv))
+  if (lundi_vk_check_flat(op, "q", c->in[0], LUNDI_F32, B * L * D) ||
+      lundi_vk_check_flat(op, "k", c->in[1], LUNDI_F32, B * S * D) ||
+      lundi_vk_check_flat(op, "v", c->in[2], LUNDI_F32, B * S * Dv))
     return lundi_last_error_code();
   *p = (attn_push){.L = (uint32_t)L,
                    .S = (uint32_t)S,
@@ -199,7 +171,8 @@ int lundi_vk_attn_fwd(const lundi_kcall *c) {
   if (common(op, c, &p)) return lundi_last_error_code();
   int64_t B = c->i[0], L = c->i[1], S = c->i[2], D = c->i[3], Dv = c->i[4];
   lundi_tensor *o = c->out[0], *lse = c->out[1];
-  if (check_flat(op, "the output", o, B * L * Dv) || check_flat(op, "lse", lse, B * L))
+  if (lundi_vk_check_flat(op, "the output", o, LUNDI_F32, B * L * Dv) ||
+      lundi_vk_check_flat(op, "lse", lse, LUNDI_F32, B * L))
     return lundi_last_error_code();
   if (!B || !L) return 0;
   lundi_device *dev = o->storage->device;
@@ -231,10 +204,12 @@ int lundi_vk_attn_bwd(const lundi_kcall *c) {
   int64_t B = c->i[0], L = c->i[1], S = c->i[2], D = c->i[3], Dv = c->i[4];
   lundi_tensor *dq = c->out[0], *dk = c->out[1], *dv = c->out[2],
                *dsc = c->n_out > 3 ? c->out[3] : NULL;
-  if (check_flat(op, "gout", c->in[4], B * L * Dv) || check_flat(op, "lse", c->in[5], B * L) ||
-      (dq && check_flat(op, "dq", dq, B * L * D)) || (dk && check_flat(op, "dk", dk, B * S * D)) ||
-      (dv && check_flat(op, "dv", dv, B * S * Dv)) ||
-      (dsc && check_flat(op, "dscores", dsc, B * L * S)))
+  if (lundi_vk_check_flat(op, "gout", c->in[4], LUNDI_F32, B * L * Dv) ||
+      lundi_vk_check_flat(op, "lse", c->in[5], LUNDI_F32, B * L) ||
+      (dq && lundi_vk_check_flat(op, "dq", dq, LUNDI_F32, B * L * D)) ||
+      (dk && lundi_vk_check_flat(op, "dk", dk, LUNDI_F32, B * S * D)) ||
+      (dv && lundi_vk_check_flat(op, "dv", dv, LUNDI_F32, B * S * Dv)) ||
+      (dsc && lundi_vk_check_flat(op, "dscores", dsc, LUNDI_F32, B * L * S)))
     return lundi_last_error_code();
   if (!B || (!dq && !dk && !dv && !dsc)) return 0;
   lundi_tensor *any = dq ? dq : dk ? dk : dv ? dv : dsc;

@@ -38,43 +38,13 @@ static int dispatch_groups(vk_dev *d, vk_buf *const *bufs, unsigned writes, cons
                                   (uint32_t)gx, (uint32_t)gy, 1);
 }
 
-/* t: dtype dt, contiguous, n elements inside its storage, addressable with 31-bit indices. */
-static int check_flat(const char *op, const char *what, const lundi_tensor *t, lundi_dtype dt,
-                      int64_t n) {
-  if (!t) return lundi__err(LUNDI_EINVAL, "%s: %s is missing", op, what);
-  if (t->dtype != dt)
-    return lundi__err(LUNDI_EUNSUPPORTED, "%s: %s is %s where %s is expected on vulkan", op, what,
-                      lundi_dtype_name(t->dtype), lundi_dtype_name(dt));
-  if (!lundi_is_contiguous(t) || lundi_numel((lundi_tensor *)t) != n)
-    return lundi__err(LUNDI_EINVAL, "%s: %s must be contiguous with %lld elements", op, what,
-                      (long long)n);
-  if (t->offset + n >= (int64_t)1 << 31 || (uint64_t)(t->offset + n) * 4 > t->storage->nbytes)
-    return lundi__err(
-        n >= (int64_t)1 << 31 ? LUNDI_EUNSUPPORTED : LUNDI_EINVAL,
-        "%s: %s (%lld elements at offset %lld) is beyond the vulkan backend's 2^31 elements or "
-        "its storage",
-        op, what, (long long)n, (long long)t->offset);
-  return 0;
-}
-
-static int copy_flat(lundi_tensor *dst, int64_t doff, lundi_tensor *src, int64_t n) {
-  if (!n) return 0;
-  int64_t one = 1;
-  lundi_tensor *a = lundi__view(dst, 1, &n, &one, doff),
-               *b = lundi__view(src, 1, &n, &one, src->offset);
-  int rc = a && b ? lundi_copy_(a, b) : lundi_last_error_code();
-  lundi_release(a);
-  lundi_release(b);
-  return rc;
-}
-
 /* The logits [R, C] (f32) and targets [R] (i32) of both directions; R, C out. */
 static int ce_shapes(const char *op, const lundi_kcall *c, int64_t *R, int64_t *C) {
   lundi_tensor *x = c->in[0];
   if (!x || x->ndim != 2) return lundi__err(LUNDI_EINVAL, "%s: logits must be [R, C]", op);
   *R = x->shape[0], *C = x->shape[1];
-  if (check_flat(op, "the logits", x, LUNDI_F32, *R * *C) ||
-      check_flat(op, "the targets", c->in[1], LUNDI_I32, *R))
+  if (lundi_vk_check_flat(op, "the logits", x, LUNDI_F32, *R * *C) ||
+      lundi_vk_check_flat(op, "the targets", c->in[1], LUNDI_I32, *R))
     return lundi_last_error_code();
   if (*R * 2 + 2 >= (int64_t)1 << 31)
     return lundi__err(LUNDI_EUNSUPPORTED, "%s: %lld rows are beyond the vulkan backend's limits",
@@ -103,9 +73,10 @@ int lundi_vk_cross_entropy_fwd(const lundi_kcall *c) {
   if (ce_shapes(op, c, &R, &C)) return lundi_last_error_code();
   lundi_tensor *x = c->in[0], *t = c->in[1], *mask = c->n_in > 2 ? c->in[2] : NULL;
   lundi_tensor *loss = c->out[0], *lse = c->out[1], *wsum = c->out[2];
-  if ((mask && check_flat(op, "the mask", mask, LUNDI_F32, R)) ||
-      check_flat(op, "the loss", loss, LUNDI_F32, 1) || check_flat(op, "lse", lse, LUNDI_F32, R) ||
-      check_flat(op, "wsum", wsum, LUNDI_F32, 1))
+  if ((mask && lundi_vk_check_flat(op, "the mask", mask, LUNDI_F32, R)) ||
+      lundi_vk_check_flat(op, "the loss", loss, LUNDI_F32, 1) ||
+      lundi_vk_check_flat(op, "lse", lse, LUNDI_F32, R) ||
+      lundi_vk_check_flat(op, "wsum", wsum, LUNDI_F32, 1))
     return lundi_last_error_code();
   lundi_device *dev = loss->storage->device;
   vk_dev *d = lundi_vk_dev(dev);
@@ -114,7 +85,7 @@ int lundi_vk_cross_entropy_fwd(const lundi_kcall *c) {
   lundi_no_grad_enter();
   lundi_tensor *s = lundi_empty(1, &ns, LUNDI_F32, dev);
   int rc = s ? 0 : lundi_last_error_code();
-  if (!rc && mask) rc = copy_flat(s, s->offset + 2 * R, mask, R);
+  if (!rc && mask) rc = lundi_vk_copy_flat(s, s->offset + 2 * R, mask, (mask)->offset, R);
   lundi_no_grad_exit();
   if (!rc && R) {
     loss_push p = {.mode = 0,
@@ -148,10 +119,11 @@ int lundi_vk_cross_entropy_bwd(const lundi_kcall *c) {
   if (ce_shapes(op, c, &R, &C)) return lundi_last_error_code();
   lundi_tensor *x = c->in[0], *t = c->in[1], *lse = c->in[2], *wsum = c->in[3], *gout = c->in[4];
   lundi_tensor *mask = c->n_in > 5 ? c->in[5] : NULL, *g = c->out[0];
-  if (check_flat(op, "lse", lse, LUNDI_F32, R) || check_flat(op, "wsum", wsum, LUNDI_F32, 1) ||
-      check_flat(op, "gout", gout, LUNDI_F32, 1) ||
-      (mask && check_flat(op, "the mask", mask, LUNDI_F32, R)) ||
-      check_flat(op, "the gradient", g, LUNDI_F32, R * C))
+  if (lundi_vk_check_flat(op, "lse", lse, LUNDI_F32, R) ||
+      lundi_vk_check_flat(op, "wsum", wsum, LUNDI_F32, 1) ||
+      lundi_vk_check_flat(op, "gout", gout, LUNDI_F32, 1) ||
+      (mask && lundi_vk_check_flat(op, "the mask", mask, LUNDI_F32, R)) ||
+      lundi_vk_check_flat(op, "the gradient", g, LUNDI_F32, R * C))
     return lundi_last_error_code();
   if (!R || !C) return 0;
   lundi_device *dev = g->storage->device;
@@ -161,10 +133,10 @@ int lundi_vk_cross_entropy_bwd(const lundi_kcall *c) {
   lundi_no_grad_enter();
   lundi_tensor *P = lundi_empty(1, &np, LUNDI_F32, dev);
   int rc = P ? 0 : lundi_last_error_code();
-  if (!rc) rc = copy_flat(P, P->offset, wsum, 1);
-  if (!rc) rc = copy_flat(P, P->offset + 1, gout, 1);
-  if (!rc) rc = copy_flat(P, P->offset + 2, lse, R);
-  if (!rc && mask) rc = copy_flat(P, P->offset + 2 + R, mask, R);
+  if (!rc) rc = lundi_vk_copy_flat(P, P->offset, wsum, (wsum)->offset, 1);
+  if (!rc) rc = lundi_vk_copy_flat(P, P->offset + 1, gout, (gout)->offset, 1);
+  if (!rc) rc = lundi_vk_copy_flat(P, P->offset + 2, lse, (lse)->offset, R);
+  if (!rc && mask) rc = lundi_vk_copy_flat(P, P->offset + 2 + R, mask, (mask)->offset, R);
   lundi_no_grad_exit();
   if (!rc) {
     loss_push p = {
@@ -233,8 +205,8 @@ int lundi_vk_max_bwd(const lundi_kcall *c) {
   lundi_tensor *mc = lundi_contiguous(m), *gc = mc ? lundi_contiguous(g) : NULL;
   lundi_no_grad_exit();
   int rc = gc ? 0 : lundi_last_error_code();
-  if (!rc && (check_flat(op, "the max", mc, LUNDI_F32, n_out) ||
-              check_flat(op, "gout", gc, LUNDI_F32, n_out)))
+  if (!rc && (lundi_vk_check_flat(op, "the max", mc, LUNDI_F32, n_out) ||
+              lundi_vk_check_flat(op, "gout", gc, LUNDI_F32, n_out)))
     rc = lundi_last_error_code();
   if (!rc) {
     vk_dev *d = lundi_vk_dev(o->storage->device);

@@ -29,24 +29,6 @@ static int dispatch_groups(vk_dev *d, int shader, vk_buf *const *bufs, int n_buf
                                   (uint32_t)gx, (uint32_t)gy, 1);
 }
 
-/* t: f32, contiguous, n elements inside its storage, addressable with 32-bit indices. */
-static int check_flat(const char *op, const char *what, const lundi_tensor *t, int64_t n) {
-  if (!t) return lundi__err(LUNDI_EINVAL, "%s: %s is missing", op, what);
-  if (t->dtype != LUNDI_F32)
-    return lundi__err(LUNDI_EUNSUPPORTED, "%s: %s is %s; the vulkan backend supports f32", op, what,
-                      lundi_dtype_name(t->dtype));
-  if (!lundi_is_contiguous(t) || lundi_numel((lundi_tensor *)t) != n)
-    return lundi__err(LUNDI_EINVAL, "%s: %s must be contiguous with %lld elements", op, what,
-                      (long long)n);
-  if (t->offset + n >= (int64_t)1 << 31 || (uint64_t)(t->offset + n) * 4 > t->storage->nbytes)
-    return lundi__err(
-        n >= (int64_t)1 << 31 ? LUNDI_EUNSUPPORTED : LUNDI_EINVAL,
-        "%s: %s (%lld elements at offset %lld) is beyond the vulkan backend's 2^31 elements or "
-        "its storage",
-        op, what, (long long)n, (long long)t->offset);
-  return 0;
-}
-
 /* ---- softmax ---- */
 
 typedef struct softmax_push {
@@ -60,9 +42,9 @@ static int softmax_run(const lundi_kcall *c, uint32_t op) {
   int64_t O = c->i[0], D = c->i[1], I = c->i[2], n = O * D * I;
   if (O < 0 || D < 0 || I < 0) return lundi__err(LUNDI_EINVAL, "%s: negative extents", name);
   int bwd = op >= 2;
-  if (check_flat(name, "the output", c->out[0], n) ||
-      check_flat(name, bwd ? "y" : "x", c->in[0], n) ||
-      (bwd && check_flat(name, "gout", c->in[1], n)))
+  if (lundi_vk_check_flat(name, "the output", c->out[0], LUNDI_F32, n) ||
+      lundi_vk_check_flat(name, bwd ? "y" : "x", c->in[0], LUNDI_F32, n) ||
+      (bwd && lundi_vk_check_flat(name, "gout", c->in[1], LUNDI_F32, n)))
     return lundi_last_error_code();
   if (!n) return 0;
   vk_dev *d = lundi_vk_dev(c->out[0]->storage->device);
@@ -119,16 +101,6 @@ typedef struct norm_geom {
   unsigned flags;
 } norm_geom;
 
-static int copy_flat(lundi_tensor *dst, int64_t doff, lundi_tensor *src, int64_t soff, int64_t n) {
-  if (!n) return 0;
-  int64_t one = 1;
-  lundi_tensor *a = lundi__view(dst, 1, &n, &one, doff), *b = lundi__view(src, 1, &n, &one, soff);
-  int rc = a && b ? lundi_copy_(a, b) : lundi_last_error_code();
-  lundi_release(a);
-  lundi_release(b);
-  return rc;
-}
-
 /* A scratch f32 tensor holding parts[k] (n[k] elements each; NULL parts are skipped) one after
  * another; off[k] is each part's element offset in it. */
 static lundi_tensor *pack(lundi_device *dev, lundi_tensor *const *parts, const int64_t *n, int k,
@@ -141,7 +113,7 @@ static lundi_tensor *pack(lundi_device *dev, lundi_tensor *const *parts, const i
   if (!total) total = 1; /* nothing to pack: a placeholder binding */
   lundi_tensor *s = lundi_empty(1, &total, LUNDI_F32, dev);
   for (int j = 0; j < k && s; j++)
-    if (parts[j] && copy_flat(s, s->offset + off[j], parts[j], parts[j]->offset, n[j])) {
+    if (parts[j] && lundi_vk_copy_flat(s, s->offset + off[j], parts[j], parts[j]->offset, n[j])) {
       lundi_release(s);
       return NULL;
     }
@@ -162,11 +134,12 @@ static int norm_fwd(const norm_geom *g, double eps, lundi_tensor *x, lundi_tenso
                     lundi_tensor *beta, lundi_tensor *y, lundi_tensor *mean, lundi_tensor *rstd) {
   int centered = (g->flags & NF_CENTERED) != 0;
   int64_t n = g->rows * g->M;
-  if (geom_check(g) || check_flat(g->name, "x", x, n) || check_flat(g->name, "y", y, n) ||
-      (gamma && check_flat(g->name, "gamma", gamma, g->C)) ||
-      (beta && check_flat(g->name, "beta", beta, g->C)) ||
-      (centered && check_flat(g->name, "mean", mean, g->rows)) ||
-      check_flat(g->name, "rstd", rstd, g->rows))
+  if (geom_check(g) || lundi_vk_check_flat(g->name, "x", x, LUNDI_F32, n) ||
+      lundi_vk_check_flat(g->name, "y", y, LUNDI_F32, n) ||
+      (gamma && lundi_vk_check_flat(g->name, "gamma", gamma, LUNDI_F32, g->C)) ||
+      (beta && lundi_vk_check_flat(g->name, "beta", beta, LUNDI_F32, g->C)) ||
+      (centered && lundi_vk_check_flat(g->name, "mean", mean, LUNDI_F32, g->rows)) ||
+      lundi_vk_check_flat(g->name, "rstd", rstd, LUNDI_F32, g->rows))
     return lundi_last_error_code();
   if (!g->rows) return 0;
   lundi_device *dev = y->storage->device;
@@ -202,8 +175,8 @@ static int norm_fwd(const norm_geom *g, double eps, lundi_tensor *x, lundi_tenso
     vk_buf *bufs[4] = {y->storage->data, x->storage->data, S->storage->data, P->storage->data};
     rc = dispatch_groups(d, VK_SH_NORM, bufs, 4, 0x5u, &p, sizeof p,
                          ((uint64_t)g->rows + per - 1) / per);
-    if (!rc && centered) rc = copy_flat(mean, mean->offset, S, S->offset, g->rows);
-    if (!rc) rc = copy_flat(rstd, rstd->offset, S, S->offset + g->rows, g->rows);
+    if (!rc && centered) rc = lundi_vk_copy_flat(mean, mean->offset, S, S->offset, g->rows);
+    if (!rc) rc = lundi_vk_copy_flat(rstd, rstd->offset, S, S->offset + g->rows, g->rows);
   }
   lundi_release(S);
   lundi_release(P);
@@ -216,14 +189,15 @@ static int norm_bwd(const norm_geom *g, lundi_tensor *x, lundi_tensor *gout, lun
                     lundi_tensor *dgamma, lundi_tensor *dbeta) {
   int centered = (g->flags & NF_CENTERED) != 0;
   int64_t n = g->rows * g->M;
-  if (geom_check(g) || check_flat(g->name, "x", x, n) || check_flat(g->name, "gout", gout, n) ||
-      (dx && check_flat(g->name, "dx", dx, n)) ||
-      (gamma && check_flat(g->name, "gamma", gamma, g->C)) ||
-      (beta && check_flat(g->name, "beta", beta, g->C)) ||
-      (dgamma && check_flat(g->name, "dgamma", dgamma, g->C)) ||
-      (dbeta && check_flat(g->name, "dbeta", dbeta, g->C)) ||
-      (centered && check_flat(g->name, "mean", mean, g->rows)) ||
-      check_flat(g->name, "rstd", rstd, g->rows))
+  if (geom_check(g) || lundi_vk_check_flat(g->name, "x", x, LUNDI_F32, n) ||
+      lundi_vk_check_flat(g->name, "gout", gout, LUNDI_F32, n) ||
+      (dx && lundi_vk_check_flat(g->name, "dx", dx, LUNDI_F32, n)) ||
+      (gamma && lundi_vk_check_flat(g->name, "gamma", gamma, LUNDI_F32, g->C)) ||
+      (beta && lundi_vk_check_flat(g->name, "beta", beta, LUNDI_F32, g->C)) ||
+      (dgamma && lundi_vk_check_flat(g->name, "dgamma", dgamma, LUNDI_F32, g->C)) ||
+      (dbeta && lundi_vk_check_flat(g->name, "dbeta", dbeta, LUNDI_F32, g->C)) ||
+      (centered && lundi_vk_check_flat(g->name, "mean", mean, LUNDI_F32, g->rows)) ||
+      lundi_vk_check_flat(g->name, "rstd", rstd, LUNDI_F32, g->rows))
     return lundi_last_error_code();
   if (!dx && !dgamma && !dbeta) return 0;
   lundi_device *dev = x->storage->device;
@@ -288,8 +262,8 @@ static int norm_bwd(const norm_geom *g, lundi_tensor *x, lundi_tensor *gout, lun
       vk_buf *bufs[4] = {W->storage->data, x->storage->data, gout->storage->data, P->storage->data};
       rc = dispatch_groups(d, VK_SH_NORM_WGRAD, bufs, 4, 0x1u, &p, sizeof p,
                            ((uint64_t)g->C + per - 1) / per);
-      if (!rc && dgamma) rc = copy_flat(dgamma, dgamma->offset, W, W->offset, g->C);
-      if (!rc && dbeta) rc = copy_flat(dbeta, dbeta->offset, W, W->offset + g->C, g->C);
+      if (!rc && dgamma) rc = lundi_vk_copy_flat(dgamma, dgamma->offset, W, W->offset, g->C);
+      if (!rc && dbeta) rc = lundi_vk_copy_flat(dbeta, dbeta->offset, W, W->offset + g->C, g->C);
       lundi_release(W);
     }
   }

@@ -235,6 +235,12 @@ int lundi_vk_dispatch_groups(vk_dev *d, int shader, const uint32_t *spec, int n_
                              int n_bufs, unsigned writes, const void *push, size_t push_bytes, uint32_t gx,
                              uint32_t gy, uint32_t gz);
 
+/* operands.c. check_flat: t has dtype dt, is contiguous with n elements inside its storage and
+ * 31-bit addressable, else an error naming op and what. copy_flat: n elements from src at
+ * element offset soff to dst at doff (0 for n == 0). */
+int lundi_vk_check_flat(const char *op, const char *what, const lundi_tensor *t, lundi_dtype dt, int64_t n);
+int lundi_vk_copy_flat(lundi_tensor *dst, int64_t doff, lundi_tensor *src, int64_t soff, int64_t n);
+
 /* kernels.c */
 int lundi_vk_fill(const lundi_kcall *c);
 int lundi_vk_copy(const lundi_kcall *c);
