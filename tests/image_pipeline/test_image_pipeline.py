@@ -223,6 +223,21 @@ def case_train_and_resume():
     check(re.search(r"classifier agreement at guidance 3: [0-9.]+%", so) and "bits/dim:" in so
           and "Frechet distance" in so, "the summary states the three numbers", so)
 
+    # img2img from the resumed run's checkpoint: an 11 x 10 picture, recorded in the run.
+    i2i = os.path.join(TMP.name, "i2i.png")
+    rc, so, se = lundi("run", os.path.join(os.path.dirname(SCRIPT), "img2img.lua"),
+                       "--checkpoint=" + os.path.join(out_b, "checkpoint"), "--strength=0.5", "--steps=4",
+                       "--out=" + i2i)
+    if check(rc == 0, "img2img runs", so + se):
+        check("2 of 4 DDIM steps" in so, "img2img says how many steps ran", so)
+        check(png_size(i2i) == (11 * 28 + 12 * 2, 10 * 28 + 11 * 2), "img2img: 11 x 10 tiles", str(png_size(i2i)))
+        (rid3,), = q("SELECT max(id) FROM runs")
+        check(("image", "img2img") in {(k, n) for k, n in q("SELECT kind, name FROM outputs WHERE run_id = ?", rid3)},
+              "img2img picture in the store")
+    rc, so, se = lundi("run", os.path.join(os.path.dirname(SCRIPT), "img2img.lua"), "--strength=2",
+                       "--checkpoint=" + os.path.join(out_b, "checkpoint"), "--out=" + i2i)
+    check(rc != 0 and "strength" in se, "img2img refuses strength 2", se)
+
 
 def case_objectives():
     """v and x0 objectives with min-SNR weighting, sampled by other schedulers: they run, and the
