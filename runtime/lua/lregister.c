@@ -331,6 +331,19 @@ static lundi_tensor *s_predict_x0(void *self, lundi_tensor *out, int i, lundi_te
   return lc_tensor_result(&c);
 }
 
+/* A Lua scheduler's noise_to_step(self, x0, noise, k) returns the noised sample; sampling
+ * then starts at evaluation k (Lua schedulers take one model evaluation per step). */
+static lundi_tensor *s_noise_to_step(void *self, lundi_tensor *x0, lundi_tensor *noise, int k, int *begin) {
+  lcall c;
+  if (BEGIN(c, self, "noise_to_step")) return NULL;
+  lpv_push_tensor(c.L, x0);
+  lpv_push_tensor(c.L, noise);
+  lua_pushinteger(c.L, k);
+  lundi_tensor *t = lc_tensor_result(&c);
+  if (t && begin) *begin = k;
+  return t;
+}
+
 /* ---- denoiser ---- */
 static lundi_tensor *d_forward(void *self, lundi_tensor *x, lundi_tensor *t, const lundi_cond *cond,
                                lundi_rng *rng) {
@@ -562,6 +575,7 @@ static void fill_api(lua_State *L, lplugin *p, const char *owner) {
     if (H(scale_model_input)) a->scale_model_input = s_scale_model_input;
     if (H(step)) a->step = s_step;
     if (H(predict_x0)) a->predict_x0 = s_predict_x0;
+    if (H(noise_to_step)) a->noise_to_step = s_noise_to_step;
     break;
   }
   case LUNDI_DENOISER:

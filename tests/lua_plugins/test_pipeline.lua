@@ -95,4 +95,26 @@ local s3 = lundi.scheduler("shrink")
 local p3 = lundi.pipeline{scheduler = s3, denoiser = "half", sampler = "image"}
 getmetatable(s3).__close(s3)
 U.raises(function() p3:sample{batch = 1, shape = {1}} end, "its scheduler has been closed")
+-- img2img through a Lua scheduler's noise_to_step: it receives x0, the noise and the first
+-- kept step k, and the C image sampler then runs the steps from k on.
+local seen_k
+lundi.register{kind = "scheduler", name = "shrink_i2i",
+  num_train_timesteps = function() return 1000 end,
+  add_noise = function(self, x0) return x0 end,
+  target = function(self, x0) return x0 end,
+  set_timesteps = function(self, n) self.n = n end,
+  num_steps = function(self) return self.n end,
+  timestep = function(self, i) return 100 * (self.n - i) end,
+  step = function(self, out, i, x, rng) return x - out * 0.5 end,
+  noise_to_step = function(self, x0, noise, k) seen_k = k; return x0 + noise * 0 + 8 end,
+}
+local steps_run = 0
+local y2 = lundi.pipeline{scheduler = "shrink_i2i", denoiser = "half",
+  sampler = {"image", {num_inference_steps = 4}}}:sample{batch = 1, shape = {2}, init = lundi.ones(1, 2),
+  strength = 0.5, callback = function() steps_run = steps_run + 1 end}
+U.eq(seen_k, 2, "noise_to_step gets the first kept step (4 - floor(4 * 0.5))")
+U.eq(steps_run, 2, "the last two steps run")
+-- (1 + 8) shrunk twice by x - x/2 * 0.5 = 0.75 x
+for _, v in ipairs(y2:tolist()[1]) do U.near(v, 9 * 0.75 * 0.75, 1e-6, "the sample starts from noise_to_step's result") end
+
 print("pipeline: ok")
