@@ -23,22 +23,6 @@ static vk_buf *buf_of(lundi_tensor *t) {
   return t->storage->data;
 }
 
-/* Runs this test binary again as `case_name` with extra env vars (name, value, ..., NULL). */
-static int run_child(const char *case_name, const char *const *env) {
-  fflush(stdout);
-  fflush(stderr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    for (int i = 0; env[i]; i += 2) setenv(env[i], env[i + 1], 1);
-    setenv("LUNDI_TEST_CHILD", "1", 1);
-    execl("/proc/self/exe", "test_vulkan_memory", case_name, (char *)NULL);
-    _exit(127);
-  }
-  int st = 0;
-  if (pid < 0 || waitpid(pid, &st, 0) != pid) return -1;
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static lundi_tensor *dev_tensor(lundi_device *d, int64_t n, float v) {
   lundi_tensor *t = lundi_empty(1, &n, LUNDI_F32, d);
   CHECK(t != NULL);

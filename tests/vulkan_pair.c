@@ -1,6 +1,9 @@
 /* See vulkan_pair.h. */
 #include "vulkan_pair.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 lundi_device *need_device(void) {
   if (lundi_device_count() == 0) {
     printf("skipped: %s\n", lundi_vulkan_unavailable_reason());
@@ -11,6 +14,21 @@ lundi_device *need_device(void) {
   CHECK(d != NULL);
   if (!d) exit(1);
   return d;
+}
+
+int run_child(const char *case_name, const char *const *env) {
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    for (int i = 0; env[i]; i += 2) setenv(env[i], env[i + 1], 1);
+    setenv("LUNDI_TEST_CHILD", "1", 1);
+    execl("/proc/self/exe", "lundi-test-child", case_name, (char *)NULL);
+    _exit(127);
+  }
+  int st = 0;
+  if (pid < 0 || waitpid(pid, &st, 0) != pid) return -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 static uint64_t lcg_state = 0x9e3779b97f4a7c15ULL;

@@ -35,6 +35,10 @@ typedef struct tol {
 } tol;
 
 lundi_device *need_device(void);
+/* Runs this test binary again as case_name with extra env vars (name, value, ..., NULL) and
+ * LUNDI_TEST_CHILD=1; returns its exit status (128 + signal when killed, -1 when it could
+ * not start). For what a process reads once: the loader's env, an exit hook. */
+int run_child(const char *case_name, const char *const *env);
 uint32_t lcg(void);
 float unif(float lo, float hi);
 float value(int kind);

@@ -145,6 +145,11 @@ void lundi_philox4x32_10(uint64_t counter_lo, uint64_t counter_hi, uint64_t key,
 lundi_tensor *lundi_rand(lundi_rng *rng, int ndim, const int64_t *shape);
 lundi_tensor *lundi_randn(lundi_rng *rng, int ndim, const int64_t *shape);
 lundi_tensor *lundi_randint(lundi_rng *rng, int ndim, const int64_t *shape, int32_t lo, int32_t hi);
+/* The same draws made on dev (NULL: the CPU): the numbers do not depend on the device. */
+lundi_tensor *lundi_rand_on(lundi_rng *rng, int ndim, const int64_t *shape, lundi_device *dev);
+lundi_tensor *lundi_randn_on(lundi_rng *rng, int ndim, const int64_t *shape, lundi_device *dev);
+lundi_tensor *lundi_randint_on(lundi_rng *rng, int ndim, const int64_t *shape, int32_t lo, int32_t hi,
+                               lundi_device *dev);
 /* Fills an existing tensor in place (outside autograd). */
 int lundi_uniform_(lundi_tensor *t, lundi_rng *rng, float lo, float hi);
 int lundi_normal_(lundi_tensor *t, lundi_rng *rng, float mean, float std);

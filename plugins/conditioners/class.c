@@ -83,11 +83,8 @@ static int drop(void *self, lundi_cond *c, lundi_rng *rng) {
   if (!rng) return lundi_set_error(LUNDI_EINVAL, "drop: needs an rng, got NULL");
   int64_t n = lundi_dim(c->labels, 0);
   /* Drawn where models live (the same numbers anywhere), so a GPU step runs no CPU kernel. */
-  lundi_tensor *u = lundi_empty(1, (int64_t[]){n}, LUNDI_F32, lundi_default_device());
-  if (!u || lundi_uniform_(u, rng, 0, 1)) {
-    lundi_release(u);
-    return lundi_last_error_code();
-  }
+  lundi_tensor *u = lundi_rand_on(rng, 1, (int64_t[]){n}, lundi_default_device());
+  if (!u) return lundi_last_error_code();
   float *uf = malloc(sizeof(float) * (size_t)(n ? n : 1)), *lf = malloc(sizeof(float) * (size_t)(n ? n : 1));
   int32_t *ids = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
   int rc = !uf || !lf || !ids ? lundi_set_error(LUNDI_ENOMEM, "drop: out of memory") : lundi_read_f32(u, uf, n);

@@ -147,11 +147,7 @@ static lundi_tensor *start(const lundi_pipeline_parts *parts, const lundi_sample
   /* Drawn on the denoiser's device: Philox gives the same numbers on every backend. */
   lundi_module *m = parts->denoiser ? lundi_denoiser_module(parts->denoiser) : NULL;
   lundi_device *dev = m && lundi_module_device(m) ? lundi_module_device(m) : lundi_default_device();
-  lundi_tensor *z = lundi_empty(req->ndim + 1, shape, LUNDI_F32, dev);
-  if (z && lundi_normal_(z, req->rng, 0, 1)) {
-    lundi_release(z);
-    return NULL;
-  }
+  lundi_tensor *z = lundi_randn_on(req->rng, req->ndim + 1, shape, dev);
   if (!z || sigma == 1) return z;
   lundi_tensor *x = lundi_mul_scalar(z, (float)sigma);
   lundi_release(z);

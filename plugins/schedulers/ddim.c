@@ -68,22 +68,20 @@ static lundi_tensor *step(void *self, lundi_tensor *out, int i, lundi_tensor *x,
   int t = d->s.timesteps[i], prev = t - d->s.T / d->s.n;
   double a = d->s.ab[t], ap = prev >= 0 ? d->s.ab[prev] : d->final_ab;
   double sd = d->eta * sqrt((1 - ap) / (1 - a) * (1 - a / ap));
-  lundi_tensor *x0 = lundi__sched_x0_at(&d->s, out, i, x), *eps = NULL, *res = NULL, *zh = NULL, *z = NULL;
+  lundi_tensor *x0 = lundi__sched_x0_at(&d->s, out, i, x), *eps = NULL, *res = NULL, *z = NULL;
   if (!x0) return NULL;
   /* direction to x_t: the model's epsilon, or the one consistent with the clipped x0 */
   eps = d->clipped_eps ? lundi__axpby(1 / sqrt(1 - a), x, -sqrt(a) / sqrt(1 - a), x0) : lundi__sched_eps(&d->s, out, x, a);
   if (!eps) goto done;
   res = lundi__axpby(sqrt(ap), x0, sqrt(fmax(1 - ap - sd * sd, 0)), eps);
   if (!res || d->eta <= 0) goto done;
-  zh = lundi_randn(rng, lundi_ndim(x), lundi_shape(x));
-  z = zh ? lundi_to_device(zh, lundi_tensor_device(x)) : NULL;
+  z = lundi_randn_on(rng, lundi_ndim(x), lundi_shape(x), lundi_tensor_device(x));
   lundi_tensor *noisy = z ? lundi__axpby(1, res, sd, z) : NULL;
   lundi_release(res);
   res = noisy;
 done:
   lundi_release(x0);
   lundi_release(eps);
-  lundi_release(zh);
   lundi_release(z);
   return res;
 }

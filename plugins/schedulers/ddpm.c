@@ -71,10 +71,8 @@ static lundi_tensor *step(void *self, lundi_tensor *out, int i, lundi_tensor *x,
   lundi_release(x0);
   if (!mean || t == 0) return mean;
   double var = d->fixed_large ? beta : fmax((1 - ap) / (1 - a) * beta, 1e-20);
-  lundi_tensor *zh = lundi_randn(rng, lundi_ndim(x), lundi_shape(x));
-  lundi_tensor *z = zh ? lundi_to_device(zh, lundi_tensor_device(x)) : NULL;
+  lundi_tensor *z = lundi_randn_on(rng, lundi_ndim(x), lundi_shape(x), lundi_tensor_device(x));
   lundi_tensor *res = z ? lundi__axpby(1, mean, sqrt(var), z) : NULL;
-  lundi_release(zh);
   lundi_release(z);
   lundi_release(mean);
   return res;

@@ -107,10 +107,8 @@ static lundi_tensor *step(void *self, lundi_tensor *out, int i, lundi_tensor *x,
   lundi_tensor *res = lundi__axpby(r, x, 1 - r, d);
   lundi_release(d);
   if (!res || up <= 0) return res;
-  lundi_tensor *zh = lundi_randn(rng, lundi_ndim(x), lundi_shape(x));
-  lundi_tensor *z = zh ? lundi_to_device(zh, lundi_tensor_device(x)) : NULL;
+  lundi_tensor *z = lundi_randn_on(rng, lundi_ndim(x), lundi_shape(x), lundi_tensor_device(x));
   lundi_tensor *noisy = z ? lundi__axpby(1, res, up, z) : NULL;
-  lundi_release(zh);
   lundi_release(z);
   lundi_release(res);
   return noisy;

@@ -285,9 +285,12 @@ lundi_tensor *lundi__sched_clip_x0(const lundi__sched *s, lundi_tensor *x0) {
 }
 
 int lundi__sched_check_step_args(const lundi__sched *s, lundi_tensor *out, int i, lundi_tensor *x) {
-  char a[96], b[96];
   int rc = lundi__sched_check_step(s, i);
-  if (rc) return rc;
+  return rc ? rc : lundi__sched_check_out_shape(out, i, x);
+}
+
+int lundi__sched_check_out_shape(lundi_tensor *out, int i, lundi_tensor *x) {
+  char a[96], b[96];
   if (lundi_ndim(out) != lundi_ndim(x) || lundi_ndim(x) < 1 ||
       memcmp(lundi_shape(out), lundi_shape(x), sizeof(int64_t) * (size_t)lundi_ndim(x)))
     return lundi_set_error(LUNDI_ESHAPE, "step %d: model output %s must match the sample %s", i,

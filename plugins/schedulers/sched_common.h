@@ -83,6 +83,8 @@ lundi_tensor *lundi__sched_x0(const lundi__sched *s, lundi_tensor *model_out, lu
 lundi_tensor *lundi__sched_eps(const lundi__sched *s, lundi_tensor *model_out, lundi_tensor *x, double a);
 /* Checks the step index (after set_timesteps) and that model_out has x's shape. */
 int lundi__sched_check_step_args(const lundi__sched *s, lundi_tensor *model_out, int i, lundi_tensor *x);
+/* The model output of step i has the sample's shape (and at least one dim). */
+int lundi__sched_check_out_shape(lundi_tensor *model_out, int i, lundi_tensor *x);
 /* The clipped (or thresholded) x0 implied by model_out at inference step i: what step() uses
  * and what predict_x0 returns. Arguments unchecked. */
 lundi_tensor *lundi__sched_x0_at(const lundi__sched *s, lundi_tensor *model_out, int i, lundi_tensor *x);

@@ -134,15 +134,8 @@ int lundi__sig_check(const lundi__sig *g, int i, int count) {
 }
 
 int lundi__sig_check_args(const lundi__sig *g, lundi_tensor *out, int i, int count, lundi_tensor *x) {
-  char a[96], b[96];
   int rc = lundi__sig_check(g, i, count);
-  if (rc) return rc;
-  if (lundi_ndim(out) != lundi_ndim(x) || lundi_ndim(x) < 1 ||
-      memcmp(lundi_shape(out), lundi_shape(x), sizeof(int64_t) * (size_t)lundi_ndim(x)))
-    return lundi_set_error(LUNDI_ESHAPE, "step %d: model output %s must match the sample %s", i,
-                           lundi_shape_str(lundi_ndim(out), lundi_shape(out), a, sizeof a),
-                           lundi_shape_str(lundi_ndim(x), lundi_shape(x), b, sizeof b));
-  return 0;
+  return rc ? rc : lundi__sched_check_out_shape(out, i, x);
 }
 
 lundi_tensor *lundi__sig_noise_to(const lundi__sig *g, lundi_tensor *x0, lundi_tensor *noise, int k, int vp) {
@@ -168,10 +161,8 @@ lundi_tensor *lundi__churn_apply(const lundi__churn *c, lundi_tensor *x, double 
     lundi_set_error(LUNDI_EINVAL, "step %d: s_churn = %g adds noise and needs an rng, got NULL", i, c->churn);
     return NULL;
   }
-  lundi_tensor *zh = lundi_randn(rng, lundi_ndim(x), lundi_shape(x));
-  lundi_tensor *z = zh ? lundi_to_device(zh, lundi_tensor_device(x)) : NULL;
+  lundi_tensor *z = lundi_randn_on(rng, lundi_ndim(x), lundi_shape(x), lundi_tensor_device(x));
   lundi_tensor *xh = z ? lundi__axpby(1, x, c->noise * sqrt(sh * sh - s * s), z) : NULL;
-  lundi_release(zh);
   lundi_release(z);
   return xh;
 }

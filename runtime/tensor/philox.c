@@ -1,6 +1,8 @@
 /* Philox4x32-10 (Salmon et al., SC'11) and the tensor-level random fills. */
 #include "core/internal.h"
 
+#include <stdlib.h>
+
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u
 #define PHILOX_W0 0x9E3779B9u
@@ -54,8 +56,8 @@ int lundi_normal_(lundi_tensor *t, lundi_rng *rng, float mean, float std) {
   return rng_fill(t, rng, LUNDI_K_RNG_NORMAL, mean, std);
 }
 
-static lundi_tensor *fresh_fill(lundi_rng *rng, int ndim, const int64_t *shape, int normal) {
-  lundi_tensor *t = lundi_empty(ndim, shape, LUNDI_F32, NULL);
+static lundi_tensor *fresh_fill(lundi_rng *rng, int ndim, const int64_t *shape, int normal, lundi_device *dev) {
+  lundi_tensor *t = lundi_empty(ndim, shape, LUNDI_F32, dev);
   if (t && (normal ? lundi_normal_(t, rng, 0, 1) : lundi_uniform_(t, rng, 0, 1))) {
     lundi_release(t);
     return NULL;
@@ -63,28 +65,48 @@ static lundi_tensor *fresh_fill(lundi_rng *rng, int ndim, const int64_t *shape, 
   return t;
 }
 
-lundi_tensor *lundi_rand(lundi_rng *rng, int ndim, const int64_t *shape) {
-  return fresh_fill(rng, ndim, shape, 0);
+lundi_tensor *lundi_rand_on(lundi_rng *rng, int ndim, const int64_t *shape, lundi_device *dev) {
+  return fresh_fill(rng, ndim, shape, 0, dev);
 }
 
-lundi_tensor *lundi_randn(lundi_rng *rng, int ndim, const int64_t *shape) {
-  return fresh_fill(rng, ndim, shape, 1);
+lundi_tensor *lundi_randn_on(lundi_rng *rng, int ndim, const int64_t *shape, lundi_device *dev) {
+  return fresh_fill(rng, ndim, shape, 1, dev);
 }
 
-lundi_tensor *lundi_randint(lundi_rng *rng, int ndim, const int64_t *shape, int32_t lo, int32_t hi) {
+lundi_tensor *lundi_rand(lundi_rng *rng, int ndim, const int64_t *shape) { return fresh_fill(rng, ndim, shape, 0, NULL); }
+
+lundi_tensor *lundi_randn(lundi_rng *rng, int ndim, const int64_t *shape) { return fresh_fill(rng, ndim, shape, 1, NULL); }
+
+/* The uniforms are drawn on dev; turning them into integers is host bookkeeping. */
+lundi_tensor *lundi_randint_on(lundi_rng *rng, int ndim, const int64_t *shape, int32_t lo, int32_t hi,
+                               lundi_device *dev) {
   if (hi <= lo) return lundi__errp(LUNDI_EINVAL, "randint: empty range [%d, %d)", lo, hi);
-  lundi_tensor *u = lundi_rand(rng, ndim, shape);
-  if (!u) return NULL;
-  lundi_tensor *t = lundi_empty(ndim, shape, LUNDI_I32, NULL);
+  lundi_tensor *u = fresh_fill(rng, ndim, shape, 0, dev);
+  lundi_tensor *t = u ? lundi_empty(ndim, shape, LUNDI_I32, NULL) : NULL;
+  int64_t n = t ? lundi_numel(t) : 0;
+  float *f = t ? malloc(sizeof(float) * (size_t)(n ? n : 1)) : NULL;
+  if (t && (!f || lundi_read_f32(u, f, n))) {
+    if (!f) lundi__err(LUNDI_ENOMEM, "randint: out of host memory");
+    lundi_release(t);
+    t = NULL;
+  }
   if (t) {
-    const float *up = lundi__f32(u);
     int32_t *tp = lundi__i32(t);
-    int64_t n = lundi_numel(t);
     for (int64_t i = 0; i < n; i++) {
-      int32_t v = lo + (int32_t)(up[i] * (float)(hi - lo));
+      int32_t v = lo + (int32_t)(f[i] * (float)(hi - lo));
       tp[i] = v >= hi ? hi - 1 : v;
     }
   }
+  free(f);
   lundi_release(u);
+  if (t && dev && !dev->is_host) {
+    lundi_tensor *d = lundi_to_device(t, dev);
+    lundi_release(t);
+    t = d;
+  }
   return t;
+}
+
+lundi_tensor *lundi_randint(lundi_rng *rng, int ndim, const int64_t *shape, int32_t lo, int32_t hi) {
+  return lundi_randint_on(rng, ndim, shape, lo, hi, NULL);
 }

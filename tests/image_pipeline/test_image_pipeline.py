@@ -111,34 +111,31 @@ def q(sql, *args):
         con.close()
 
 
-def png_pixels(path):
-    """The inflated image data of a PNG (the text chunks hold the run's uuid, so files differ)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    idat, pos = b"", 8
-    while pos < len(data):
-        n, = struct.unpack(">I", data[pos:pos + 4])
-        if data[pos + 4:pos + 8] == b"IDAT":
-            idat += data[pos + 8:pos + 8 + n]
-        pos += 12 + n
-    return zlib.decompress(idat)
-
-
-def png_size(path):
-    """(width, height) of a PNG, after checking its signature and that its image data inflates."""
+def png_read(path):
+    """(width, height, inflated image data) of a PNG after checking its signature, or None."""
     with open(path, "rb") as f:
         data = f.read()
     if data[:8] != b"\x89PNG\r\n\x1a\n":
         return None
-    w, h = struct.unpack(">II", data[16:24])
     idat, pos = b"", 8
     while pos < len(data):
         n, = struct.unpack(">I", data[pos:pos + 4])
         if data[pos + 4:pos + 8] == b"IDAT":
             idat += data[pos + 8:pos + 8 + n]
         pos += 12 + n
-    zlib.decompress(idat)
-    return w, h
+    w, h = struct.unpack(">II", data[16:24])
+    return w, h, zlib.decompress(idat)
+
+
+def png_pixels(path):
+    """The image data alone (the text chunks hold the run's uuid, so whole files differ)."""
+    return png_read(path)[2]
+
+
+def png_size(path):
+    """(width, height) of a PNG whose image data inflates."""
+    r = png_read(path)
+    return r and r[:2]
 
 
 # Tiny settings: 8 steps of batch 8, 3 sampling steps; grids every 4 steps, checkpoints every 4.
