@@ -202,8 +202,9 @@ static void mnist_unet_layer(void) {
 
 /* ---- public ops ---- */
 
-enum { OP_CONV2D, OP_CONV1D, OP_CONVT2D, OP_CONVT1D };
-static const char *op_names[] = {"conv2d", "conv1d", "conv_transpose2d", "conv_transpose1d"};
+/* OP_UPCONV: upsample_conv2d with the scale in stride[0] and the padding in padding[0] */
+enum { OP_CONV2D, OP_CONV1D, OP_CONVT2D, OP_CONVT1D, OP_UPCONV };
+static const char *op_names[] = {"conv2d", "conv1d", "conv_transpose2d", "conv_transpose1d", "upsample_conv2d"};
 
 typedef struct opcase {
   int op, nd;
@@ -221,6 +222,8 @@ static const opcase opcases[] = {
     {OP_CONVT2D, 4, {2, 4, 5, 6}, {4, 3, 3, 3}, {{2, 2}, {1, 1}, {1, 1}, {1, 1}, 1}, 1},
     {OP_CONVT2D, 4, {1, 6, 4, 4}, {6, 2, 3, 2}, {{1, 2}, {0, 1}, {2, 1}, {0, 1}, 3}, 0},
     {OP_CONVT1D, 3, {2, 4, 7}, {4, 3, 4}, {{3}, {1}, {1}, {2}, 1}, 1},
+    {OP_UPCONV, 4, {3, 4, 7, 7}, {16, 4, 3, 3}, {{2}, {1}, {0}, {0}, 0}, 1},
+    {OP_UPCONV, 4, {2, 3, 4, 5}, {5, 3, 2, 3}, {{3}, {0}, {0}, {0}, 0}, 0},
 };
 
 static lundi_tensor *apply(const opcase *oc, lundi_tensor *x, lundi_tensor *w, lundi_tensor *b) {
@@ -228,7 +231,8 @@ static lundi_tensor *apply(const opcase *oc, lundi_tensor *x, lundi_tensor *w, l
   case OP_CONV2D: return lundi_conv2d(x, w, b, &oc->p);
   case OP_CONV1D: return lundi_conv1d(x, w, b, &oc->p);
   case OP_CONVT2D: return lundi_conv_transpose2d(x, w, b, &oc->p);
-  default: return lundi_conv_transpose1d(x, w, b, &oc->p);
+  case OP_CONVT1D: return lundi_conv_transpose1d(x, w, b, &oc->p);
+  default: return lundi_upsample_conv2d(x, oc->p.stride[0], w, b, oc->p.padding[0]);
   }
 }
 
@@ -267,11 +271,15 @@ static void term_counts(const opcase *oc, lundi_tensor *y, int64_t n[4]) {
   n[1] = cout / G * ks;                                    /* grad x: over output channels and taps */
   n[2] = oc->op == OP_CONV2D || oc->op == OP_CONV1D ? out_pix : in_pix; /* grad w: over pixels */
   n[3] = out_pix;                                          /* grad bias */
+  if (oc->op == OP_UPCONV) { /* scale^2 phases each add their share into x and w */
+    int64_t s2 = (int64_t)oc->p.stride[0] * oc->p.stride[0];
+    n[1] = cout * ks * s2, n[2] = out_pix * s2;
+  }
 }
 
 static void public_case(lundi_device *dev, const opcase *oc, int backward) {
   lundi_rng rng = lundi_rng_make(17 + (uint64_t)oc->op);
-  int64_t bs = oc->op == OP_CONV2D || oc->op == OP_CONV1D ? oc->w[0] : oc->w[1] * (oc->p.groups ? oc->p.groups : 1);
+  int64_t bs = oc->op == OP_CONV2D || oc->op == OP_CONV1D || oc->op == OP_UPCONV ? oc->w[0] : oc->w[1] * (oc->p.groups ? oc->p.groups : 1);
   lundi_tensor *h[3] = {t_randn(&rng, oc->nd, oc->x, 1.0f, 0), t_randn(&rng, oc->nd, oc->w, 0.5f, 0),
                         oc->bias ? t_randn(&rng, 1, &bs, 1.0f, 0) : NULL};
   lundi_tensor *d[3], *a[3];

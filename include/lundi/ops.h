@@ -63,6 +63,12 @@ lundi_tensor *lundi_conv_transpose2d(lundi_tensor *x, lundi_tensor *w, lundi_ten
                                      const lundi_conv_params *p);
 lundi_tensor *lundi_conv_transpose1d(lundi_tensor *x, lundi_tensor *w, lundi_tensor *bias,
                                      const lundi_conv_params *p);
+/* conv2d(upsample_nearest2d(x, scale), w, bias) with stride 1 and the given padding, without
+ * the upsampled image: each of the scale^2 output phases is a conv of x with a smaller
+ * kernel (a 3x3 at scale 2: four 2x2 convs, 16/36 of the multiply-adds). Same result up to
+ * rounding; differentiable in x, w and bias. */
+lundi_tensor *lundi_upsample_conv2d(lundi_tensor *x, int scale, lundi_tensor *w, lundi_tensor *bias,
+                                    int padding);
 
 /* ---- normalisation (gamma/beta may be NULL) ---- */
 /* x [N, C, ...]; gamma, beta [C]. */

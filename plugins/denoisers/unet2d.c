@@ -382,10 +382,11 @@ lundi_tensor *lundi_unet2d_forward(lundi_unet2d *u, lundi_tensor *x, lundi_tenso
       break;
     case OP_ATTN: STEP(h, attn_forward(&u->attn[s->index], h, context)); break;
     case OP_DOWN: STEP(h, lundi_conv2d_forward(u->resample[s->index], h)); break;
-    case OP_UP:
-      STEP(h, lundi_upsample_nearest2d(h, 2));
-      STEP(h, lundi_conv2d_forward(u->resample[s->index], h));
+    case OP_UP: { /* nearest 2x then the 3x3 conv, as four 2x2 convs of the small image */
+      const lundi_module *m = u->resample[s->index];
+      STEP(h, lundi_upsample_conv2d(h, 2, lundi_module_param(m, "weight"), lundi_module_param(m, "bias"), 1));
       break;
+    }
     }
   }
   STEP(h, norm_silu(u, u->norm_out, h));

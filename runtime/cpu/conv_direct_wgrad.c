@@ -165,8 +165,10 @@ static void bw_block(const lundi_conv_geom *g, const wblock *blk, const float *x
   wblock in_place = *blk;
   const wblock *b = blk;
   const float *src = xp;
-  if (g->ph == 0 && g->pw == 0) {
-    /* no padding: every tap of an output pixel is inside x, so read x where it is */
+  if (g->ph == 0 && g->pw == 0 && (g->OH - 1) * g->sh + (g->kh - 1) * g->dh < g->H &&
+      (g->OW - 1) * g->sw + (g->kw - 1) * g->dw < g->W) {
+    /* no padding, and no output larger than the size formula gives: every tap of an output
+     * pixel is inside x, so read x where it is */
     in_place.hb = g->H, in_place.wp = g->W;
     src = x + blk->n0 * g->C * g->H * g->W + blk->ih0 * g->W;
     b = &in_place;
@@ -199,7 +201,10 @@ int lundi__conv_direct_wgrad(const lundi_conv_geom *g, const float *x, const flo
   const int64_t ohw = g->OH * g->OW, wsz = g->O * g->K;
   /* blocks: several whole images, or a band of rows of one */
   int64_t ipb = 1, rpb = g->OH;
-  const int64_t wp = g->W + 2 * g->pw;
+  /* padded row length: both paddings, or as far as the last output column's taps reach
+   * (outputs may be larger than the size formula gives; those taps read zeros) */
+  const int64_t reach = g->pw + (g->OW - 1) * g->sw + (g->kw - 1) * g->dw + 1;
+  const int64_t wp = g->W + 2 * g->pw > reach ? g->W + 2 * g->pw : reach;
   /* bytes per output pixel: gy row plus its share of the padded input */
   const double px_bytes = 4.0 * ((double)g->O + (double)g->C * (double)((g->OH - 1) * g->sh + (g->kh - 1) * g->dh + 1) *
                                                      (double)wp / (double)ohw);

@@ -1,6 +1,7 @@
 /* N-d iteration shared by the CPU elementwise kernels. */
 #include "cpu/kernels.h"
 
+#include <omp.h>
 #include <string.h>
 
 void lundi_cpu_foreach_row(int ndim, const int64_t *shape_in, int nops,
@@ -29,6 +30,13 @@ void lundi_cpu_foreach_row(int ndim, const int64_t *shape_in, int nops,
     for (int k = 0; k < nops; k++) st[k][0] = 0;
     nd = 1;
   }
+  /* a very short innermost dim (an interleave's phase, say) would make every row a call
+   * for a few elements: run the next dim innermost instead */
+  if (nd >= 2 && shape[nd - 1] < 8 && shape[nd - 2] > shape[nd - 1]) {
+    int64_t t = shape[nd - 1];
+    shape[nd - 1] = shape[nd - 2], shape[nd - 2] = t;
+    for (int k = 0; k < nops; k++) t = st[k][nd - 1], st[k][nd - 1] = st[k][nd - 2], st[k][nd - 2] = t;
+  }
   int64_t inner = shape[nd - 1];
   int64_t ist[4];
   for (int k = 0; k < nops; k++) ist[k] = st[k][nd - 1];
@@ -42,6 +50,31 @@ void lundi_cpu_foreach_row(int ndim, const int64_t *shape_in, int nops,
   }
   int64_t total = rows * nchunk;
   int par = parallel && rows * inner >= 32768 && total > 1;
+  if (nchunk == 1) {
+    /* each thread a contiguous range of rows: offsets found once by division, then stepped
+     * like an odometer (per-row division cost more than the short rows of strided copies) */
+#pragma omp parallel if (par)
+    {
+      const int nt = omp_get_num_threads(), t = omp_get_thread_num();
+      const int64_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
+      int64_t idx[LUNDI_MAX_DIMS + 1], off[4] = {0, 0, 0, 0}, rem = r0;
+      for (int i = nd - 2; i >= 0; i--) {
+        idx[i] = rem % shape[i];
+        rem /= shape[i];
+        for (int k = 0; k < nops; k++) off[k] += idx[i] * st[k][i];
+      }
+      for (int64_t r = r0; r < r1; r++) {
+        fn(ctx, inner, off, ist);
+        for (int i = nd - 2; i >= 0; i--) {
+          for (int k = 0; k < nops; k++) off[k] += st[k][i];
+          if (++idx[i] < shape[i]) break;
+          for (int k = 0; k < nops; k++) off[k] -= st[k][i] * shape[i];
+          idx[i] = 0;
+        }
+      }
+    }
+    return;
+  }
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t r = 0; r < total; r++) {
     int64_t row = r / nchunk, ci = r % nchunk;

@@ -8,7 +8,7 @@
  * selects below and the exp loops stay scalar (4x slower). This applies to every function
  * defined after the include, so include this header after the others. */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
+#pragma GCC optimize("no-trapping-math", "fp-contract=fast")
 #endif
 
 #include <math.h>
