@@ -134,14 +134,14 @@ int main(int argc, char **argv) {
     if (r >= 0) ts[r] = now() - t0;
   }
   double step = median(ts, reps);
-  if (getenv("LUNDI_PROFILE")) { /* one more forward and one more step, timed per kernel */
+  if (getenv("LUNDI_PROFILE")) { /* `repeats` more forwards and one more step, timed per kernel */
     lundi_profile_enable(1);
     lundi_no_grad_enter();
-    lundi_tensor *y = lundi_unet2d_forward(u, x, tt, labels, NULL, &rng);
+    for (int r = 0; r < reps; r++) lundi_release(lundi_unet2d_forward(u, x, tt, labels, NULL, &rng));
     lundi_no_grad_exit();
-    printf("\n-- per kernel, one no-grad forward --\n");
+    printf("\n-- per kernel, %d no-grad forward%s (totals) --\n", reps, reps > 1 ? "s" : "");
     lundi_profile_report(stdout);
-    lundi_release(y);
+    lundi_tensor *y;
     lundi_profile_enable(1);
     y = lundi_unet2d_forward(u, x, tt, labels, NULL, &rng);
     lundi_tensor *loss = lundi_mse_loss(y, noise);

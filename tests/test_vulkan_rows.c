@@ -391,15 +391,15 @@ static void group_norm_silu_vs_cpu(void) {
 static void public_ops(void) {
   lundi_device *dev = need_device();
   lundi_rng rng = lundi_rng_make(11);
-  int64_t sh[4] = {2, 6, 5, 7}, g6[1] = {6}, g7[1] = {7};
+  int64_t sh[4] = {2, 6, 5, 7}, g6[1] = {6}, g7[1] = {7}, e6[2] = {2, 6};
   lundi_tensor *hx = t_randn(&rng, 4, sh, 1.5f, 0), *hg = t_randn(&rng, 1, g6, 1.0f, 0),
                *hb = t_randn(&rng, 1, g6, 1.0f, 0);
-  lundi_tensor *hl = t_randn(&rng, 1, g7, 1.0f, 0);
-  lundi_tensor *h[4] = {hx, hg, hb, hl}, *dv[4], *res[2][4];
-  for (int k = 0; k < 4; k++) dv[k] = lundi_to_device(h[k], dev);
+  lundi_tensor *hl = t_randn(&rng, 1, g7, 1.0f, 0), *he = t_randn(&rng, 2, e6, 1.0f, 0);
+  lundi_tensor *h[5] = {hx, hg, hb, hl, he}, *dv[5], *res[2][5];
+  for (int k = 0; k < 5; k++) dv[k] = lundi_to_device(h[k], dev);
   for (int side = 0; side < 2; side++) {
-    lundi_tensor **t = side ? dv : h, *leaf[4];
-    for (int k = 0; k < 4; k++) {
+    lundi_tensor **t = side ? dv : h, *leaf[5];
+    for (int k = 0; k < 5; k++) {
       leaf[k] = lundi_clone(t[k]);
       lundi_set_requires_grad(leaf[k], 1);
     }
@@ -407,17 +407,20 @@ static void public_ops(void) {
     lundi_tensor *a = lundi_softmax(tr, 2), *b = lundi_log_softmax(leaf[0], 1);
     lundi_tensor *c = lundi_group_norm_silu(leaf[0], 3, leaf[1], leaf[2], 1e-5f);
     lundi_tensor *d = lundi_layer_norm(leaf[0], leaf[3], NULL, 1e-5f);
-    lundi_tensor *bb = lundi_mul(b, b), *cc = lundi_mul(c, c), *dd = lundi_mul(d, leaf[0]);
+    /* the time-embedding form: on Vulkan the add and the norm run as two ops */
+    lundi_tensor *c2 = lundi_add_group_norm_silu(leaf[0], leaf[4], 3, leaf[1], leaf[2], 1e-5f);
+    lundi_tensor *bb = lundi_mul(b, b), *cc0 = lundi_mul(c, c), *dd = lundi_mul(d, leaf[0]);
+    lundi_tensor *c2c = lundi_mul(c2, leaf[0]), *cc = lundi_add(cc0, c2c);
     lundi_tensor *sa = lundi_sum(a, 0, NULL, 0), *sb = lundi_sum(bb, 0, NULL, 0);
     lundi_tensor *sc = lundi_sum(cc, 0, NULL, 0), *sd = lundi_sum(dd, 0, NULL, 0);
     lundi_tensor *s1 = lundi_add(sa, sb), *s2 = lundi_add(sc, sd), *s = lundi_add(s1, s2);
     CHECK(s && lundi_backward(s, NULL) == 0);
-    for (int k = 0; k < 4; k++) res[side][k] = lundi_retain(lundi_grad(leaf[k]));
-    lundi_tensor *all[] = {tr, a, b, c, d, bb, cc, dd, sa, sb, sc, sd, s1, s2, s};
+    for (int k = 0; k < 5; k++) res[side][k] = lundi_retain(lundi_grad(leaf[k]));
+    lundi_tensor *all[] = {tr, a, b, c, d, c2, bb, cc0, dd, c2c, cc, sa, sb, sc, sd, s1, s2, s};
     for (size_t k = 0; k < sizeof all / sizeof *all; k++) lundi_release(all[k]);
-    for (int k = 0; k < 4; k++) lundi_release(leaf[k]);
+    for (int k = 0; k < 5; k++) lundi_release(leaf[k]);
   }
-  for (int k = 0; k < 4; k++) {
+  for (int k = 0; k < 5; k++) {
     CHECK(res[0][k] && res[1][k] && t_max_abs_diff(res[0][k], res[1][k]) < 1e-3);
     lundi_release(res[0][k]);
     lundi_release(res[1][k]);

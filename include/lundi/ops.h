@@ -77,6 +77,10 @@ lundi_tensor *lundi_group_norm(lundi_tensor *x, int groups, lundi_tensor *gamma,
 /* Same contract as group_norm followed by silu, in one pass; differentiable in x, gamma, beta. */
 lundi_tensor *lundi_group_norm_silu(lundi_tensor *x, int groups, lundi_tensor *gamma,
                                     lundi_tensor *beta, float eps);
+/* silu(group_norm(x + e)) with e [N, C] added per sample and channel (a U-Net res block's
+ * time embedding), without writing x + e; differentiable in x, e, gamma, beta. */
+lundi_tensor *lundi_add_group_norm_silu(lundi_tensor *x, lundi_tensor *e, int groups,
+                                        lundi_tensor *gamma, lundi_tensor *beta, float eps);
 /* Normalises over the last dim; gamma, beta [D]. */
 lundi_tensor *lundi_layer_norm(lundi_tensor *x, lundi_tensor *gamma, lundi_tensor *beta,
                                float eps);

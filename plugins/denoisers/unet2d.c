@@ -284,9 +284,9 @@ static lundi_tensor *res_forward(lundi_unet2d *u, const res_block *r, lundi_tens
   STEP(h, lundi_conv2d_forward(r->conv1, h));
   e = lundi_linear_forward(r->temb, temb_act); /* [N, cout] */
   if (!e) goto fail;
-  STEP(e, lundi_reshape(e, 4, (int64_t[]){lundi_dim(e, 0), lundi_dim(e, 1), 1, 1}));
-  STEP(h, lundi_add(h, e));
-  STEP(h, norm_silu(u, r->norm2, h));
+  /* norm2 of h + e, e broadcast over the pixels, without writing h + e */
+  STEP(h, lundi_add_group_norm_silu(h, e, u->cfg.groups, lundi_module_param(r->norm2, "weight"),
+                                    lundi_module_param(r->norm2, "bias"), 1e-5f));
   if (u->cfg.dropout > 0 && lundi_module_training(u->root)) STEP(h, lundi_dropout(h, u->cfg.dropout, 1, rng));
   STEP(h, lundi_conv2d_forward(r->conv2, h));
   s = r->skip ? lundi_conv2d_forward(r->skip, x) : lundi_retain(x);

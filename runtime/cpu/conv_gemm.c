@@ -21,7 +21,7 @@
 #define COL_BUDGET (900 * 1024)
 #define MAX_COLS 3136
 /* 1x1 convs over at least this many pixels per image skip im2col entirely. */
-#define IN_PLACE_MIN_PIXELS 256
+#define IN_PLACE_MIN_PIXELS 128
 #define scratch lundi__conv_scratch
 
 static int is_pointwise(const lundi_conv_geom *g) {
@@ -126,10 +126,19 @@ static int fwd_block(const lundi_conv_geom *g, const plan *p, const lundi_conv_b
     if (!C) return -1;
     ldc = cols;
   }
+  /* single-image blocks: the GEMM adds onto the bias written first (a pass over y fewer than
+   * adding it afterwards) */
+  const int prefill = b->nb == 1 && bias;
+  if (prefill) {
+#pragma omp parallel for schedule(static) if (inner_par && g->O * cols > 65536)
+    for (int64_t o = 0; o < g->O; o++)
+      for (int64_t k = 0; k < cols; k++) C[o * ldc + k] = bias[o];
+  }
   for (int64_t k = 0; k < g->G; k++)
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->Og, (int)cols, (int)g->K, 1.0f, w + k * g->Og * g->K,
-                (int)g->K, B + k * g->K * ldb, (int)ldb, 0.0f, C + k * g->Og * ldc, (int)ldc);
-  /* output pass: bias, and the scatter of multi-image blocks into NCHW */
+                (int)g->K, B + k * g->K * ldb, (int)ldb, prefill ? 1.0f : 0.0f, C + k * g->Og * ldc, (int)ldc);
+  if (b->nb == 1) return 0;
+  /* output pass: the bias, and the scatter of the block's images into NCHW */
   const int64_t n = cols / b->nb;
 #pragma omp parallel for schedule(static) if (inner_par && g->O * cols > 65536)
   for (int64_t o = 0; o < g->O; o++) {
@@ -137,12 +146,7 @@ static int fwd_block(const lundi_conv_geom *g, const plan *p, const lundi_conv_b
     for (int64_t img = 0; img < b->nb; img++) {
       float *src = C + o * ldc + img * n;
       float *dst = y + ((b->n0 + img) * g->O + o) * ohw + b->oh0 * g->OW;
-      if (b->nb == 1) {
-        if (bias)
-          for (int64_t k = 0; k < n; k++) dst[k] += bo;
-      } else {
-        for (int64_t k = 0; k < n; k++) dst[k] = src[k] + bo;
-      }
+      for (int64_t k = 0; k < n; k++) dst[k] = src[k] + bo;
     }
   }
   return 0;

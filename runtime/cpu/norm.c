@@ -73,12 +73,41 @@ static float *f32_or_null(lundi_tensor *t) { return t ? lundi__f32(t) : NULL; }
 
 /* ---- group norm ---- */
 
+/* Mean and rstd of group (n, g) of x + e, where channel row cc (HW floats) is shifted by
+ * sh[cc] (sh NULL: no shift). The shifted sums use k = the first element of the span. */
+static void group_stats(const float *xs, const float *sh, int64_t Cg, int64_t HW, double eps, float *mean,
+                        float *rstd) {
+  if (!sh) {
+    span_stats(xs, Cg * HW, 1, eps, mean, rstd);
+    return;
+  }
+  const int64_t m = Cg * HW;
+  if (m == 0) {
+    *mean = 0, *rstd = (float)(1.0 / sqrt(eps));
+    return;
+  }
+  float k = xs[0] + sh[0];
+  double s1 = 0, s2 = 0;
+  for (int64_t cc = 0; cc < Cg; cc++) {
+    double a, b;
+    shifted_sums(xs + cc * HW, HW, k - sh[cc], &a, &b);
+    s1 += a, s2 += b;
+  }
+  double mu = s1 / (double)m, var = s2 / (double)m - mu * mu;
+  if (var < 0) var = 0;
+  *mean = (float)(k + mu);
+  *rstd = (float)(1.0 / sqrt(var + eps));
+}
+
 /* LUNDI_K_GROUP_NORM_FWD
- * in[0] x [N, C, HW], in[1] gamma [C] or NULL, in[2] beta [C] or NULL;
+ * in[0] x [N, C, HW], in[1] gamma [C] or NULL, in[2] beta [C] or NULL, in[3] shift [N, C],
+ * NULL or absent: the norm is of x + shift[n, c] (broadcast over HW; a U-Net res block's
+ * time embedding), which is never written out;
  * out[0] y like x, out[1] mean [N, G], out[2] rstd [N, G];
  * i[0] N, i[1] C, i[2] HW (product of the spatial dims), i[3] G (divides C); f[0] eps.
  * Group (n, g) is channels [g*C/G, (g+1)*C/G) of sample n, one contiguous span.
- * y = (x - mean) * rstd * gamma[c] + beta[c]. Parallel over (n, g).
+ * y = (x - mean) * rstd * gamma[c] + beta[c], with x shifted when asked and mean/rstd those
+ * of the shifted x. Parallel over (n, g).
  * LUNDI_K_GROUP_NORM_SILU_FWD: the same contract, with y = silu(z) for that z (the U-Net
  * follows every GroupNorm with SiLU; fusing saves a read and a write of the activation). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -91,31 +120,33 @@ static float *f32_or_null(lundi_tensor *t) { return t ? lundi__f32(t) : NULL; }
 
 WIDE_CLONES static int group_norm_fwd(const lundi_kcall *c, int silu) {
   const float *x = lundi__f32(c->in[0]), *gamma = f32_or_null(c->in[1]), *beta = f32_or_null(c->in[2]);
+  const float *shift = c->n_in > 3 ? f32_or_null(c->in[3]) : NULL;
   float *y = lundi__f32(c->out[0]), *mean = lundi__f32(c->out[1]), *rstd = lundi__f32(c->out[2]);
   int64_t N = c->i[0], C = c->i[1], HW = c->i[2], G = c->i[3], Cg = C / G;
   double eps = c->f[0];
 #pragma omp parallel for schedule(static) if (N * C * HW > 32768)
   for (int64_t ng = 0; ng < N * G; ng++) {
     int64_t c0 = (ng % G) * Cg;
-    const float *xs = x + ng * Cg * HW;
+    const float *xs = x + ng * Cg * HW, *sh = shift ? shift + ng * Cg : NULL; /* [N, C] = [N*G, Cg] */
     float *ys = y + ng * Cg * HW;
     float mu, rs;
-    span_stats(xs, Cg * HW, 1, eps, &mu, &rs);
+    group_stats(xs, sh, Cg, HW, eps, &mu, &rs);
     mean[ng] = mu;
     rstd[ng] = rs;
     for (int64_t cc = 0; cc < Cg; cc++) {
       float a = rs * (gamma ? gamma[c0 + cc] : 1.0f), b = beta ? beta[c0 + cc] : 0.0f;
       const float *xr = xs + cc * HW;
+      const float mc = sh ? mu - sh[cc] : mu; /* x - mc: the shifted x's deviation */
       float *yr = ys + cc * HW;
       if (silu) {
 #pragma omp simd
         for (int64_t i = 0; i < HW; i++) {
-          float z = (xr[i] - mu) * a + b;
+          float z = (xr[i] - mc) * a + b;
           yr[i] = z * lundi__sigmoid(z);
         }
       } else {
 #pragma omp simd
-        for (int64_t i = 0; i < HW; i++) yr[i] = (xr[i] - mu) * a + b;
+        for (int64_t i = 0; i < HW; i++) yr[i] = (xr[i] - mc) * a + b;
       }
     }
   }
@@ -161,11 +192,13 @@ static inline __attribute__((always_inline)) void dz_row(const float *x, const f
  * in a fixed order, so results do not depend on the thread count.
  * LUNDI_K_GROUP_NORM_SILU_BWD: the same, plus in[5] beta [C] or NULL. z = gamma xh + beta
  * is recomputed and g above becomes dz = gout * s * (1 + z (1 - s)), s = sigmoid(z); dz is
- * written into dx on a first pass and turned into dx on a second, while still in cache. */
+ * written into dx on a first pass and turned into dx on a second, while still in cache.
+ * Both: in[6] the forward's shift [N, C], NULL or absent (in[5] is then NULL for plain group
+ * norm); dx is then the gradient of x + shift, so also of x. */
 WIDE_CLONES static int group_norm_bwd(const lundi_kcall *c, int silu) {
   const float *x = lundi__f32(c->in[0]), *g = lundi__f32(c->in[1]);
   const float *mean = lundi__f32(c->in[2]), *rstd = lundi__f32(c->in[3]), *gamma = f32_or_null(c->in[4]);
-  const float *beta = silu ? f32_or_null(c->in[5]) : NULL;
+  const float *beta = silu ? f32_or_null(c->in[5]) : NULL, *shift = c->n_in > 6 ? f32_or_null(c->in[6]) : NULL;
   float *dx = f32_or_null(c->out[0]), *dgamma = f32_or_null(c->out[1]), *dbeta = f32_or_null(c->out[2]);
   int64_t N = c->i[0], C = c->i[1], HW = c->i[2], G = c->i[3], Cg = C / G;
   double M = (double)(Cg * HW);
@@ -181,10 +214,11 @@ WIDE_CLONES static int group_norm_bwd(const lundi_kcall *c, int silu) {
     int64_t n = ng / G, c0 = (ng % G) * Cg;
     const float *xs = x + ng * Cg * HW, *gs = g + ng * Cg * HW;
     float *ds = dx ? dx + ng * Cg * HW : NULL;
-    float mu = mean[ng];
+    const float *sh = shift ? shift + ng * Cg : NULL;
     double rs = rstd[ng], A = 0, B = 0; /* sum gamma*sgx, sum gamma*sg over the group */
     for (int64_t cc = 0; cc < Cg; cc++) {
       double a, b, gm = gamma ? gamma[c0 + cc] : 1.0;
+      const float mu = sh ? mean[ng] - sh[cc] : mean[ng];
       if (silu) {
         float za = (float)(rs * gm), zb = beta ? beta[c0 + cc] : 0.0f;
         if (ds) dz_row(xs + cc * HW, gs + cc * HW, ds + cc * HW, HW, mu, za, zb, &a, &b);
@@ -201,6 +235,7 @@ WIDE_CLONES static int group_norm_bwd(const lundi_kcall *c, int silu) {
     float c2 = (float)(-rs * rs * rs * A / M), c3 = (float)(-rs * B / M);
     for (int64_t cc = 0; cc < Cg; cc++) {
       float c1 = (float)(rs * (gamma ? gamma[c0 + cc] : 1.0));
+      const float mu = sh ? mean[ng] - sh[cc] : mean[ng];
       const float *xr = xs + cc * HW, *gr = silu ? ds + cc * HW : gs + cc * HW; /* dz lives in dx */
       float *dr = ds + cc * HW;
 #pragma omp simd
