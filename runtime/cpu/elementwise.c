@@ -13,6 +13,7 @@ typedef struct {
   char *dst;
   const char *src;
   size_t esz;
+  int64_t pn, ps; /* zip_row: the dst-contiguous innermost dim (extent, src stride) */
 } copy_ctx;
 
 static void copy_row(void *vctx, int64_t n, const int64_t *off, const int64_t *ist) {
@@ -29,13 +30,32 @@ static void copy_row(void *vctx, int64_t n, const int64_t *off, const int64_t *i
   }
 }
 
+/* A row of an interleave: dst[i * ist0 + k] = src[i * ist1 + k * ps] for k < pn (4-byte). */
+static void zip_row(void *vctx, int64_t n, const int64_t *off, const int64_t *ist) {
+  copy_ctx *c = vctx;
+  uint32_t *d = (uint32_t *)c->dst + off[0];
+  const uint32_t *s = (const uint32_t *)c->src + off[1];
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t k = 0; k < c->pn; k++) d[i * ist[0] + k] = s[i * ist[1] + k * c->ps];
+}
+
 int lundi_cpu_copy(const lundi_kcall *c) {
   lundi_tensor *d = c->out[0], *s = c->in[0];
   size_t esz = lundi_dtype_size(d->dtype);
-  copy_ctx ctx = {(char *)d->storage->data + d->offset * esz,
-                  (const char *)s->storage->data + s->offset * esz, esz};
+  copy_ctx ctx = {(char *)d->storage->data + d->offset * esz, (const char *)s->storage->data + s->offset * esz, esz,
+                  0, 0};
   const int64_t *st[2] = {d->stride, s->stride};
-  lundi_cpu_foreach_row(d->ndim, d->shape, 2, st, copy_row, &ctx, 1);
+  const int nd = d->ndim;
+  /* An interleave (dst's innermost dim short and contiguous, src's not, e.g. the phases of
+   * upsample_conv2d): whole groups of it per element of the next dim, so rows write dst
+   * contiguously and are pn times longer (per-row overhead dominated otherwise). */
+  if (esz == 4 && nd >= 2 && d->shape[nd - 1] >= 2 && d->shape[nd - 1] <= 4 && d->stride[nd - 1] == 1 &&
+      s->stride[nd - 1] != 1 && d->stride[nd - 2] == d->shape[nd - 1]) {
+    ctx.pn = d->shape[nd - 1], ctx.ps = s->stride[nd - 1];
+    lundi_cpu_foreach_row(nd - 1, d->shape, 2, st, zip_row, &ctx, 1);
+    return 0;
+  }
+  lundi_cpu_foreach_row(nd, d->shape, 2, st, copy_row, &ctx, 1);
   return 0;
 }
 

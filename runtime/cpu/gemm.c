@@ -6,10 +6,11 @@
 #include <cblas.h>
 
 /* Below this many multiply-adds we split the work across our own threads (each sgemm then
- * runs single-threaded inside the parallel region). Letting OpenBLAS thread these small
- * products itself stalled for ~3.5 ms in one call out of three in the U-Net (measured:
- * 26 of 280 ms of a batch-64 forward for 2 MFLOP of work). */
-#define SMALL_GEMM (1 << 23)
+ * runs single-threaded inside the parallel region). Letting OpenBLAS thread the products of
+ * a network itself stalls: ~3.5 ms per call whatever the size, after our own parallel
+ * regions ran (measured in the U-Net: a [3136,128] x [128,128] attention projection took
+ * 4.0 ms instead of 0.5). Only products the size of a whole benchmark matrix go to it. */
+#define SMALL_GEMM (1LL << 30)
 /* Below this a parallel region costs more than the product (an 8->32 Linear at batch 64). */
 #define TINY_GEMM (1 << 17)
 
