@@ -78,6 +78,17 @@ static int group_norm_k(lua_State *L, int silu) {
 static int f_group_norm(lua_State *L) { return group_norm_k(L, 0); }
 static int f_group_norm_silu(lua_State *L) { return group_norm_k(L, 1); }
 
+/* add_group_norm_silu(x, e, groups [, gamma [, beta [, eps=1e-5]]]): silu(group_norm(x + e)),
+ * e [N, C] broadcast over the spatial dims. */
+static int f_add_group_norm_silu(lua_State *L) {
+  lundi_tensor *x = lundi_lua_check_tensor(L, 1), *e = lundi_lua_check_tensor(L, 2);
+  int groups = lundi_lua_check_int(L, 3);
+  lundi_tensor *g = lundi_lua_opt_tensor(L, 4), *b = lundi_lua_opt_tensor(L, 5);
+  float eps = (float)luaL_optnumber(L, 6, 1e-5);
+  lundi_lua_push_tensor(L, lundi_add_group_norm_silu(x, e, groups, g, b, eps), "add_group_norm_silu");
+  return 1;
+}
+
 /* layer_norm(x [, gamma [, beta [, eps=1e-5]]]). */
 static int f_layer_norm(lua_State *L) {
   lundi_tensor *x = lundi_lua_check_tensor(L, 1);
@@ -107,6 +118,18 @@ static int f_upsample(lua_State *L) {
   lundi_tensor *x = lundi_lua_check_tensor(L, 1);
   int s = lua_isnoneornil(L, 2) ? 2 : lundi_lua_check_int(L, 2);
   lundi_lua_push_tensor(L, lundi_upsample_nearest2d(x, s), "upsample_nearest");
+  return 1;
+}
+
+/* upsample_conv2d(x, w [, bias [, {scale=2, padding=0}]]): conv2d of the nearest-upsampled x
+ * (stride 1), without building the upsampled image. */
+static int f_upsample_conv2d(lua_State *L) {
+  static const char *const keys[] = {"scale", "padding", NULL};
+  lundi_tensor *x = lundi_lua_check_tensor(L, 1), *w = lundi_lua_check_tensor(L, 2);
+  lundi_tensor *b = lundi_lua_opt_tensor(L, 3);
+  lundi_lua_check_options(L, 4, keys);
+  int scale = (int)lundi_lua_opt_int_field(L, 4, "scale", 2), pad = (int)lundi_lua_opt_int_field(L, 4, "padding", 0);
+  lundi_lua_push_tensor(L, lundi_upsample_conv2d(x, scale, w, b, pad), "upsample_conv2d");
   return 1;
 }
 
@@ -140,6 +163,7 @@ void lundi_lua_open_tensor_nnf(lua_State *L, int mod, int methods) {
   }
   static const luaL_Reg fns[] = {
     {"group_norm", f_group_norm}, {"group_norm_silu", f_group_norm_silu}, {"layer_norm", f_layer_norm},
+    {"add_group_norm_silu", f_add_group_norm_silu}, {"upsample_conv2d", f_upsample_conv2d},
     {"rms_norm", f_rms_norm},     {"embedding", f_embedding},            {"upsample_nearest", f_upsample},
     {"upsample_nearest2d", f_upsample}, {"avg_pool2d", f_avg_pool2d},    {"avg_pool1d", f_avg_pool1d},
     {"timestep_embedding", f_timestep_embedding}, {NULL, NULL},
