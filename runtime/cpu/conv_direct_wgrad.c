@@ -244,7 +244,7 @@ int lundi__conv_direct_wgrad(const lundi_conv_geom *g, const float *x, const flo
       }
 #pragma omp barrier
       if (!failed) {
-#pragma omp for schedule(dynamic)
+#pragma omp for schedule(static)
         for (int64_t k = 0; k < nblk; k++) {
           wblock b;
           int64_t chunk = k / nband, band = k % nband;

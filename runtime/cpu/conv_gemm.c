@@ -158,7 +158,7 @@ int lundi__conv_gemm_fwd(const lundi_conv_geom *g, const float *x, const float *
   const int64_t nblk = p.nchunk * p.nband;
   const int par = p.nt > 1 && nblk >= p.nt;
   int failed = 0;
-#pragma omp parallel for schedule(dynamic) num_threads(p.nt) if (par)
+#pragma omp parallel for schedule(static) num_threads(p.nt) if (par)
   for (int64_t k = 0; k < nblk; k++) {
     lundi_conv_block b = block_at(g, &p, k / p.nband, k % p.nband);
     if (fwd_block(g, &p, &b, x, w, bias, y, !par)) {
@@ -229,7 +229,7 @@ int lundi__conv_gemm_bwd_data(const lundi_conv_geom *g, const float *gy, const f
   /* bands of one image overlap in gx, so threads take whole chunks */
   const int par = p.nt > 1 && p.nchunk >= p.nt;
   int failed = 0;
-#pragma omp parallel for schedule(dynamic) num_threads(p.nt) if (par)
+#pragma omp parallel for schedule(static) num_threads(p.nt) if (par)
   for (int64_t k = 0; k < p.nchunk; k++)
     if (bwd_data_chunk(g, &p, k, gy, w, bias, gx, !par)) {
 #pragma omp atomic write
