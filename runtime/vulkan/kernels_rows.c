@@ -308,8 +308,18 @@ int lundi_vk_rms_norm_bwd(const lundi_kcall *c) {
                   NULL);
 }
 
+/* The CPU kernels' optional per-(n, c) shift (fwd in[3], bwd in[6]) is not implemented here:
+ * add_group_norm_silu runs an add and the plain norm on this backend. Refuse rather than
+ * ignore it. */
+static int no_shift(const lundi_kcall *c, int at, const char *op) {
+  if (c->n_in > at && c->in[at])
+    return lundi__err(LUNDI_EUNSUPPORTED, "%s: the vulkan kernel takes no shift (use add, then the norm)", op);
+  return 0;
+}
+
 static int gn_fwd(const lundi_kcall *c, int silu) {
   norm_geom g;
+  if (no_shift(c, 3, silu ? "group_norm_silu" : "group_norm")) return lundi_last_error_code();
   if (group_geom(silu ? "group_norm_silu" : "group_norm", c, silu ? NF_SILU : 0, &g))
     return lundi_last_error_code();
   return norm_fwd(&g, c->f[0], c->in[0], c->in[1], c->in[2], c->out[0], c->out[1], c->out[2]);
@@ -317,6 +327,7 @@ static int gn_fwd(const lundi_kcall *c, int silu) {
 
 static int gn_bwd(const lundi_kcall *c, int silu) {
   norm_geom g;
+  if (no_shift(c, 6, silu ? "group_norm_silu_backward" : "group_norm_backward")) return lundi_last_error_code();
   if (group_geom(silu ? "group_norm_silu_backward" : "group_norm_backward", c, silu ? NF_SILU : 0,
                  &g))
     return lundi_last_error_code();
