@@ -7,8 +7,8 @@
 --
 -- The demo's budget (issue 6: at most 10 minutes on a 2-core CPU, training, sampling and
 -- evaluation included), measured on this project's 2-core machine: mnist-tiny trains at
--- ~0.18 s per step of 64 images (mnist-unet: ~0.8 s, too slow for the budget), so 2,100
--- steps take ~6.5 min; the pictures ~10 s; the evaluation ~100 s (1,000 guided samples of 50
+-- ~0.15 s per step of 64 images (mnist-unet: ~0.7 s, too slow for the budget), so 2,100
+-- steps take ~5 min; the pictures ~10 s; the evaluation ~85 s (1,000 guided samples of 50
 -- DDIM steps) plus, the first time, training and caching its classifier (43 s measured with another job running). Outputs go to the run
 -- (`lundi show`) and to out_dir; the last lines printed give the numbers and the paths.
 --
