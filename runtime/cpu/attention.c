@@ -76,7 +76,7 @@ static void scores(const attn *a, int64_t b, int64_t l0, int64_t nr, float *s) {
 
 /* LUNDI_K_ATTN_FWD: out[0] o [B, L, Dv], out[1] lse [B, L] (log-sum-exp of each row of
  * scores, -inf for a fully masked row). Parallel over (b, block of query rows). */
-int lundi_cpu_attn_fwd(const lundi_kcall *c) {
+LUNDI_WIDE_CLONES int lundi_cpu_attn_fwd(const lundi_kcall *c) {
   attn a = attn_of(c);
   float *o = lundi__f32(c->out[0]), *lse = lundi__f32(c->out[1]);
   int64_t nblk = (a.L + ROWS - 1) / ROWS, ntask = a.B * nblk, S = a.S, Dv = a.Dv;
@@ -118,7 +118,7 @@ int lundi_cpu_attn_fwd(const lundi_kcall *c) {
  * output may be NULL. With P = exp(scores - lse), dP = g v^T, dS = P (dP - rowsum(P dP)):
  * dv = P^T g, dq = scale dS k, dk = scale dS^T q. Parallel over b; blocks of query rows
  * accumulate dk and dv. */
-int lundi_cpu_attn_bwd(const lundi_kcall *c) {
+LUNDI_WIDE_CLONES int lundi_cpu_attn_bwd(const lundi_kcall *c) {
   attn a = attn_of(c);
   const float *go = lundi__f32(c->in[4]), *lse = lundi__f32(c->in[5]);
   float *dq = c->out[0] ? lundi__f32(c->out[0]) : NULL, *dk = c->out[1] ? lundi__f32(c->out[1]) : NULL;

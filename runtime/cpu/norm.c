@@ -110,15 +110,9 @@ static void group_stats(const float *xs, const float *sh, int64_t Cg, int64_t HW
  * of the shifted x. Parallel over (n, g).
  * LUNDI_K_GROUP_NORM_SILU_FWD: the same contract, with y = silu(z) for that z (the U-Net
  * follows every GroupNorm with SiLU; fusing saves a read and a write of the activation). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-/* The SiLU variants are compute-bound (exp + divide per element): an AVX-512 clone runs
- * them twice as wide where the CPU has it. */
-#define WIDE_CLONES __attribute__((target_clones("arch=x86-64-v4", "default")))
-#else
-#define WIDE_CLONES
-#endif
+/* The SiLU variants are compute-bound (exp + divide per element): LUNDI_WIDE_CLONES. */
 
-WIDE_CLONES static int group_norm_fwd(const lundi_kcall *c, int silu) {
+LUNDI_WIDE_CLONES static int group_norm_fwd(const lundi_kcall *c, int silu) {
   const float *x = lundi__f32(c->in[0]), *gamma = f32_or_null(c->in[1]), *beta = f32_or_null(c->in[2]);
   const float *shift = c->n_in > 3 ? f32_or_null(c->in[3]) : NULL;
   float *y = lundi__f32(c->out[0]), *mean = lundi__f32(c->out[1]), *rstd = lundi__f32(c->out[2]);
@@ -195,7 +189,7 @@ static inline __attribute__((always_inline)) void dz_row(const float *x, const f
  * written into dx on a first pass and turned into dx on a second, while still in cache.
  * Both: in[6] the forward's shift [N, C], NULL or absent (in[5] is then NULL for plain group
  * norm); dx is then the gradient of x + shift, so also of x. */
-WIDE_CLONES static int group_norm_bwd(const lundi_kcall *c, int silu) {
+LUNDI_WIDE_CLONES static int group_norm_bwd(const lundi_kcall *c, int silu) {
   const float *x = lundi__f32(c->in[0]), *g = lundi__f32(c->in[1]);
   const float *mean = lundi__f32(c->in[2]), *rstd = lundi__f32(c->in[3]), *gamma = f32_or_null(c->in[4]);
   const float *beta = silu ? f32_or_null(c->in[5]) : NULL, *shift = c->n_in > 6 ? f32_or_null(c->in[6]) : NULL;

@@ -15,6 +15,15 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The exp/sigmoid loops are compute-bound: an AVX-512 clone of a kernel runs them twice as
+ * wide where the CPU has it (the build's baseline is x86-64-v3). Helpers below are
+ * always_inline so that each clone gets its own copy. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define LUNDI_WIDE_CLONES __attribute__((target_clones("arch=x86-64-v4", "default")))
+#else
+#define LUNDI_WIDE_CLONES
+#endif
+
 /* exp(x) for x <= 0 (positive x is treated as 0); x < -87.33 (and -inf) gives 0, NaN gives NaN. */
 static inline __attribute__((always_inline)) float lundi__exp_nonpos(float x) {
   float xc = x > -88.0f ? x : -88.0f; /* also maps NaN to a safe value for the int conversion */
@@ -43,7 +52,7 @@ static inline __attribute__((always_inline)) float lundi__sigmoid(float x) {
 }
 
 /* y[i] = exp(x[i] - mx) for n contiguous floats (y may alias x); returns their sum. */
-static inline double lundi__exp_shift_sum(const float *x, float *y, int64_t n, float mx) {
+static inline __attribute__((always_inline)) double lundi__exp_shift_sum(const float *x, float *y, int64_t n, float mx) {
   double sum = 0;
   for (int64_t i0 = 0; i0 < n; i0 += 1024) {
     int64_t m = n - i0 < 1024 ? n - i0 : 1024;
@@ -60,7 +69,7 @@ static inline double lundi__exp_shift_sum(const float *x, float *y, int64_t n, f
 }
 
 /* max of n contiguous floats (-inf when n == 0 or all are -inf). */
-static inline float lundi__max_row(const float *x, int64_t n) {
+static inline __attribute__((always_inline)) float lundi__max_row(const float *x, int64_t n) {
   float mx = -INFINITY;
 #pragma omp simd reduction(max : mx)
   for (int64_t i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
