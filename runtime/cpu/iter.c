@@ -51,8 +51,8 @@ void lundi_cpu_foreach_row(int ndim, const int64_t *shape_in, int nops,
   int64_t total = rows * nchunk;
   int par = parallel && rows * inner >= 32768 && total > 1;
   if (nchunk == 1) {
-    /* each thread a contiguous range of rows: offsets found once by division, then stepped
-     * like an odometer (per-row division cost more than the short rows of strided copies) */
+    /* each thread a contiguous range of rows (the same share of the batch as the other
+     * static kernels); offsets found once by division, then stepped like an odometer */
 #pragma omp parallel if (par)
     {
       const int nt = omp_get_num_threads(), t = omp_get_thread_num();
