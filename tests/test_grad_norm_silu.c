@@ -248,6 +248,7 @@ static void test_shifted_errors(void) {
   CHECK_ERR(lundi_add_group_norm_silu(x, b, 2, NULL, NULL, 1e-5f), "shift [3,6] must be [N, C]");
   CHECK_ERR(lundi_add_group_norm_silu(x, c, 2, NULL, NULL, 1e-5f), "shift [2,6,1] must be [N, C]");
   CHECK_ERR(lundi_add_group_norm_silu(x, NULL, 2, NULL, NULL, 1e-5f), "e is NULL");
+  CHECK_ERR(lundi_add_group_norm_silu(NULL, a, 2, NULL, NULL, 1e-5f), "add_group_norm_silu: input is NULL");
   CHECK_ERR(lundi_add_group_norm_silu(x, a, 4, NULL, NULL, 1e-5f), "add_group_norm_silu: 4 groups do not divide");
   lundi_release(x), lundi_release(a), lundi_release(b), lundi_release(c);
   CHECK(lundi_live_tensors() == 0);

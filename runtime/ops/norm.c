@@ -162,6 +162,7 @@ lundi_tensor *lundi_group_norm_silu(lundi_tensor *x, int groups, lundi_tensor *g
 lundi_tensor *lundi_add_group_norm_silu(lundi_tensor *x, lundi_tensor *e, int groups, lundi_tensor *gamma,
                                         lundi_tensor *beta, float eps) {
   const char *op = "add_group_norm_silu";
+  if (lundi__check_f32(op, "input", x)) return NULL;
   if (!e) return lundi__errp(LUNDI_EINVAL, "%s: e is NULL (use lundi_group_norm_silu)", op);
   if (x->storage->device->is_host) return norm(GN_SILU, x, groups, gamma, beta, e, eps, op);
   /* other backends: the add, then the norm (their kernels take no shift) */
