@@ -4,6 +4,7 @@
  * errors, the pipeline cache file across processes, and submission that does not wait.
  * Cases exit 77 (skip) without a Vulkan device. */
 #include "vulkan_pair.h"
+#include "lundi/image.h" /* lundi_file_read_all */
 
 #include "vulkan/vk.h" /* lundi_vk_memory_stats, vk_buf */
 
@@ -307,16 +308,10 @@ static void out_of_memory(void) {
 
 /* ---- pipeline cache on disk ---- */
 
+/* The file's bytes (lundi_file_read_all), or NULL. */
 static unsigned char *slurp(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long len = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  unsigned char *p = malloc((size_t)len + 1);
-  *n = p && fread(p, 1, (size_t)len, f) == (size_t)len ? (size_t)len : 0;
-  fclose(f);
-  return p;
+  uint8_t *p = NULL;
+  return lundi_file_read_all(path, &p, n) ? NULL : p;
 }
 
 static void spit(const char *path, const void *p, size_t n) {

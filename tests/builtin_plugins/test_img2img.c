@@ -24,38 +24,25 @@ static double g_first_t;
 static lundi_registry *R;
 static const char *PRED[3] = {"epsilon", "sample", "v_prediction"};
 
-static double sigma_of_t(double t) {
-  if (t <= 0) return TS[0];
-  if (t >= T - 1) return TS[T - 1];
-  int lo = (int)floor(t);
-  double w = t - lo;
-  return g_logint ? exp(log(TS[lo]) + w * (log(TS[lo + 1]) - log(TS[lo]))) : TS[lo] + w * (TS[lo + 1] - TS[lo]);
+static double sigma_of_t(double t) { return bt_sigma_at(TS, T, t, g_logint); }
+
+/* alphas_cumprod at t, from the interpolated sigma */
+static double alpha_of_t(double t) {
+  double sg = sigma_of_t(t);
+  return 1 / (1 + sg * sg);
 }
 
 static lundi_tensor *oracle_forward(void *self, lundi_tensor *x, lundi_tensor *t, const lundi_cond *cond,
                                     lundi_rng *rng) {
   (void)self, (void)cond, (void)rng;
-  int64_t n = lundi_dim(x, 0), d = lundi_numel(x) / n;
-  float *xv = t_read(x), *tv = t_read(t), *out = malloc(sizeof(float) * (size_t)(n * d));
   if (g_calls++ == 0) {
+    float *tv = t_read(t);
     free(g_first_x);
     g_first_x = t_read(x);
     g_first_t = tv[0];
+    free(tv);
   }
-  for (int64_t r = 0; r < n; r++) {
-    double sg = sigma_of_t(tv[r]), a = 1 / (1 + sg * sg);
-    for (int64_t j = 0; j < d; j++) {
-      double m = g_m[j % NPIX], s = g_point ? 0 : g_s[j % NPIX], V = a * s * s + 1 - a;
-      double dx = xv[r * d + j] - sqrt(a) * m;
-      double eps = sqrt(1 - a) * dx / V, x0 = m + sqrt(a) * s * s * dx / V;
-      out[r * d + j] = (float)(g_pred == 0 ? eps : g_pred == 1 ? x0 : sqrt(a) * eps - sqrt(1 - a) * x0);
-    }
-  }
-  lundi_tensor *o = lundi_from_f32(lundi_ndim(x), lundi_shape(x), out);
-  free(xv);
-  free(tv);
-  free(out);
-  return o;
+  return bt_gauss_oracle(x, t, alpha_of_t, g_m, g_point ? NULL : g_s, NPIX, g_pred);
 }
 static int oracle_create(void *user, const lundi_params *p, void **self) {
   (void)user, (void)p;

@@ -21,25 +21,13 @@ static double AB[1000];
 static int g_pred; /* 0 epsilon, 1 sample, 2 v_prediction */
 static int g_calls;
 
+static double ab_of(double t) { return AB[(int)t]; }
+
 static lundi_tensor *oracle_forward(void *self, lundi_tensor *x, lundi_tensor *t, const lundi_cond *cond,
                                     lundi_rng *rng) {
   (void)self, (void)cond, (void)rng;
   g_calls++;
-  int64_t n = lundi_dim(x, 0), d = lundi_numel(x) / n;
-  float *xv = t_read(x), *tv = t_read(t), *out = malloc(sizeof(float) * (size_t)(n * d));
-  for (int64_t r = 0; r < n; r++) {
-    double a = AB[(int)tv[r]];
-    for (int64_t j = 0; j < d; j++) {
-      double m = M[j % NPAIR], s = S[j % NPAIR], V = a * s * s + 1 - a, dx = xv[r * d + j] - sqrt(a) * m;
-      double eps = sqrt(1 - a) * dx / V, x0 = m + sqrt(a) * s * s * dx / V;
-      out[r * d + j] = (float)(g_pred == 0 ? eps : g_pred == 1 ? x0 : sqrt(a) * eps - sqrt(1 - a) * x0);
-    }
-  }
-  lundi_tensor *o = lundi_from_f32(lundi_ndim(x), lundi_shape(x), out);
-  free(xv);
-  free(tv);
-  free(out);
-  return o;
+  return bt_gauss_oracle(x, t, ab_of, M, S, NPAIR, g_pred);
 }
 
 static int oracle_create(void *user, const lundi_params *p, void **self) {
