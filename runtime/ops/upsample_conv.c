@@ -36,9 +36,8 @@ typedef struct geom {
   int64_t N, C, H, W, O, kh, kw, OH, OW, s, p;
 } geom;
 
-/* F_ab [na*nb, kh*kw] (or its transpose) on dev: row j*nb + l sums the taps (t, u) that land
- * on phase tap (j, l). */
-static lundi_tensor *fold_matrix(const geom *g, int64_t a, int64_t b, int transpose, lundi_device *dev) {
+/* F_ab [na*nb, kh*kw] on dev: row j*nb + l sums the taps (t, u) that land on phase tap (j, l). */
+static lundi_tensor *fold_matrix(const geom *g, int64_t a, int64_t b, lundi_device *dev) {
   pdim pa = phase_dim(g->s, g->kh, g->p, a, g->OH), pb = phase_dim(g->s, g->kw, g->p, b, g->OW);
   int64_t rows = pa.n * pb.n, cols = g->kh * g->kw;
   float *f = calloc((size_t)(rows * cols), sizeof(float));
@@ -47,9 +46,9 @@ static lundi_tensor *fold_matrix(const geom *g, int64_t a, int64_t b, int transp
     for (int64_t u = 0; u < g->kw; u++) {
       int64_t j = floor_div(a - g->p + t, g->s) - pa.lo, l = floor_div(b - g->p + u, g->s) - pb.lo;
       int64_t r = j * pb.n + l, c = t * g->kw + u;
-      f[transpose ? c * rows + r : r * cols + c] = 1.0f;
+      f[r * cols + c] = 1.0f;
     }
-  int64_t shape[2] = {transpose ? cols : rows, transpose ? rows : cols};
+  int64_t shape[2] = {rows, cols};
   lundi_tensor *h = lundi_from_f32(2, shape, f);
   free(f);
   if (!h || dev->is_host) return h;
@@ -58,10 +57,11 @@ static lundi_tensor *fold_matrix(const geom *g, int64_t a, int64_t b, int transp
   return m;
 }
 
-/* Phase (a, b)'s weight [O, C, na, nb] from w [O, C, kh, kw] (contiguous), outside autograd. */
-static lundi_tensor *phase_weight(const geom *g, lundi_tensor *w, int64_t a, int64_t b) {
+/* Phase (a, b)'s weight [O, C, na, nb] = w F_ab^T, from w [O, C, kh, kw] (contiguous) and
+ * F_ab, outside autograd. */
+static lundi_tensor *phase_weight(const geom *g, lundi_tensor *w, lundi_tensor *f, int64_t a, int64_t b) {
   pdim pa = phase_dim(g->s, g->kh, g->p, a, g->OH), pb = phase_dim(g->s, g->kw, g->p, b, g->OW);
-  lundi_tensor *ft = fold_matrix(g, a, b, 1, w->storage->device);
+  lundi_tensor *ft = lundi_transpose(f, 0, 1);
   lundi_tensor *w2 = ft ? lundi_reshape(w, 2, (int64_t[]){g->O * g->C, g->kh * g->kw}) : NULL;
   lundi_tensor *p2 = w2 ? lundi_matmul(w2, ft) : NULL;
   lundi_tensor *wp = p2 ? lundi_reshape(p2, 4, (int64_t[]){g->O, g->C, pa.n, pb.n}) : NULL;
@@ -97,18 +97,17 @@ static void geom_to_node(lundi_node *n, const geom *g) {
 
 /* Phase (a, b)'s weight gradient [O, C, kh, kw]: the conv weight gradient of the phase,
  * folded back onto w's taps with F_ab. */
-static lundi_tensor *phase_wgrad(const geom *g, lundi_tensor *x, lundi_tensor *gp, lundi_tensor *wp, int64_t a,
-                                 int64_t b, const pdim *pa, const pdim *pb) {
+static lundi_tensor *phase_wgrad(const geom *g, lundi_tensor *x, lundi_tensor *gp, lundi_tensor *wp, lundi_tensor *f,
+                                 const pdim *pa, const pdim *pb) {
   lundi_device *dev = x->storage->device;
-  lundi_tensor *gwp = lundi_empty(4, wp->shape, LUNDI_F32, dev), *g2 = NULL, *f = NULL, *folded = NULL, *out = NULL;
+  lundi_tensor *gwp = lundi_empty(4, wp->shape, LUNDI_F32, dev), *g2 = NULL, *folded = NULL, *out = NULL;
   lundi_kcall k = {.id = LUNDI_K_CONV2D_BWD_WEIGHT, .n_in = 2, .n_out = 1, .in = {x, gp}, .out = {gwp},
                    .i = {1, 1, -pa->lo, -pb->lo, 1, 1, 1}};
   if (gwp && !lundi__dispatch(&k) && (g2 = lundi_reshape(gwp, 2, (int64_t[]){g->O * g->C, pa->n * pb->n})) &&
-      (f = fold_matrix(g, a, b, 0, dev)) && (folded = lundi_matmul(g2, f)))
+      (folded = lundi_matmul(g2, f)))
     out = lundi_reshape(folded, 4, (int64_t[]){g->O, g->C, g->kh, g->kw});
   lundi_release(gwp);
   lundi_release(g2);
-  lundi_release(f);
   lundi_release(folded);
   return out;
 }
@@ -120,10 +119,10 @@ static int phase_bw(const geom *g, lundi_tensor *x, lundi_tensor *w, lundi_tenso
   pdim pa = phase_dim(g->s, g->kh, g->p, a, g->OH), pb = phase_dim(g->s, g->kw, g->p, b, g->OW);
   if (!pa.cnt || !pb.cnt) return 0;
   lundi_device *dev = x->storage->device;
-  lundi_tensor *view = phase_view(g, gy, a, b, &pa, &pb), *gp = NULL, *wp = NULL;
+  lundi_tensor *view = phase_view(g, gy, a, b, &pa, &pb), *gp = NULL, *f = NULL, *wp = NULL;
   int rc = -1;
   if (view && (gp = lundi_empty(4, view->shape, LUNDI_F32, dev)) && !lundi_copy_(gp, view) &&
-      (wp = phase_weight(g, w, a, b))) {
+      (f = fold_matrix(g, a, b, dev)) && (wp = phase_weight(g, w, f, a, b))) {
     rc = 0;
     if (gx) {
       lundi_tensor *t = lundi_empty(4, x->shape, LUNDI_F32, dev);
@@ -132,11 +131,12 @@ static int phase_bw(const geom *g, lundi_tensor *x, lundi_tensor *w, lundi_tenso
       else rc = lundi__accumulate(gx, t);
     }
     if (!rc && gw) {
-      lundi_tensor *t = phase_wgrad(g, x, gp, wp, a, b, &pa, &pb);
+      lundi_tensor *t = phase_wgrad(g, x, gp, wp, f, &pa, &pb);
       rc = t ? lundi__accumulate(gw, t) : -1;
     }
   }
   lundi_release(wp);
+  lundi_release(f);
   lundi_release(gp);
   lundi_release(view);
   return rc;
@@ -211,8 +211,9 @@ static lundi_tensor *check(lundi_tensor *x, int scale, lundi_tensor *w, lundi_te
 static int phase_forward(const geom *g, lundi_tensor *x, lundi_tensor *w, lundi_tensor *bias, lundi_tensor *yp,
                          int64_t a, int64_t b) {
   pdim pa = phase_dim(g->s, g->kh, g->p, a, g->OH), pb = phase_dim(g->s, g->kw, g->p, b, g->OW);
-  lundi_tensor *wp = phase_weight(g, w, a, b);
+  lundi_tensor *f = fold_matrix(g, a, b, w->storage->device), *wp = f ? phase_weight(g, w, f, a, b) : NULL;
   int rc = wp ? run_conv(LUNDI_K_CONV2D_FWD, x, wp, bias, yp, &pa, &pb) : -1;
+  lundi_release(f);
   lundi_release(wp);
   return rc;
 }
