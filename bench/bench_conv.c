@@ -9,7 +9,8 @@
  *                   [--device=cpu|vulkan|all]
  * (--pass=0..3 times only fwd, bwd_data, bwd_w or train; the others print 0; --device picks
  * the tables, all by default: the CPU's, then Vulkan's where a device exists) */
-#include "core/internal.h"
+#include "lundi/lundi.h"
+#include "tensor/tensor_internal.h"
 #include "lundi/device.h"
 
 #include <cblas.h>

@@ -8,7 +8,7 @@
 #include "harness.h"
 
 #include "core/backend.h"
-#include "core/internal.h" /* lundi__view: arbitrary strided views for the kernels */
+#include "tensor/tensor_internal.h" /* lundi__view: arbitrary strided views for the kernels */
 
 #include <float.h>
 #include <stdint.h>

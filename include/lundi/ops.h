@@ -129,6 +129,13 @@ lundi_tensor *lundi_rope(lundi_tensor *x, float base, int64_t pos_offset);
 /* Inverted dropout; identity when !training or p == 0. Draws from rng. */
 lundi_tensor *lundi_dropout(lundi_tensor *x, float p, int training, lundi_rng *rng);
 
+/* ---- where ops run ----
+ * An op a device backend lacks is an error naming it, unless CPU fallback is on (this call,
+ * or LUNDI_CPU_FALLBACK=1): then it runs on the CPU on copies of its operands, and the
+ * results are copied back. Off by default: a silent fallback would hide slow paths. */
+void lundi_set_cpu_fallback(int on);
+int lundi_cpu_fallback(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,29 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lundi/error.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define LUNDI_MAX_DIMS 6
-
-typedef enum lundi_status {
-  LUNDI_OK = 0,
-  LUNDI_EINVAL = -1,      /* bad argument */
-  LUNDI_ESHAPE = -2,      /* shapes do not fit the op */
-  LUNDI_ENOMEM = -3,      /* host or device allocation failed */
-  LUNDI_EIO = -4,         /* file could not be read or written */
-  LUNDI_EFORMAT = -5,     /* malformed file contents */
-  LUNDI_EUNSUPPORTED = -6,/* op, dtype or device combination not available */
-  LUNDI_ESTATE = -7       /* call not valid in the current state (e.g. graph freed) */
-} lundi_status;
-
-/* Message of the last error on this thread ("" when none). */
-const char *lundi_last_error(void);
-int lundi_last_error_code(void);
-void lundi_clear_error(void);
-/* For plugins and front-ends: records a message and returns code (so `return lundi_set_error(...)`). */
-int lundi_set_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 typedef enum lundi_dtype { LUNDI_F32 = 0, LUNDI_F16, LUNDI_BF16, LUNDI_I32, LUNDI_U8 } lundi_dtype;
 const char *lundi_dtype_name(lundi_dtype dt);

@@ -1,6 +1,6 @@
 /* Define-by-run autograd: each op output that needs a gradient owns a node that holds
  * its inputs; backward() walks the nodes in reverse topological order. */
-#include "core/internal.h"
+#include "autograd/node.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +40,7 @@ lundi_node *lundi__record(lundi_tensor *out, const char *op, lundi_backward_fn b
   if (!lundi__needs_grad(n, in)) return NULL;
   lundi_node *nd = calloc(1, sizeof *nd);
   if (!nd) return NULL; /* out stays usable, just without history */
+  nd->head.release = lundi__node_release;
   nd->refcount = 1;
   nd->op = op;
   nd->backward = bw;
@@ -76,7 +77,9 @@ int lundi__accumulate(lundi_tensor **acc, lundi_tensor *g) {
     *acc = g;
     return 0;
   }
-  lundi_tensor *s = lundi_add(*acc, g);
+  /* The add kernel itself, not lundi_add: the tape stands below the ops (this runs under
+   * no_grad, where lundi_add would record nothing either). */
+  lundi_tensor *s = lundi__binary_kernel("add", LUNDI_BIN_ADD, *acc, g);
   lundi_release(g);
   if (!s) return lundi_last_error_code();
   lundi_release(*acc);
@@ -95,7 +98,7 @@ static int accumulate_leaf(lundi_tensor *t, lundi_tensor *g) {
     return rc;
   }
   if (!t->grad && (g->refcount > 1 || g->storage->refcount > 1 || !lundi_is_contiguous(g))) {
-    lundi_tensor *c = lundi_clone(g);
+    lundi_tensor *c = lundi__copy_new(g); /* lundi_clone's copy; under no_grad it records nothing */
     lundi_release(g);
     if (!c) return lundi_last_error_code();
     g = c;

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "lundi/tensor.h"
+#include "core/error.h"
 
 int lundi__afile_open(lundi__afile *f, const char *path, const char *what, int mode) {
   static unsigned counter;

@@ -5,7 +5,13 @@
 #ifndef LUNDI_BACKEND_H
 #define LUNDI_BACKEND_H
 
-#include "lundi/tensor.h"
+#include <stddef.h>
+#include <stdint.h>
+
+/* Only pointers to these cross this interface; runtime/tensor/tensor_internal.h has the
+ * tensor struct (the same typedefs as lundi/tensor.h, which C11 allows to repeat). */
+typedef struct lundi_tensor lundi_tensor;
+typedef struct lundi_device lundi_device;
 
 typedef enum lundi_kernel_id {
   LUNDI_K_COPY = 0, /* out[0] <- in[0], same shape, any strides, f32/i32 */
@@ -102,8 +108,10 @@ struct lundi_device {
   void *impl;
 };
 
+/* The dispatcher (runtime/tensor/dispatch.c). */
 const char *lundi__kernel_name(int id);
-/* Runs the kernel on the device of out[0] (or in[0]); errors when it is not implemented. */
+/* Runs the kernel on the device of out[0] (or in[0]); errors when it is not implemented.
+ * Ops go through lundi__run (runtime/ops/ops_internal.h), which adds the CPU fallback. */
 int lundi__dispatch(lundi_kcall *c);
 
 #endif

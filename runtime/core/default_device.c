@@ -1,6 +1,7 @@
 /* Device names ("cpu", "vulkan", "vulkan:N", "auto") and the default device that scripts
  * and plugins create tensors and models on. */
-#include "core/internal.h"
+#include "core/error.h"
+#include <stdio.h>
 #include "lundi/device.h"
 
 #include <stdlib.h>

@@ -1,5 +1,7 @@
 /* Per-thread last-error message. */
-#include "core/internal.h"
+#include "core/error.h"
+
+#include <stdarg.h>
 
 #include <stdio.h>
 

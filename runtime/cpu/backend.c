@@ -1,5 +1,6 @@
 /* The CPU backend: host memory and the kernel table. */
 #include "cpu/kernels.h"
+#include "lundi/cpu.h"
 
 #include <pthread.h>
 #include <stdint.h>

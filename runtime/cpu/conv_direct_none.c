@@ -1,7 +1,7 @@
 /* Non-x86 builds: the direct AVX-512 conv kernels do not exist, so every conv takes the
  * portable im2col + sgemm path (runtime/cpu/conv_gemm.c). */
 #include "cpu/conv.h"
-#include "core/internal.h"
+#include "tensor/tensor_internal.h"
 
 int lundi__conv_avx512(void) { return 0; }
 void lundi__conv_avx512_allow(int on) { (void)on; }

@@ -7,24 +7,14 @@
 void lundi_cpu_foreach_row(int ndim, const int64_t *shape_in, int nops,
                            const int64_t *const *strides, lundi_cpu_row_fn fn, void *ctx,
                            int parallel) {
-  int64_t shape[LUNDI_MAX_DIMS + 1], st[4][LUNDI_MAX_DIMS + 1];
-  int nd = 0;
-  /* drop size-1 dims, merge dims contiguous for all operands */
-  for (int i = 0; i < ndim; i++) {
+  for (int i = 0; i < ndim; i++)
     if (shape_in[i] == 0) return;
-    if (shape_in[i] == 1) continue;
-    int merge = nd > 0;
-    for (int k = 0; k < nops && merge; k++)
-      if (st[k][nd - 1] != strides[k][i] * shape_in[i]) merge = 0;
-    if (merge) {
-      shape[nd - 1] *= shape_in[i];
-      for (int k = 0; k < nops; k++) st[k][nd - 1] = strides[k][i];
-    } else {
-      shape[nd] = shape_in[i];
-      for (int k = 0; k < nops; k++) st[k][nd] = strides[k][i];
-      nd++;
-    }
-  }
+  /* drop size-1 dims, merge dims contiguous for all operands */
+  lundi_dims dims;
+  lundi__coalesce_dims(ndim, shape_in, nops, strides, &dims);
+  int nd = dims.ndim;
+  int64_t *shape = dims.shape;
+  int64_t (*st)[LUNDI_MAX_DIMS] = dims.stride;
   if (nd == 0) {
     shape[0] = 1;
     for (int k = 0; k < nops; k++) st[k][0] = 0;

@@ -3,7 +3,8 @@
 #ifndef LUNDI_CPU_KERNELS_H
 #define LUNDI_CPU_KERNELS_H
 
-#include "core/internal.h"
+#include "cpu/threads.h"
+#include "tensor/tensor_internal.h"
 
 #define LUNDI_CPU_KERNEL(name) int name(const lundi_kcall *c) __attribute__((weak))
 

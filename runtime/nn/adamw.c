@@ -107,7 +107,7 @@ int lundi_adamw_step(lundi_adamw *o) {
     lundi_kcall c = {.id = LUNDI_K_ADAMW, .n_in = 1, .n_out = 3, .in = {g}, .out = {p, o->m[i], o->v[i]},
                      .f = {o->cfg.lr, o->cfg.beta1, o->cfg.beta2, o->cfg.eps, o->cfg.weight_decay,
                            1.0 - pow(o->cfg.beta1, t), 1.0 - pow(o->cfg.beta2, t)}};
-    int rc = lundi__dispatch(&c);
+    int rc = lundi__run(&c);
     lundi_release(g);
     if (rc) return rc;
   }

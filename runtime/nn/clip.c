@@ -36,7 +36,7 @@ int lundi_clip_grad_norm(const lundi_param_list *params, float max_norm, float *
     if (!g) continue;
     lundi_kcall c = {.id = LUNDI_K_UNARY, .n_in = 1, .n_out = 1, .in = {g}, .out = {g}, .i = {LUNDI_UN_MUL_S},
                      .f = {coef, 0}};
-    rc = lundi__dispatch(&c);
+    rc = lundi__run(&c);
   }
   lundi_no_grad_exit();
   if (total_norm) *total_norm = (float)norm;

@@ -61,7 +61,7 @@ int lundi_ema_update(lundi_ema *e, const lundi_param_list *params) {
     if (!p) return lundi_last_error_code();
     lundi_kcall c = {.id = LUNDI_K_EMA, .n_in = 1, .n_out = 1, .in = {p}, .out = {e->shadow.tensors[i]},
                      .f = {e->decay}};
-    int rc = lundi__dispatch(&c);
+    int rc = lundi__run(&c);
     lundi_release(p);
     if (rc) return rc;
   }

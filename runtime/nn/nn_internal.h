@@ -2,7 +2,8 @@
 #ifndef LUNDI_NN_INTERNAL_H
 #define LUNDI_NN_INTERNAL_H
 
-#include "core/internal.h"
+#include "lundi/nn.h"
+#include "ops/ops_internal.h"
 
 struct lundi_module {
   char *type;

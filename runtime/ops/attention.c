@@ -4,7 +4,7 @@
  * the scaled scores and must broadcast to [batch..., L, S]; it gets a gradient too when it
  * requires one. A fully masked query row yields a zero output row and zero gradients
  * (where the usual formula would give NaN). */
-#include "core/internal.h"
+#include "ops/ops_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -42,7 +42,7 @@ static int sdpa_bw(lundi_node *n, lundi_tensor *g, lundi_tensor **gin) {
     lundi_kcall c = {.id = LUNDI_K_ATTN_BWD, .n_in = 6, .n_out = 4, .in = {qf, kf, vf, mv, gc, n->saved[4]},
                      .out = {d[0], d[1], d[2], d[3]}, .f = {n->f[0]}};
     memcpy(c.i, n->i, sizeof(int64_t) * 6);
-    rc = lundi__dispatch(&c);
+    rc = lundi__run(&c);
   }
   lundi_release(gc);
   for (int k = 0; k < 4 && !rc; k++) {
@@ -113,7 +113,7 @@ lundi_tensor *lundi_sdpa(lundi_tensor *q, lundi_tensor *k, lundi_tensor *v, lund
     lundi_kcall c = {.id = LUNDI_K_ATTN_FWD, .n_in = 4, .n_out = 2, .in = {qf, kf, vf, mv}, .out = {out, lse},
                      .f = {scale}};
     memcpy(c.i, ki, sizeof ki);
-    rc = lundi__dispatch(&c);
+    rc = lundi__run(&c);
   }
   lundi_node *nd = rc ? NULL : lundi__record(out, "sdpa", sdpa_bw, 4, all);
   if (nd) {

@@ -1,7 +1,7 @@
 /* Convolutions: conv2d, conv1d and their transposes, all on the three conv2d kernels.
  * conv1d is conv2d on [N, C, 1, L] views. conv_transpose's forward is conv2d's backward
  * in x; its own backward uses the conv2d forward (grad x) and backward-weight (grad w). */
-#include "core/internal.h"
+#include "ops/ops_internal.h"
 
 #include <string.h>
 
@@ -39,7 +39,7 @@ static int run_kernel(int id, lundi_tensor *in0, lundi_tensor *in1, lundi_tensor
                       lundi_tensor *out1, const cparams *c) {
   lundi_kcall k = {.id = id, .n_in = 3, .n_out = out1 ? 2 : 1, .in = {in0, in1, in2}, .out = {out0, out1},
                    .i = {c->s[0], c->s[1], c->p[0], c->p[1], c->d[0], c->d[1], c->groups}};
-  return lundi__dispatch(&k);
+  return lundi__run(&k);
 }
 
 static void params_to_node(lundi_node *n, const cparams *c) {

@@ -1,7 +1,7 @@
 /* Inverted dropout. The keep mask comes from a Philox uniform draw (lundi_uniform_), so a
  * given rng state yields the same mask on every backend: element i is kept when its
  * uniform u_i >= p, and kept values are scaled by 1 / (1 - p). */
-#include "core/internal.h"
+#include "ops/ops_internal.h"
 
 /* mask = (u >= p) / (1 - p), computed in place in u with the elementwise kernels. */
 static int keep_mask(lundi_tensor *u, float p) {
@@ -16,12 +16,12 @@ static int keep_mask(lundi_tensor *u, float p) {
   lundi_release(ps);
   if (!pb) return -1;
   lundi_kcall ge = {.id = LUNDI_K_BINARY, .n_in = 2, .n_out = 1, .in = {u, pb}, .out = {u}, .i = {LUNDI_BIN_GE}};
-  int rc = lundi__dispatch(&ge);
+  int rc = lundi__run(&ge);
   lundi_release(pb);
   if (rc) return rc;
   lundi_kcall sc = {.id = LUNDI_K_UNARY, .n_in = 1, .n_out = 1, .in = {u}, .out = {u}, .i = {LUNDI_UN_MUL_S},
                     .f = {1.0 / (1.0 - (double)p)}};
-  return lundi__dispatch(&sc);
+  return lundi__run(&sc);
 }
 
 lundi_tensor *lundi_dropout(lundi_tensor *x, float p, int training, lundi_rng *rng) {

@@ -1,43 +1,15 @@
 /* Elementwise ops with broadcasting, and their gradients. */
-#include "core/internal.h"
+#include "ops/ops_internal.h"
 
 #include <math.h>
 #include <string.h>
-
-/* Runs a binary kernel on a, b broadcast together; returns the new output (no tape). */
-static lundi_tensor *binary_raw(const char *name, int op, lundi_tensor *a, lundi_tensor *b) {
-  if (lundi__check_f32(name, "a", a) || lundi__check_f32(name, "b", b)) return NULL;
-  lundi_tensor *ab[2] = {a, b};
-  if (lundi__same_device(name, 2, ab)) return NULL;
-  int nd;
-  int64_t shape[LUNDI_MAX_DIMS], sa[LUNDI_MAX_DIMS], sb[LUNDI_MAX_DIMS];
-  if (lundi__broadcast_shape(name, a->ndim, a->shape, b->ndim, b->shape, &nd, shape)) return NULL;
-  lundi_tensor *out = lundi_empty(nd, shape, LUNDI_F32, a->storage->device);
-  if (!out) return NULL;
-  lundi__broadcast_strides(a, nd, shape, sa);
-  lundi__broadcast_strides(b, nd, shape, sb);
-  lundi_tensor *va = lundi__view(a, nd, shape, sa, a->offset);
-  lundi_tensor *vb = lundi__view(b, nd, shape, sb, b->offset);
-  int rc = -1;
-  if (va && vb) {
-    lundi_kcall c = {.id = LUNDI_K_BINARY, .n_in = 2, .n_out = 1, .in = {va, vb}, .out = {out}, .i = {op}};
-    rc = lundi__dispatch(&c);
-  }
-  lundi_release(va);
-  lundi_release(vb);
-  if (rc) {
-    lundi_release(out);
-    return NULL;
-  }
-  return out;
-}
 
 static lundi_tensor *unary_raw(int op, lundi_tensor *x, float f0, float f1) {
   if (lundi__check_f32("unary op", "x", x)) return NULL;
   lundi_tensor *out = lundi_empty(x->ndim, x->shape, LUNDI_F32, x->storage->device);
   if (!out) return NULL;
   lundi_kcall c = {.id = LUNDI_K_UNARY, .n_in = 1, .n_out = 1, .in = {x}, .out = {out}, .i = {op}, .f = {f0, f1}};
-  if (lundi__dispatch(&c)) {
+  if (lundi__run(&c)) {
     lundi_release(out);
     return NULL;
   }
@@ -105,7 +77,7 @@ static int div_bw(lundi_node *n, lundi_tensor *g, lundi_tensor **gin) {
 }
 
 static lundi_tensor *binary(const char *name, int op, lundi_backward_fn bw, lundi_tensor *a, lundi_tensor *b) {
-  lundi_tensor *out = binary_raw(name, op, a, b);
+  lundi_tensor *out = lundi__binary_kernel(name, op, a, b);
   if (out) {
     lundi_tensor *in[2] = {a, b};
     lundi__record(out, name, bw, 2, in);
@@ -132,7 +104,7 @@ static int unary_bw(lundi_node *n, lundi_tensor *g, lundi_tensor **gin) {
   if (!out) return -1;
   lundi_kcall c = {.id = LUNDI_K_UNARY_BWD, .n_in = n->saved[0] ? 3 : 2, .n_out = 1,
                    .in = {x, g, n->saved[0]}, .out = {out}, .i = {n->i[0]}, .f = {n->f[0], n->f[1]}};
-  if (lundi__dispatch(&c)) {
+  if (lundi__run(&c)) {
     lundi_release(out);
     return -1;
   }
@@ -140,7 +112,6 @@ static int unary_bw(lundi_node *n, lundi_tensor *g, lundi_tensor **gin) {
   return 0;
 }
 
-lundi_tensor *lundi__unary(const char *name, int op, lundi_tensor *x, float f0, float f1);
 lundi_tensor *lundi__unary(const char *name, int op, lundi_tensor *x, float f0, float f1) {
   lundi_tensor *out = unary_raw(op, x, f0, f1);
   if (!out) return NULL;
@@ -219,7 +190,7 @@ lundi_tensor *lundi_where(lundi_tensor *cond, lundi_tensor *a, lundi_tensor *b) 
   }
   if (!rc) {
     lundi_kcall c = {.id = LUNDI_K_WHERE, .n_in = 3, .n_out = 1, .in = {v[0], v[1], v[2]}, .out = {out}};
-    rc = lundi__dispatch(&c);
+    rc = lundi__run(&c);
   }
   for (int k = 0; k < 3; k++) lundi_release(v[k]);
   if (rc) {

@@ -1,5 +1,5 @@
 /* Indexing and resampling ops: embedding lookup, nearest upsampling, average pooling. */
-#include "core/internal.h"
+#include "ops/ops_internal.h"
 
 #include <string.h>
 
@@ -10,7 +10,7 @@ static lundi_tensor *run_kernel(int id, lundi_tensor *in0, lundi_tensor *in1, in
   if (!out) return NULL;
   lundi_kcall c = {.id = id, .n_in = in1 ? 2 : 1, .n_out = 1, .in = {in0, in1}, .out = {out}};
   memcpy(c.i, iargs, sizeof(int64_t) * (size_t)ni);
-  if (lundi__dispatch(&c)) {
+  if (lundi__run(&c)) {
     lundi_release(out);
     return NULL;
   }

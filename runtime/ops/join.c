@@ -1,7 +1,7 @@
 /* Joining and splitting along a dim: concat copies each input into a slice of the output
  * (the copy kernel merges dims, so a channel concat of NCHW tensors is one threaded memcpy
  * per batch row); split returns slice views, each on the tape. */
-#include "core/internal.h"
+#include "ops/ops_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Losses with mean reduction: mean squared error (composed from elementwise ops) and
  * cross-entropy (one fused kernel each way). */
-#include "core/internal.h"
+#include "ops/ops_internal.h"
 
 #include <string.h>
 
@@ -39,7 +39,7 @@ static int ce_bw(lundi_node *n, lundi_tensor *g, lundi_tensor **gin) {
     lundi_kcall c = {.id = LUNDI_K_CROSS_ENTROPY_BWD, .n_in = n->saved[4] ? 6 : 5, .n_out = 1,
                      .in = {x2, n->saved[1], n->saved[2], n->saved[3], gc, n->saved[4]}, .out = {gx},
                      .i = {n->i[0]}, .f = {n->f[0]}};
-    rc = lundi__dispatch(&c);
+    rc = lundi__run(&c);
   }
   lundi_release(gc);
   if (!rc) {
@@ -114,7 +114,7 @@ lundi_tensor *lundi_cross_entropy(lundi_tensor *logits, lundi_tensor *target, lu
   if (x2 && t1 && (m1 || !mask) && loss && lse && wsum && !check_targets(t1, C, ignore_index)) {
     lundi_kcall c = {.id = LUNDI_K_CROSS_ENTROPY_FWD, .n_in = m1 ? 3 : 2, .n_out = 3, .in = {x2, t1, m1},
                      .out = {loss, lse, wsum}, .i = {ignore_index}, .f = {label_smoothing}};
-    rc = lundi__dispatch(&c);
+    rc = lundi__run(&c);
   }
   if (!rc) {
     lundi_node *n = lundi__record(loss, "cross_entropy", ce_bw, 1, &logits);

@@ -1,5 +1,5 @@
 /* matmul (batched, broadcasting) and linear, on the GEMM kernel. */
-#include "core/internal.h"
+#include "ops/ops_internal.h"
 
 #include <string.h>
 
@@ -68,7 +68,7 @@ static int gemm_into(lundi_tensor *out, lundi_tensor *a, lundi_tensor *b, int64_
                      .i = {batch, M, N, K, oa.trans, ob.trans, oa.ld, ob.ld, N > 0 ? N : 1, oa.bstride,
                            ob.bstride, M * N},
                      .f = {1.0, 0.0}};
-    rc = lundi__dispatch(&c);
+    rc = lundi__run(&c);
   }
   lundi_release(oa.t);
   lundi_release(ob.t);

@@ -1,7 +1,7 @@
 /* Normalisation ops: group norm (and the fused silu(group_norm)), layer norm, RMS norm.
  * Kernels see contiguous tensors and also return the per-group / per-row mean and rstd,
  * which the node keeps so the backward does not recompute them. */
-#include "core/internal.h"
+#include "ops/ops_internal.h"
 
 enum { GN, LN, RMS, GN_SILU };
 
@@ -41,7 +41,7 @@ static int norm_bw(lundi_node *n, lundi_tensor *g, lundi_tensor **gin) {
       if (kind == GN_SILU) c.n_in = 6, c.in[5] = n->saved[4];
       if (n->saved[5]) c.n_in = 7, c.in[6] = n->saved[5];
     }
-    rc = lundi__dispatch(&c);
+    rc = lundi__run(&c);
   }
   lundi_release(gc);
   lundi_tensor *shift = n->n_in > 3 ? n->in[3] : NULL;
@@ -125,7 +125,7 @@ static lundi_tensor *norm(int kind, lundi_tensor *x, int groups, lundi_tensor *g
     lundi_kcall c = {.id = kinds[kind].fwd, .n_in = sc ? 4 : 3, .n_out = 3, .in = {xc, gc, bc, sc},
                      .out = {y, mean, rstd}, .i = {ki[0], ki[1], ki[2], ki[3]}, .f = {eps}};
     if (kind == RMS) c.n_in = 2, c.n_out = 2, c.out[1] = rstd, c.out[2] = NULL;
-    rc = lundi__dispatch(&c);
+    rc = lundi__run(&c);
   }
   lundi_node *nd = rc ? NULL : lundi__record(y, op, norm_bw, shift ? 4 : kind == RMS ? 2 : 3, all);
   if (nd) {

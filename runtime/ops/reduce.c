@@ -1,5 +1,5 @@
 /* Reductions (sum, mean, max) over axes, sum_to, and their gradients. */
-#include "core/internal.h"
+#include "ops/ops_internal.h"
 
 #include <string.h>
 
@@ -28,7 +28,7 @@ static lundi_tensor *reduce_raw(const char *op, int redop, lundi_tensor *a, cons
     lundi_release(out);
     return lundi__errp(LUNDI_ESHAPE, "%s: cannot reduce an empty tensor", op);
   }
-  if (lundi__dispatch(&c)) {
+  if (lundi__run(&c)) {
     lundi_release(out);
     return NULL;
   }
@@ -96,7 +96,7 @@ static int max_bw(lundi_node *n, lundi_tensor *g, lundi_tensor **gin) {
   int rc = -1;
   if (out && !lundi_fill_(out, 0.0f)) {
     lundi_kcall c = {.id = LUNDI_K_MAX_BWD, .n_in = 3, .n_out = 1, .in = {xc, m, gc}, .out = {out}};
-    rc = lundi__dispatch(&c);
+    rc = lundi__run(&c);
   }
   lundi_release(gc);
   lundi_release(xc);

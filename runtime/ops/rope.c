@@ -1,11 +1,11 @@
 /* Rotary position embedding. The backward is the same rotation by the negative angle. */
-#include "core/internal.h"
+#include "ops/ops_internal.h"
 
 /* i[0..3]: R, L, D, pos_offset; f[0]: base. */
 static int rope_run(lundi_tensor *x, lundi_tensor *out, const int64_t *ki, double base, int inverse) {
   lundi_kcall c = {.id = LUNDI_K_ROPE, .n_in = 1, .n_out = 1, .in = {x}, .out = {out},
                    .i = {ki[0], ki[1], ki[2], ki[3], inverse}, .f = {base}};
-  return lundi__dispatch(&c);
+  return lundi__run(&c);
 }
 
 static int rope_bw(lundi_node *n, lundi_tensor *g, lundi_tensor **gin) {

@@ -1,7 +1,7 @@
 /* softmax and log_softmax over any dim. The input is made contiguous and seen as
  * [outer, D, inner], so the kernel reduces over D with stride inner and no transpose. The
  * node keeps the output, from which both gradients follow. */
-#include "core/internal.h"
+#include "ops/ops_internal.h"
 
 static int softmax_bw(lundi_node *n, lundi_tensor *g, lundi_tensor **gin) {
   lundi_tensor *y = n->saved[0];
@@ -11,7 +11,7 @@ static int softmax_bw(lundi_node *n, lundi_tensor *g, lundi_tensor **gin) {
   if (dx) {
     lundi_kcall c = {.id = (int)n->i[3], .n_in = 2, .n_out = 1, .in = {y, gc}, .out = {dx},
                      .i = {n->i[0], n->i[1], n->i[2]}};
-    rc = lundi__dispatch(&c);
+    rc = lundi__run(&c);
   }
   lundi_release(gc);
   if (rc) {
@@ -35,7 +35,7 @@ static lundi_tensor *softmax_op(const char *op, int fwd, int bwd, lundi_tensor *
   int rc = -1;
   if (y) {
     lundi_kcall c = {.id = fwd, .n_in = 1, .n_out = 1, .in = {xc}, .out = {y}, .i = {O, D, I}};
-    rc = lundi__dispatch(&c);
+    rc = lundi__run(&c);
   }
   lundi_release(xc);
   if (rc) {

@@ -9,7 +9,7 @@
  * run on the device's conv2d kernels (whose outputs may be larger than the size formula
  * gives: taps past the input read zeros) and are interleaved into the output; the backward
  * sums the phases' data gradients and folds their weight gradients back with F_ab^T. */
-#include "core/internal.h"
+#include "ops/ops_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +75,7 @@ static int run_conv(int id, lundi_tensor *in0, lundi_tensor *in1, lundi_tensor *
                     const pdim *pa, const pdim *pb) {
   lundi_kcall k = {.id = id, .n_in = 3, .n_out = 1, .in = {in0, in1, in2}, .out = {out0},
                    .i = {1, 1, -pa->lo, -pb->lo, 1, 1, 1}};
-  return lundi__dispatch(&k);
+  return lundi__run(&k);
 }
 
 /* Phase (a, b) of y [N, O, OH, OW] as a strided view [N, O, cnt_a, cnt_b]. */
@@ -103,7 +103,7 @@ static lundi_tensor *phase_wgrad(const geom *g, lundi_tensor *x, lundi_tensor *g
   lundi_tensor *gwp = lundi_empty(4, wp->shape, LUNDI_F32, dev), *g2 = NULL, *folded = NULL, *out = NULL;
   lundi_kcall k = {.id = LUNDI_K_CONV2D_BWD_WEIGHT, .n_in = 2, .n_out = 1, .in = {x, gp}, .out = {gwp},
                    .i = {1, 1, -pa->lo, -pb->lo, 1, 1, 1}};
-  if (gwp && !lundi__dispatch(&k) && (g2 = lundi_reshape(gwp, 2, (int64_t[]){g->O * g->C, pa->n * pb->n})) &&
+  if (gwp && !lundi__run(&k) && (g2 = lundi_reshape(gwp, 2, (int64_t[]){g->O * g->C, pa->n * pb->n})) &&
       (folded = lundi_matmul(g2, f)))
     out = lundi_reshape(folded, 4, (int64_t[]){g->O, g->C, g->kh, g->kw});
   lundi_release(gwp);

@@ -1,5 +1,5 @@
 /* f16 / bf16 <-> f32 conversions (round to nearest even, NaN and Inf preserved). */
-#include "core/internal.h"
+#include "tensor/tensor_internal.h"
 
 #include <string.h>
 

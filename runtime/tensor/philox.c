@@ -1,5 +1,5 @@
 /* Philox4x32-10 (Salmon et al., SC'11) and the tensor-level random fills. */
-#include "core/internal.h"
+#include "tensor/tensor_internal.h"
 
 #include <stdlib.h>
 

@@ -1,5 +1,5 @@
 /* Tensor and storage lifetime, creation and inspection. */
-#include "core/internal.h"
+#include "tensor/tensor_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -24,20 +24,6 @@ const char *lundi_dtype_name(lundi_dtype dt) {
   case LUNDI_U8: return "u8";
   }
   return "?";
-}
-
-int64_t lundi__numel(int ndim, const int64_t *shape) {
-  int64_t n = 1;
-  for (int i = 0; i < ndim; i++) n *= shape[i];
-  return n;
-}
-
-void lundi__contig_strides(int ndim, const int64_t *shape, int64_t *stride) {
-  int64_t s = 1;
-  for (int i = ndim - 1; i >= 0; i--) {
-    stride[i] = s;
-    s *= shape[i] > 0 ? shape[i] : 1;
-  }
 }
 
 char *lundi_shape_str(int ndim, const int64_t *shape, char *buf, size_t n) {
@@ -169,7 +155,7 @@ lundi_tensor *lundi_retain(lundi_tensor *t) {
 void lundi_release(lundi_tensor *t) {
   if (!t || --t->refcount > 0) return;
   lundi_release(t->grad);
-  if (t->node) lundi__node_release(t->node);
+  if (t->node) ((lundi_node_head *)t->node)->release(t->node);
   storage_release(t->storage);
   count_tensor(-1);
   free(t);
@@ -196,6 +182,8 @@ lundi_tensor *lundi__view(lundi_tensor *base, int ndim, const int64_t *shape,
 lundi_tensor *lundi__alias(lundi_tensor *t) {
   return lundi__view(t, t->ndim, t->shape, t->stride, t->offset);
 }
+
+lundi_tensor *lundi_detach(lundi_tensor *t) { return lundi__alias(t); }
 
 int lundi_ndim(const lundi_tensor *t) { return t->ndim; }
 int64_t lundi_dim(const lundi_tensor *t, int i) {

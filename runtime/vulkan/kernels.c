@@ -21,21 +21,11 @@ static int make_push(const char *op, lundi_tensor *const *ops, int n_ops, vk_pus
   if (n >= (int64_t)1 << 31)
     return lundi__err(LUNDI_EUNSUPPORTED, "%s: %lld elements; the vulkan backend handles < 2^31 per op", op,
                       (long long)n);
-  int64_t shape[LUNDI_MAX_DIMS], st[3][LUNDI_MAX_DIMS];
-  int nd = 0;
-  for (int d = 0; d < o->ndim; d++) {
-    if (o->shape[d] == 1) continue; /* size-1 dims never move the index */
-    int merge = nd > 0;
-    for (int k = 0; k < n_ops && merge; k++) merge = st[k][nd - 1] == ops[k]->stride[d] * o->shape[d];
-    if (merge) {
-      shape[nd - 1] *= o->shape[d];
-      for (int k = 0; k < n_ops; k++) st[k][nd - 1] = ops[k]->stride[d];
-    } else {
-      shape[nd] = o->shape[d];
-      for (int k = 0; k < n_ops; k++) st[k][nd] = ops[k]->stride[d];
-      nd++;
-    }
-  }
+  lundi_dims dims;
+  lundi__coalesce_tensors(ops, n_ops, &dims);
+  const int nd = dims.ndim;
+  const int64_t *shape = dims.shape;
+  int64_t (*st)[LUNDI_MAX_DIMS] = dims.stride;
   p->n = (uint32_t)n;
   p->ndim = (uint32_t)nd;
   for (int d = 0; d < nd; d++) p->shape[d] = (uint32_t)shape[d];

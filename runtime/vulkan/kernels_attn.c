@@ -180,9 +180,7 @@ int lundi_vk_attn_fwd(const lundi_kcall *c) {
   lundi_tensor *parts[3] = {c->in[0], c->in[1], c->in[2]};
   int64_t lens[3] = {B * L * D, B * S * D, B * S * Dv};
   uint32_t off[4];
-  lundi_no_grad_enter();
   lundi_tensor *X = gather(dev, parts, lens, 3, 0, off);
-  lundi_no_grad_exit();
   if (!X) return lundi_last_error_code();
   p.mode = 0;
   p.qoff = off[0], p.koff = off[1], p.voff = off[2];
@@ -219,9 +217,7 @@ int lundi_vk_attn_bwd(const lundi_kcall *c) {
   lundi_tensor *parts[5] = {c->in[0], c->in[1], c->in[2], c->in[4], c->in[5]};
   int64_t lens[5] = {B * L * D, B * S * D, B * S * Dv, B * L * Dv, B * L};
   uint32_t off[6];
-  lundi_no_grad_enter();
   lundi_tensor *X = gather(dev, parts, lens, 5, B * L > 0 ? B * L : 1, off);
-  lundi_no_grad_exit();
   if (!X) return lundi_last_error_code();
   p.qoff = off[0], p.koff = off[1], p.voff = off[2], p.goff = off[3], p.lseoff = off[4],
   p.deloff = off[5];

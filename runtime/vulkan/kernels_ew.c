@@ -28,21 +28,11 @@ static int make_push4(const char *op, lundi_tensor *const *ops, int n_ops, vk_pu
   if (n >= (int64_t)1 << 31)
     return lundi__err(LUNDI_EUNSUPPORTED, "%s: %lld elements; the vulkan backend handles < 2^31 per op", op,
                       (long long)n);
-  int64_t shape[LUNDI_MAX_DIMS], st[4][LUNDI_MAX_DIMS];
-  int nd = 0;
-  for (int d = 0; d < o->ndim; d++) {
-    if (o->shape[d] == 1) continue;
-    int merge = nd > 0;
-    for (int k = 0; k < n_ops && merge; k++) merge = st[k][nd - 1] == ops[k]->stride[d] * o->shape[d];
-    if (merge) {
-      shape[nd - 1] *= o->shape[d];
-      for (int k = 0; k < n_ops; k++) st[k][nd - 1] = ops[k]->stride[d];
-    } else {
-      shape[nd] = o->shape[d];
-      for (int k = 0; k < n_ops; k++) st[k][nd] = ops[k]->stride[d];
-      nd++;
-    }
-  }
+  lundi_dims dims;
+  lundi__coalesce_tensors(ops, n_ops, &dims);
+  const int nd = dims.ndim;
+  const int64_t *shape = dims.shape;
+  int64_t (*st)[LUNDI_MAX_DIMS] = dims.stride;
   if (nd > 4) return TOO_MANY_DIMS;
   p->n = (uint32_t)n;
   p->ndim = (uint32_t)nd;
@@ -82,16 +72,14 @@ static int run4(const char *op, int shader, lundi_tensor *const *ops_in, int n_o
   int rc = make_push4(op, ops, n_ops, &p);
   if (rc == TOO_MANY_DIMS) {
     rc = 0;
-    lundi_no_grad_enter();
     for (int k = 0; k < n_ops && !rc; k++) {
       tmp[k] = k == 0 ? (lundi_is_contiguous(ops[0]) ? lundi_retain(ops[0])
                                                      : lundi_empty(ops[0]->ndim, ops[0]->shape, LUNDI_F32,
                                                                    ops[0]->storage->device))
-                      : lundi_contiguous(ops[k]);
+                      : lundi__contiguous_copy(ops[k]);
       if (!tmp[k]) rc = -1;
       else ops[k] = tmp[k];
     }
-    lundi_no_grad_exit();
     rc = rc ? lundi_last_error_code() : make_push4(op, ops, n_ops, &p);
   }
   if (!rc) {

@@ -154,7 +154,6 @@ int lundi_vk_rope(const lundi_kcall *c) {
       cs[L * h + l * h + i] = (float)(sign * sin(t));
     }
   }
-  lundi_no_grad_enter();
   lundi_tensor *ht = lundi_from_f32(1, &nt, cs),
                *dt = ht ? lundi_to_device(ht, o->storage->device) : NULL;
   free(cs);
@@ -165,6 +164,5 @@ int lundi_vk_rope(const lundi_kcall *c) {
   }
   lundi_release(ht);
   lundi_release(dt);
-  lundi_no_grad_exit();
   return rc;
 }

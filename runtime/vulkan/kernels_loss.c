@@ -82,11 +82,9 @@ int lundi_vk_cross_entropy_fwd(const lundi_kcall *c) {
   vk_dev *d = lundi_vk_dev(dev);
   /* scratch: per-row losses [R], weights [R], then the mask's copy [R] */
   int64_t ns = 3 * R + 1;
-  lundi_no_grad_enter();
   lundi_tensor *s = lundi_empty(1, &ns, LUNDI_F32, dev);
   int rc = s ? 0 : lundi_last_error_code();
   if (!rc && mask) rc = lundi_vk_copy_flat(s, s->offset + 2 * R, mask, (mask)->offset, R);
-  lundi_no_grad_exit();
   if (!rc && R) {
     loss_push p = {.mode = 0,
                    .G = pow2_at_least((uint64_t)C, d->local_size),
@@ -130,14 +128,12 @@ int lundi_vk_cross_entropy_bwd(const lundi_kcall *c) {
   vk_dev *d = lundi_vk_dev(dev);
   /* packed: wsum, gout, lse [R], mask [R] */
   int64_t np = 2 + 2 * R;
-  lundi_no_grad_enter();
   lundi_tensor *P = lundi_empty(1, &np, LUNDI_F32, dev);
   int rc = P ? 0 : lundi_last_error_code();
   if (!rc) rc = lundi_vk_copy_flat(P, P->offset, wsum, (wsum)->offset, 1);
   if (!rc) rc = lundi_vk_copy_flat(P, P->offset + 1, gout, (gout)->offset, 1);
   if (!rc) rc = lundi_vk_copy_flat(P, P->offset + 2, lse, (lse)->offset, R);
   if (!rc && mask) rc = lundi_vk_copy_flat(P, P->offset + 2 + R, mask, (mask)->offset, R);
-  lundi_no_grad_exit();
   if (!rc) {
     loss_push p = {
         .mode = 2,
@@ -201,9 +197,7 @@ int lundi_vk_max_bwd(const lundi_kcall *c) {
   if ((uint64_t)(xlast + 1) * 4 > x->storage->nbytes ||
       (uint64_t)(olast + 1) * 4 > o->storage->nbytes)
     return lundi__err(LUNDI_EINVAL, "%s: an operand runs past its storage", op);
-  lundi_no_grad_enter();
-  lundi_tensor *mc = lundi_contiguous(m), *gc = mc ? lundi_contiguous(g) : NULL;
-  lundi_no_grad_exit();
+  lundi_tensor *mc = lundi__contiguous_copy(m), *gc = mc ? lundi__contiguous_copy(g) : NULL;
   int rc = gc ? 0 : lundi_last_error_code();
   if (!rc && (lundi_vk_check_flat(op, "the max", mc, LUNDI_F32, n_out) ||
               lundi_vk_check_flat(op, "gout", gc, LUNDI_F32, n_out)))

@@ -144,7 +144,6 @@ static int norm_fwd(const norm_geom *g, double eps, lundi_tensor *x, lundi_tenso
   if (!g->rows) return 0;
   lundi_device *dev = y->storage->device;
   vk_dev *d = lundi_vk_dev(dev);
-  lundi_no_grad_enter();
   uint32_t off[2];
   lundi_tensor *parts[2] = {gamma, beta};
   int64_t lens[2] = {g->C, g->C};
@@ -180,7 +179,6 @@ static int norm_fwd(const norm_geom *g, double eps, lundi_tensor *x, lundi_tenso
   }
   lundi_release(S);
   lundi_release(P);
-  lundi_no_grad_exit();
   return rc;
 }
 
@@ -202,7 +200,6 @@ static int norm_bwd(const norm_geom *g, lundi_tensor *x, lundi_tensor *gout, lun
   if (!dx && !dgamma && !dbeta) return 0;
   lundi_device *dev = x->storage->device;
   vk_dev *d = lundi_vk_dev(dev);
-  lundi_no_grad_enter();
   uint32_t off[4];
   lundi_tensor *parts[4] = {centered ? mean : NULL, rstd, gamma, beta};
   int64_t lens[4] = {g->rows, g->rows, g->C, g->C};
@@ -268,7 +265,6 @@ static int norm_bwd(const norm_geom *g, lundi_tensor *x, lundi_tensor *gout, lun
     }
   }
   lundi_release(P);
-  lundi_no_grad_exit();
   return rc;
 }
 

@@ -7,7 +7,10 @@
 
 #include <volk.h>
 
-#include "core/internal.h"
+#include "tensor/tensor_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
 #include "lundi/device.h"
 
 #include <pthread.h>

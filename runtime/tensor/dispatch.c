@@ -1,5 +1,8 @@
-/* Routes a kernel call to the backend that owns the tensors, and optionally times it. */
-#include "core/internal.h"
+/* Routes a kernel call to the backend that owns the tensors, counts it, and optionally
+ * times it. Routing only: the CPU fallback for missing kernels is the op layer's
+ * (runtime/ops/fallback.c). */
+#include "lundi/profile.h"
+#include "tensor/tensor_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +10,6 @@
 #include <time.h>
 
 static int profiling;
-static int fallback = -1; /* -1: not yet read from LUNDI_CPU_FALLBACK */
 static int64_t calls[2]; /* kernel calls on [0] device backends, [1] the host */
 
 int64_t lundi_kernel_calls(int host) { return __atomic_load_n(&calls[host != 0], __ATOMIC_RELAXED); }
@@ -92,42 +94,6 @@ const char *lundi__kernel_name(int id) {
   return kernel_names[id];
 }
 
-void lundi_set_cpu_fallback(int on) { fallback = on != 0; }
-
-int lundi_cpu_fallback(void) {
-  if (fallback < 0) {
-    const char *e = getenv("LUNDI_CPU_FALLBACK");
-    fallback = e && *e && strcmp(e, "0") != 0;
-  }
-  return fallback;
-}
-
-/* Runs c on the CPU with host copies of its operands, then writes the outputs back. Outputs
- * are copied in too: some kernels accumulate into them (max_backward). */
-static int run_on_cpu(lundi_kcall *c, lundi_device *dev) {
-  lundi_kcall h = *c;
-  lundi_device *cpu = lundi_cpu();
-  int rc = 0;
-  lundi_no_grad_enter();
-  for (int k = 0; k < c->n_in; k++) h.in[k] = NULL;
-  for (int k = 0; k < c->n_out; k++) h.out[k] = NULL;
-  for (int k = 0; k < c->n_in && !rc; k++)
-    if (c->in[k] && !(h.in[k] = lundi_to_device(c->in[k], cpu))) rc = -1;
-  for (int k = 0; k < c->n_out && !rc; k++)
-    if (c->out[k] && !(h.out[k] = lundi_to_device(c->out[k], cpu))) rc = -1;
-  if (!rc) rc = lundi__dispatch(&h);
-  for (int k = 0; k < c->n_out && !rc; k++) {
-    if (!c->out[k]) continue;
-    lundi_tensor *back = lundi_to_device(h.out[k], dev);
-    rc = back ? lundi_copy_(c->out[k], back) : -1;
-    lundi_release(back);
-  }
-  for (int k = 0; k < c->n_in; k++) lundi_release(h.in[k]);
-  for (int k = 0; k < c->n_out; k++) lundi_release(h.out[k]);
-  lundi_no_grad_exit();
-  return rc;
-}
-
 int lundi__dispatch(lundi_kcall *c) {
   lundi_tensor *t = c->n_out > 0 ? c->out[0] : c->in[0];
   if (!t) return lundi__err(LUNDI_EINVAL, "%s: no tensor to dispatch on", lundi__kernel_name(c->id));
@@ -137,13 +103,11 @@ int lundi__dispatch(lundi_kcall *c) {
       return lundi__err(LUNDI_EINVAL, "%s: input %d is on %s but the output is on %s",
                         lundi__kernel_name(c->id), k, c->in[k]->storage->device->name, dev->name);
   lundi_kernel k = dev->backend->kernels[c->id];
-  if (!k) {
-    if (!dev->is_host && lundi_cpu_fallback()) return run_on_cpu(c, dev);
+  if (!k)
     return lundi__err(LUNDI_EUNSUPPORTED,
                       "op '%s' is not implemented on the %s backend (LUNDI_CPU_FALLBACK=1 runs such ops on "
                       "the CPU, copying their operands)",
                       lundi__kernel_name(c->id), dev->backend->name);
-  }
   __atomic_fetch_add(&calls[dev->is_host != 0], 1, __ATOMIC_RELAXED);
   if (!profiling) return k(c);
   double t0 = now_s();
@@ -151,4 +115,12 @@ int lundi__dispatch(lundi_kcall *c) {
   prof_seconds[c->id] += now_s() - t0;
   prof_calls[c->id]++;
   return rc;
+}
+
+/* Declared in lundi/device.h (the device floor, above this one); it only routes to the
+ * backend, so it lives with the router. */
+int lundi_device_sync(lundi_device *dev);
+int lundi_device_sync(lundi_device *dev) {
+  if (!dev) return lundi__err(LUNDI_EINVAL, "device_sync: device is NULL");
+  return dev->backend->sync(dev);
 }

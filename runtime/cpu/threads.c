@@ -1,10 +1,9 @@
-/* Library-wide settings: version and thread count. */
-#include "core/internal.h"
+/* Thread count of the CPU backend: OpenMP's and OpenBLAS's together. */
+#include "cpu/threads.h"
+#include "lundi/cpu.h"
 
 #include <cblas.h>
 #include <omp.h>
-
-const char *lundi_version(void) { return LUNDI_VERSION_STRING; }
 
 static int n_threads; /* 0 until set: use OpenMP's default */
 
@@ -19,8 +18,3 @@ int lundi_set_threads(int n) {
 int lundi_get_threads(void) { return lundi__threads(); }
 
 int lundi__threads(void) { return n_threads > 0 ? n_threads : omp_get_max_threads(); }
-
-int lundi_device_sync(lundi_device *dev) {
-  if (!dev) return lundi__err(LUNDI_EINVAL, "device_sync: device is NULL");
-  return dev->backend->sync(dev);
-}
