@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lundi/file.h"
 #include "lundi/tensor.h"
 
 #ifdef __cplusplus
@@ -34,10 +35,9 @@ int lundi_png_decode(const uint8_t *data, size_t size, lundi_image *out);
 /* The value of text chunk key (tEXt, zTXt or iTXt) as a malloc'd string in *value; NULL when
  * absent (still returns 0). */
 int lundi_png_find_text(const uint8_t *data, size_t size, const char *key, char **value);
-/* File helpers: write is atomic (temporary file + rename). */
+/* Writes atomically (temporary file + rename); lundi_file_read_all (lundi/file.h) reads. */
 int lundi_png_write_file(const char *path, const lundi_image *im, const lundi_png_text *texts,
                          int n_texts);
-int lundi_file_read_all(const char *path, uint8_t **data, size_t *size); /* free() *data */
 
 /* Tensor [C, H, W] or [H, W] (C = 1 or 3) -> 8-bit image, mapping lo..hi to 0..255 with
  * clamping (lo = -1, hi = 1 for diffusion samples). */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lundi/lundi.h"
+#include "lundi/error.h"
 
 int lundi_metric_higher_is_better(const char *key) {
   static const char *const up[] = {"acc", "score", "psnr", "ssim", "reward", "auc", "precision", "recall", "f1", "iou"};

@@ -1,45 +1,23 @@
 /* Reading an output's bytes, and exporting a run to a directory with a JSON manifest. */
 #include "store/query_internal.h"
 #include "store/store_internal.h"
+#include "core/file.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "lundi/lundi.h"
+#include "lundi/error.h"
 
+/* A blob file, of any size; -errno on failure (the message is the caller's). */
 static int read_file(const char *path, uint8_t **data, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return -errno;
-  uint8_t *buf = NULL;
-  size_t n = 0, cap = 0;
-  for (;;) {
-    if (n == cap) {
-      cap = cap ? cap * 2 : 65536;
-      uint8_t *g = realloc(buf, cap);
-      if (!g) {
-        free(buf);
-        fclose(f);
-        return -ENOMEM;
-      }
-      buf = g;
-    }
-    size_t k = fread(buf + n, 1, cap - n, f);
-    n += k;
-    if (k == 0) break;
-  }
-  int bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    free(buf);
-    return -EIO;
-  }
-  *data = buf;
-  *size = n;
+  int en = 0;
+  if (lundi__read_file(path, SIZE_MAX, data, size, &en)) return -(en ? en : EIO);
   return 0;
 }
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lundi/lundi.h"
+#include "lundi/error.h"
 
 #define MAX_TEXT 65536
 #define MAX_DEPTH 64

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lundi/lundi.h"
+#include "lundi/error.h"
 
 const qattr q_attrs[] = {
   {"id", "r.id", Q_NUM},

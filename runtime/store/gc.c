@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lundi/lundi.h"
+#include "lundi/error.h"
 
 static int exec_id(lundi_store *s, const char *sql, int64_t id, const char *a, const char *b, const char *what) {
   sqlite3 *db = lundi__store_db(s);

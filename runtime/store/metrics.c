@@ -2,7 +2,7 @@
  * metric_summary rows they change. A flush that fails rolls back and keeps the buffer. */
 #include "store/store_internal.h"
 
-#include "lundi/tensor.h"
+#include "lundi/error.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * leaves the previous version intact. */
 #include "store/store_internal.h"
 
-#include "lundi/tensor.h"
+#include "lundi/error.h"
 
 #include <stdio.h>
 

@@ -2,7 +2,8 @@
  * pragmas, migrations and reaping. A file we cannot trust is reported and left as it is. */
 #include "store/store_internal.h"
 
-#include "lundi/lundi.h"
+#include "lundi/error.h"
+#include "lundi/version.h"
 
 #include <errno.h>
 #include <fcntl.h>

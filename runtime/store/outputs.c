@@ -4,7 +4,7 @@
 #include "core/atomic_file.h"
 #include "store/store_internal.h"
 
-#include "lundi/tensor.h"
+#include "lundi/error.h"
 
 #include <errno.h>
 #include <fcntl.h>

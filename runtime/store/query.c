@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lundi/lundi.h"
+#include "lundi/error.h"
 
 static const char default_columns[] = "id,uuid,name,status,start_time,duration";
 

@@ -4,7 +4,7 @@
  * which /proc/<pid>/stat and /proc/stat tell without storing anything extra. */
 #include "store/store_internal.h"
 
-#include "lundi/tensor.h"
+#include "lundi/error.h"
 
 #include <errno.h>
 #include <signal.h>

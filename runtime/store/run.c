@@ -1,7 +1,8 @@
 /* Runs: begin (one row, status running), params, tags, plugins used, end. */
 #include "store/store_internal.h"
 
-#include "lundi/lundi.h"
+#include "lundi/error.h"
+#include "lundi/version.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lundi/lundi.h"
+#include "lundi/error.h"
 
 static sqlite3_stmt *prep_id(sqlite3 *db, const char *sql, int64_t id) {
   sqlite3_stmt *st = NULL;

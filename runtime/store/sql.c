@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "lundi/lundi.h"
+#include "lundi/error.h"
 
 typedef struct auth_ctx {
   char why[256];

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "lundi/image.h"
-#include "lundi/lundi.h"
+#include "lundi/error.h"
 
 /* The first 8-4-4-4-12 hex group in s, lowercased into out. */
 static int find_uuid(const char *s, char out[37]) {

@@ -1,6 +1,6 @@
 /* The VkPipelineCache on disk, so a new process skips the driver's shader compiles:
  * $XDG_CACHE_HOME/lundi/ (else ~/.cache/lundi/) vk-pipelines-<vendor>-<device>-<uuid>.bin,
- * the same directory rules as the MNIST cache (runtime/io/mnist.c).
+ * the same directory rules as the MNIST cache (runtime/data/mnist.c).
  *
  * File: the driver's data (vkGetPipelineCacheData) followed by a 16-byte trailer, "lundiPC1"
  * and the FNV-1a 64 of the data, little-endian. The spec lets only data the driver itself
@@ -17,6 +17,7 @@
 #include "vulkan/vk.h"
 
 #include "core/atomic_file.h"
+#include "core/file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -89,18 +90,18 @@ static char *cache_path(const vk_dev *d) {
   return NULL;
 }
 
+/* The cache file, or NULL when it is absent, unreadable or too big: the caller starts an
+ * empty cache then, so the reader's error is dropped and the one already set kept. */
 static unsigned char *read_file(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  unsigned char *p = NULL;
-  long len = fseek(f, 0, SEEK_END) ? -1 : ftell(f);
-  if (len >= 0 && (size_t)len <= MAX_FILE && !fseek(f, 0, SEEK_SET) &&
-      (p = malloc(len ? (size_t)len : 1)) && fread(p, 1, (size_t)len, f) != (size_t)len) {
-    free(p);
-    p = NULL;
+  char saved[1024];
+  int code = lundi_last_error_code();
+  snprintf(saved, sizeof saved, "%s", lundi_last_error());
+  uint8_t *p = NULL;
+  if (lundi__read_file(path, MAX_FILE, &p, n, NULL)) {
+    if (code) lundi_set_error(code, "%s", saved);
+    else lundi_clear_error();
+    return NULL;
   }
-  fclose(f);
-  *n = (size_t)(len > 0 ? len : 0);
   return p;
 }
 

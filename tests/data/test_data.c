@@ -11,7 +11,7 @@
 #include <zlib.h>
 
 #include "harness.h"
-#include "io/mnist_internal.h"
+#include "data/mnist_internal.h"
 #include "io/tar_internal.h"
 #include "lundi/data.h"
 

@@ -40,6 +40,7 @@ LEVEL = {f: i for i, fl in enumerate(FLOORS) for f in fl}
 PUBLIC = {
     "error.h": "core",
     "version.h": "core",
+    "file.h": "core",
     "tensor.h": "tensor",
     "profile.h": "tensor",
     "ops.h": "ops",

@@ -15,8 +15,8 @@
 
 #include "core/atomic_file.h"
 #include "lundi/data.h"
-#include "mnist_internal.h"
-#include "tar_internal.h"
+#include "data/mnist_internal.h"
+#include "io/tar_internal.h"
 
 extern char **environ;
 
