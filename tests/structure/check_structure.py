@@ -6,6 +6,8 @@
   (c) no #include goes down-to-up between runtime folders: a folder includes only from
       its own folder or from floors below it (include/lundi headers count as the folder
       that implements them).
+  (d) the store depends only on the error header: runtime/store includes no lundi/ header
+      beyond STORE_PUBLIC and no private header outside core/ and store/.
 
 Scans runtime/, plugins/ and include/ (tests, benchmarks and examples are white-box users
 and may reach anything). Prints every violation as file:line and exits 1 if there is any.
@@ -57,6 +59,10 @@ PUBLIC = {
     "history.h": "store",
     "lua.h": "lua",
 }
+
+# What the store may include from include/lundi (lundi/image.h: which.c reads a PNG's text
+# chunk to find the run that made it).
+STORE_PUBLIC = {"error.h", "version.h", "file.h", "store.h", "history.h", "image.h"}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
 DEVICE_ENV = re.compile(r'getenv\s*\(\s*"LUNDI_DEVICE"\s*\)')
@@ -114,6 +120,13 @@ def scan(root):
                     if inc == "store/store_internal.h" and not rel.startswith("runtime/store/"):
                         problems.append("(a) %s: includes store/store_internal.h outside runtime/store "
                                         "(use lundi/store.h)" % where)
+                    if rel.startswith("runtime/store/"):
+                        parts = inc.split("/")
+                        if (parts[0] == "lundi" and parts[-1] not in STORE_PUBLIC) or (
+                                parts[0] in LEVEL and parts[0] not in ("core", "store")):
+                            problems.append("(d) %s: the store includes \"%s\" (it depends only on "
+                                            "lundi/error.h and core/)" % (where, inc))
+                            continue
                     dst = target_folder(root, inc, rel)
                     if src is None or dst is None or dst == src:
                         continue

@@ -2,7 +2,7 @@
 """Each check of check_structure.py fires: a small source tree with one violation per case
 must be reported (naming file:line and the edge), and the clean tree must pass.
 Usage: test_check_structure.py CASE  (clean, store_internal, device_env, upward_include,
-peer_backends, umbrella_low, public_upward)"""
+peer_backends, umbrella_low, store_pulls_tensors, public_upward)"""
 import os
 import subprocess
 import sys
@@ -36,6 +36,8 @@ CASES = {
                       ["(c)", "runtime/vulkan/k.c:1", "vulkan -> cpu", "a peer"]),
     "umbrella_low": ("runtime/core/dispatch.c", '#include "lundi/lundi.h"\n',
                      ["(c)", "runtime/core/dispatch.c:1", "core -> nn"]),
+    "store_pulls_tensors": ("runtime/store/run.c", '#include "lundi/lundi.h"\n',
+                            ["(d)", "runtime/store/run.c:1", "lundi/lundi.h"]),
     "public_upward": ("include/lundi/tensor.h", '#include "lundi/ops.h"\n',
                       ["(c)", "include/lundi/tensor.h:2", "tensor -> ops"]),
 }
