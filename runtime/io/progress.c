@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lundi/tensor.h"
+#include "lundi/error.h"
 
 #define REDRAW_SECONDS 0.1   /* terminal redraws at most ~10 times a second */
 #define SAMPLE_SECONDS 0.5   /* the smoothed rate is resampled this often */
