@@ -1,9 +1,9 @@
 /* Device names ("cpu", "vulkan", "vulkan:N", "auto") and the default device that scripts
  * and plugins create tensors and models on. */
 #include "core/error.h"
-#include <stdio.h>
 #include "lundi/device.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

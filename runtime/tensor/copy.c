@@ -1,6 +1,7 @@
-/* Copies outside autograd: kernel-level copy, fill and cast, moves between devices and host
- * transfers. Nothing here records on the tape (lundi_clone/lundi_contiguous, the
- * differentiable copies, are in runtime/ops/views.c). */
+/* Kernels run outside autograd: copy, fill, cast and the broadcast binary kernel, moves
+ * between devices and host transfers. Nothing here records on the tape (lundi_clone and
+ * lundi_contiguous, the differentiable copies, are in runtime/ops/views.c), and nothing falls
+ * back to the CPU: every backend has these kernels. */
 #include "tensor/tensor_internal.h"
 
 #include <string.h>
