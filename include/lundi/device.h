@@ -28,6 +28,8 @@ int lundi_backend_device_info(int b, int index, lundi_device_info *out);
 const char *lundi_backend_unavailable(int b); /* why it has no device ("" when it does) */
 int lundi_backend_is_single(int b);         /* one device, named without an index ("cpu") */
 int lundi_device_backend(const lundi_device *dev); /* dev's backend position, -1 if none */
+/* The name of device index of backend b: "cpu", "vulkan:0". Returns buf. */
+char *lundi_backend_device_name(int b, int index, char *buf, size_t cap);
 
 /* ---- names ---- */
 /* A parsed device name. */

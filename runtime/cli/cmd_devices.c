@@ -58,18 +58,13 @@ static void print_device(const char *id, const lundi_device_info *d) {
   field("buffers", buf);
 }
 
-static void device_id(int b, int i, char *buf, size_t cap) {
-  if (lundi_backend_is_single(b)) snprintf(buf, cap, "%s", lundi_backend_name(b));
-  else snprintf(buf, cap, "%s:%d", lundi_backend_name(b), i);
-}
-
 static void list_devices(void) {
   char id[64];
   lundi_device_info info;
   for (int b = 0; b < lundi_backend_count(); b++) {
     int n = lundi_backend_device_count(b);
     for (int i = 0; i < n; i++) {
-      device_id(b, i, id, sizeof id);
+      lundi_backend_device_name(b, i, id, sizeof id);
       if (lundi_backend_device_info(b, i, &info) != 0) printf("%-10s (no information: %s)\n", id, lundi_last_error());
       else print_device(id, &info);
     }
@@ -109,7 +104,7 @@ static int print_default(const cli_opts *o) {
     printf("default: none usable (%s=%s: %s)\n", from, name, lundi_last_error());
     return s.backend;
   }
-  device_id(s.backend, s.index, id, sizeof id);
+  lundi_backend_device_name(s.backend, s.index, id, sizeof id);
   if (lundi_backend_is_single(s.backend)) printf("default: %s\n", id);
   else if (best) printf("default: %s (%s=%s picks the best device)\n", id, from, name);
   else printf("default: %s (from LUNDI_DEVICE or --device)\n", id);

@@ -80,7 +80,7 @@ lundi_device *lundi_device_open(const lundi_device_spec *spec) {
   lundi_device *dev = d && strcmp(d->name, "cpu") ? d->open(s.index) : NULL;
   if (d && strcmp(d->name, "cpu") && !dev) {
     char id[64];
-    snprintf(note, sizeof note, "%s could not be opened (%s)", lundi__device_id(s.backend, s.index, id, sizeof id),
+    snprintf(note, sizeof note, "%s could not be opened (%s)", lundi_backend_device_name(s.backend, s.index, id, sizeof id),
              lundi_last_error());
   }
   snprintf(auto_note, sizeof auto_note, "%s", dev ? "" : note);

@@ -45,8 +45,7 @@ int lundi_device_parse(const char *name, lundi_device_spec *out) {
   }
   size_t len = strcspn(name, ":");
   for (size_t i = 0; i < len; i++)
-    if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_'))
-      return unknown(LUNDI_EINVAL, name);
+    if (!lundi__backend_name_char(name[i])) return unknown(LUNDI_EINVAL, name);
   if (len == 0 || len > LUNDI_BACKEND_NAME_MAX) return unknown(LUNDI_EINVAL, name);
   int b = lundi__backend_find(name, len);
   const char *ix = name[len] ? name + len + 1 : NULL;

@@ -39,7 +39,7 @@ static int valid_name(const char *s) {
   size_t n = s ? strlen(s) : 0;
   if (!n || n > LUNDI_BACKEND_NAME_MAX || !strcmp(s, "auto")) return 0;
   for (size_t i = 0; i < n; i++)
-    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_')) return 0;
+    if (!lundi__backend_name_char(s[i])) return 0;
   return 1;
 }
 
@@ -107,7 +107,7 @@ int lundi_device_backend(const lundi_device *dev) {
   return dev && dev->backend ? lundi__backend_find(dev->backend->name, strlen(dev->backend->name)) : -1;
 }
 
-char *lundi__device_id(int b, int index, char *buf, size_t cap) {
+char *lundi_backend_device_name(int b, int index, char *buf, size_t cap) {
   const lundi_backend_desc *d = lundi__backend(b);
   if (!d) snprintf(buf, cap, "?");
   else if (d->single) snprintf(buf, cap, "%s", d->name);

@@ -15,7 +15,9 @@ int lundi__backend_find(const char *name, size_t len);
 /* Adds a backend built outside the library; origin (a file) goes in messages. Registering
  * the same descriptor again is a no-op; another one under a taken name is an error. */
 int lundi__backend_register(const lundi_backend_desc *d, const char *origin);
-/* The device name of (b, index): "cpu", "vulkan:0". Returns buf. */
-char *lundi__device_id(int b, int index, char *buf, size_t cap);
+/* A backend name's characters: a-z, 0-9 and _. */
+static inline int lundi__backend_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
 
 #endif

@@ -55,8 +55,8 @@ static void resolve_and_open(void) {
   CHECK(lundi_device_open(&s) == lundi_cpu() && lundi_device_from_name("cpu") == lundi_cpu());
   CHECK(lundi_device_backend(lundi_cpu()) == cpu);
   char id[32];
-  CHECK(!strcmp(lundi__device_id(cpu, 0, id, sizeof id), "cpu"));
-  CHECK(!strcmp(lundi__device_id(vk, 3, id, sizeof id), "vulkan:3"));
+  CHECK(!strcmp(lundi_backend_device_name(cpu, 0, id, sizeof id), "cpu"));
+  CHECK(!strcmp(lundi_backend_device_name(vk, 3, id, sizeof id), "vulkan:3"));
   int n = lundi_backend_device_count(vk);
   CHECK(n == lundi_device_count());
   s = (lundi_device_spec){.is_auto = 0, .backend = vk, .index = 99};
