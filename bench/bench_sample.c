@@ -80,7 +80,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_sample: %s\n", lundi_last_error());
     return 1;
   }
-  lundi_device *dev = lundi_device_from_name(getenv("LUNDI_DEVICE") ? getenv("LUNDI_DEVICE") : "cpu");
+  lundi_device *dev = lundi_device_from_name(lundi_device_env() ? lundi_device_env() : "cpu");
   if (!dev) {
     fprintf(stderr, "bench_sample: %s\n", lundi_last_error());
     lundi_registry_free(r);

@@ -118,7 +118,7 @@ int main(int argc, char **argv) {
     printf("%-28s %8d %8d %8d %10.1f\n", name, M, N, K, g);
   }
   printf("sgemm_peak_gflops=%.1f\n", peak);
-  const char *only = getenv("LUNDI_DEVICE");
+  const char *only = lundi_device_env();
   if (only && *only) {
     lundi_device *dev = lundi_device_from_name(only);
     if (!dev) printf("%s: %s\n", only, lundi_last_error());

@@ -15,7 +15,8 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_INTERRUPTED = 130 };
 typedef struct cli_opts {
   const char *plugins[CLI_MAX_PLUGINS]; /* --plugin FILE.so, in order */
   int n_plugins;
-  const char *device;                   /* --device cpu|vulkan[:N], or NULL */
+  const char *device;                   /* --device NAME (lundi_device_parse), or NULL */
+  const char *device_cmd;               /* the command it followed (NULL: before any) */
   int threads;                          /* --threads N; 0: library default */
   int quiet;                            /* --quiet: no progress bars */
   const char *db;                       /* --db FILE (else $LUNDI_DB, else ./lundi.db) */
@@ -45,8 +46,14 @@ const cli_command *cli_find_command(const char *name);
 /* Tries the global option at argv[*i]; on 1 it was consumed (with its value, *i moved past
  * it), 0 it is not a global option, -1 it was malformed (message printed, exit 2). */
 int cli_global_option(cli_opts *o, int argc, char **argv, int *i, const char *cmd);
-/* Applies --device, --threads and --quiet to the process. */
+/* Applies --threads and --quiet to the process. */
 void cli_apply(const cli_opts *o);
+/* After the plugins are loaded (one may add a backend): 0 when --device names a registered
+ * backend's device or is absent, else CLI_USAGE after the message. */
+int cli_check_device(const cli_opts *o);
+/* "--name VALUE" or "--name=VALUE" at argv[*i] (an empty value is allowed): 1 and *i moved
+ * past it, 0 not this option, -1 a missing value (message printed). */
+int cli_take_value(int argc, char **argv, int *i, const char *name, const char **value, const char *cmd);
 /* Builtins, $LUNDI_PLUGIN_PATH, then each --plugin; prints the error and returns NULL. */
 lundi_registry *cli_load_registry(const cli_opts *o);
 
@@ -72,9 +79,6 @@ extern const char cli_fetch_help[];
 #include "lundi/history.h"
 struct cJSON;
 enum { CLI_FMT_TABLE = 0, CLI_FMT_CSV, CLI_FMT_JSON };
-/* "--name VALUE" or "--name=VALUE" at argv[*i] (an empty value is allowed): 1 and *i moved
- * past it, 0 not this option, -1 a missing value (message printed). */
-int cli_take_value(int argc, char **argv, int *i, const char *name, const char **value, const char *cmd);
 lundi_store *cli_open_store(const cli_opts *o, int readonly); /* prints the error; NULL */
 int cli_parse_format(const char *s, int *fmt, const char *cmd); /* -1 after a usage message */
 /* pretty (aligned tables only): uuids shortened, times local, durations as 1m05s. */

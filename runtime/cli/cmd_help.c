@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lundi/lundi.h"
 
 const char cli_help_help[] =
     "usage: lundi help [COMMAND]\n"
@@ -12,6 +13,15 @@ const char cli_help_help[] =
 
 static void row(FILE *out, const char *left, const char *right) {
   fprintf(out, "  %-*s  %s\n", COL, left, right);
+}
+
+/* "--device cpu|vulkan[:N]", from the registered backends ("auto" goes in the text). */
+static const char *device_syntax(char *buf, size_t cap) {
+  size_t at = (size_t)snprintf(buf, cap, "--device ");
+  for (int b = 0; b < lundi_backend_count() && at < cap; b++)
+    at += (size_t)snprintf(buf + at, cap - at, "%s%s%s", b ? "|" : "", lundi_backend_name(b),
+                           lundi_backend_is_single(b) ? "" : "[:N]");
+  return buf;
 }
 
 void cli_print_help(FILE *out, const cli_command *cmd) {
@@ -26,15 +36,15 @@ void cli_print_help(FILE *out, const cli_command *cmd) {
         "\n"
         "commands:\n",
         out);
+  char left[256];
   for (int i = 0; i < cli_n_commands; i++) {
-    char left[64];
     snprintf(left, sizeof left, "%s%s%s", cli_commands[i].name, *cli_commands[i].args ? " " : "",
              cli_commands[i].args);
     row(out, left, cli_commands[i].summary);
   }
   fputs("\noptions (before the command, or right after it):\n", out);
   row(out, "--plugin FILE.so", "load a plugin file (repeatable)");
-  row(out, "--device cpu|vulkan[:N]", "default: a Vulkan GPU, else the CPU");
+  row(out, device_syntax(left, sizeof left), "auto (default): a Vulkan GPU, else the CPU");
   row(out, "--db FILE", "the run store (default: $LUNDI_DB or ./lundi.db)");
   row(out, "--threads N", "CPU threads for the kernels");
   row(out, "-q, --quiet", "no progress bars");

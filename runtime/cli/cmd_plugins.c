@@ -184,7 +184,8 @@ int cli_cmd_plugins(cli_opts *o, int argc, char **argv, int at) {
   cli_apply(o);
   lundi_registry *r = cli_load_registry(o);
   if (!r) return CLI_FAIL;
-  int rc = list(r, kind_arg ? (int)kind : -1, !strcmp(format, "json"));
+  int rc = cli_check_device(o);
+  if (!rc) rc = list(r, kind_arg ? (int)kind : -1, !strcmp(format, "json"));
   lundi_registry_free(r);
   return rc;
 }

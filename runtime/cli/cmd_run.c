@@ -316,8 +316,8 @@ static cli_run_status run_script(lua_State *L, const char *script, const run_par
 /* Resolves --device / LUNDI_DEVICE (else auto) before the script starts: an explicit device
  * that cannot be used fails here; auto falling back to the CPU says why, once. */
 static int resolve_device(const cli_opts *o) {
-  const char *spec = o->device ? o->device : getenv("LUNDI_DEVICE");
-  lundi_device *d = lundi_device_from_name(spec);
+  const char *spec = o->device ? o->device : lundi_device_env();
+  lundi_device *d = o->device ? lundi_device_from_name(o->device) : lundi_device_from_env();
   if (!d)
     return cli_fail("--device %s: %s (see 'lundi devices')", spec ? spec : "auto", lundi_last_error());
   lundi_set_default_device(d);
@@ -355,24 +355,27 @@ int cli_cmd_run(cli_opts *o, int argc, char **argv, int at) {
     return CLI_USAGE;
   }
   cli_apply(o);
-  if (resolve_device(o) != 0) {
+  /* The plugins before the device: a plugin file may add the backend --device names. */
+  lundi_registry *reg = cli_load_registry(o);
+  if (!reg) {
     free(params);
     return CLI_FAIL;
   }
+  int bad = cli_check_device(o);
+  if (bad || resolve_device(o) != 0) {
+    lundi_registry_free(reg);
+    free(params);
+    return bad ? bad : CLI_FAIL;
+  }
   if (o->db) setenv("LUNDI_DB", o->db, 1); /* lundi.run{} in the script defaults to it too */
-  /* The store first: if it cannot record, refuse before any work is done. */
+  /* The store before the script: if it cannot record, refuse before any work is done. */
   lundi_store *store = NULL;
   if (record && !(store = lundi_store_open(o->db, 0))) {
+    lundi_registry_free(reg);
     free(params);
     return cli_fail("%s\nlundi: the script was not started; fix the store, pick another with "
                     "--db FILE, or run without recording (lundi run --no-record ...)",
                     lundi_last_error());
-  }
-  lundi_registry *reg = cli_load_registry(o);
-  if (!reg) {
-    lundi_store_close(store);
-    free(params);
-    return CLI_FAIL;
   }
   lua_State *L = luaL_newstate();
   if (!L) {

@@ -38,18 +38,7 @@ int cli_fail(const char *fmt, ...) {
 
 int cli_is_help(const char *arg) { return !strcmp(arg, "-h") || !strcmp(arg, "--help"); }
 
-/* "cpu", "vulkan" or "vulkan:N". */
-static int valid_device(const char *s) {
-  if (!strcmp(s, "cpu") || !strcmp(s, "vulkan")) return 1;
-  if (strncmp(s, "vulkan:", 7) || !s[7]) return 0;
-  for (const char *c = s + 7; *c; c++)
-    if (*c < '0' || *c > '9') return 0;
-  return strlen(s + 7) <= 3;
-}
-
-/* Matches "--name VALUE" and "--name=VALUE"; *value is NULL when the option is not name. */
-static int take_value(int argc, char **argv, int *i, const char *name, const char **value,
-                      const char *cmd) {
+int cli_take_value(int argc, char **argv, int *i, const char *name, const char **value, const char *cmd) {
   const char *a = argv[*i];
   size_t n = strlen(name);
   *value = NULL;
@@ -62,49 +51,60 @@ static int take_value(int argc, char **argv, int *i, const char *name, const cha
   } else {
     return 0;
   }
-  if (!**value) return cli_usage_error(cmd, "option %s needs a value", name), -1;
+  ++*i;
   return 1;
 }
 
+static int bad_device(const char *cmd, const char *name) {
+  char names[512];
+  return cli_usage_error(cmd, "invalid --device '%s' (expected %s)", name, lundi_device_names(names, sizeof names, 0));
+}
+
 int cli_global_option(cli_opts *o, int argc, char **argv, int *i, const char *cmd) {
-  const char *a = argv[*i], *v;
+  const char *a = argv[*i], *v = NULL;
   if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
     o->quiet = 1;
     ++*i;
     return 1;
   }
-  int r;
-  if ((r = take_value(argc, argv, i, "--plugin", &v, cmd)) != 0) {
-    if (r < 0) return -1;
+  static const char *const valued[] = {"--plugin", "--device", "--db", "--threads"};
+  int k = 0, r = 0;
+  while (k < 4 && (r = cli_take_value(argc, argv, i, valued[k], &v, cmd)) == 0) k++;
+  if (r < 0) return -1;
+  if (k == 4) return 0;
+  if (!*v) return cli_usage_error(cmd, "option %s needs a value", valued[k]), -1;
+  if (k == 0) {
     if (o->n_plugins == CLI_MAX_PLUGINS)
       return cli_usage_error(cmd, "too many --plugin options (at most %d)", CLI_MAX_PLUGINS), -1;
     o->plugins[o->n_plugins++] = v;
-  } else if ((r = take_value(argc, argv, i, "--device", &v, cmd)) != 0) {
-    if (r < 0) return -1;
-    if (!valid_device(v))
-      return cli_usage_error(cmd, "invalid --device '%s' (expected cpu, vulkan or vulkan:N)", v), -1;
+  } else if (k == 1) {
+    /* A malformed name is refused now; a name no backend has yet may come from a plugin,
+     * so cli_check_device looks again once the plugins are loaded. */
+    lundi_device_spec s;
+    if (lundi_device_parse(v, &s) == LUNDI_EINVAL) return bad_device(cmd, v), -1;
     o->device = v;
-  } else if ((r = take_value(argc, argv, i, "--db", &v, cmd)) != 0) {
-    if (r < 0) return -1;
+    o->device_cmd = cmd;
+  } else if (k == 2) {
     o->db = v;
-  } else if ((r = take_value(argc, argv, i, "--threads", &v, cmd)) != 0) {
-    if (r < 0) return -1;
+  } else {
     char *end;
     long n = strtol(v, &end, 10);
     if (*end || n < 1 || n > 4096)
       return cli_usage_error(cmd, "invalid --threads '%s' (expected a number of threads, 1 or more)", v), -1;
     o->threads = (int)n;
-  } else {
-    return 0;
   }
-  ++*i;
   return 1;
 }
 
 void cli_apply(const cli_opts *o) {
-  if (o->device) setenv("LUNDI_DEVICE", o->device, 1);
   if (o->threads > 0) lundi_set_threads(o->threads);
   if (o->quiet) setenv("LUNDI_PROGRESS", "0", 1);
+}
+
+int cli_check_device(const cli_opts *o) {
+  lundi_device_spec s;
+  if (o->device && lundi_device_parse(o->device, &s) != 0) return bad_device(o->device_cmd, o->device);
+  return 0;
 }
 
 lundi_registry *cli_load_registry(const cli_opts *o) {

@@ -20,7 +20,7 @@ const cli_command cli_commands[] = {
   {"which", "IMAGE.png", "the run that saved an image", cli_which_help, cli_cmd_which},
   {"plugins", "[KIND]", "list plugins with their parameters and defaults", cli_plugins_help,
    cli_cmd_plugins},
-  {"devices", "", "list the CPU and the Vulkan devices", cli_devices_help, cli_cmd_devices},
+  {"devices", "", "list the devices of every backend", cli_devices_help, cli_cmd_devices},
   {"fetch", "mnist [--from FILE]", "download a data set once into the cache", cli_fetch_help,
    cli_cmd_fetch},
   {"help", "[COMMAND]", "show help for lundi or a command", cli_help_help, cli_cmd_help},

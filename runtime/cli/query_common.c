@@ -10,23 +10,6 @@
 #include "cli.h"
 #include "lundi/lundi.h"
 
-int cli_take_value(int argc, char **argv, int *i, const char *name, const char **value, const char *cmd) {
-  const char *a = argv[*i];
-  size_t n = strlen(name);
-  *value = NULL;
-  if (strncmp(a, name, n)) return 0;
-  if (a[n] == '=') {
-    *value = a + n + 1;
-  } else if (!a[n]) {
-    if (*i + 1 >= argc) return cli_usage_error(cmd, "option %s needs a value", name), -1;
-    *value = argv[++*i];
-  } else {
-    return 0;
-  }
-  ++*i;
-  return 1;
-}
-
 lundi_store *cli_open_store(const cli_opts *o, int readonly) {
   lundi_store *s = lundi_store_open(o->db, readonly ? LUNDI_STORE_READONLY : 0);
   if (!s) cli_fail("%s", lundi_last_error());

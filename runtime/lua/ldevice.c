@@ -2,7 +2,8 @@
  *   lundi.device() -> "cpu" or "vulkan:N": where constructors (tensor, zeros, randn, ...),
  *     nn layers, lundi.data.mnist and plugins put what they create. Ops run on their
  *     operands' device. Starts as --device / LUNDI_DEVICE, else auto (a Vulkan GPU if any).
- *   lundi.set_device(name) with "cpu", "vulkan", "vulkan:N" or "auto"; returns the name.
+ *   lundi.set_device(name) with "cpu", "vulkan", "vulkan:N", "auto" or another registered
+ *     backend's name (parsed by the device registry, lundi_device_from_name); returns the name.
  *   lundi.kernel_calls() -> kernels run so far on the CPU, on devices (e.g. to check that a
  *     step ran wholly on the GPU).
  *   lundi.device_memory([name]) -> bytes used by live buffers, bytes reserved from the driver. */

@@ -1,8 +1,10 @@
 /* Shared-object plugins: dlopen, check the exported ABI version before anything in the file
- * runs, call the entry point, and roll back whatever it registered if it fails. Also the
- * built-in set, which goes through the same lundi_register() path. */
+ * runs, call the entry point, and roll back whatever it registered if it fails; a file may
+ * also (or only) export a backend for the device registry. Also the built-in set, which goes
+ * through the same lundi_register() path. */
 #include "plugin/plugin_internal.h"
 #include "builtins.h"
+#include "core/backend_desc.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -45,6 +47,13 @@ int lundi_registry_load_file(lundi_registry *r, const char *path) {
                            open_as == path ? "" : ")", why ? why : "dlopen failed");
   }
   const int *abi = dlsym(h, LUNDI_PLUGIN_ABI_SYMBOL);
+  const void *backend = dlsym(h, LUNDI_BACKEND_SYMBOL); /* a file may add a backend */
+  if (!abi && backend) { /* a backend and no plugins: its kernel_count is its ABI check */
+    int rc = lundi__plugin_add_backend(backend, path, open_as);
+    if (rc == 0 && keep_handle(r, h) == 0) return 0;
+    dlclose(h);
+    return rc ? rc : lundi_set_error(LUNDI_ENOMEM, "%s: out of memory", path);
+  }
   if (!abi) {
     dlclose(h);
     return lundi_set_error(LUNDI_EFORMAT,
@@ -75,6 +84,7 @@ int lundi_registry_load_file(lundi_registry *r, const char *path) {
   lundi_clear_error();
   int rc = init(r);
   r->loading = outer;
+  if (rc == 0 && backend) rc = lundi__plugin_add_backend(backend, path, open_as);
   if (rc == 0 && keep_handle(r, h) == 0) return 0;
   char msg[1024];
   snprintf(msg, sizeof msg, "%s", rc == 0 ? "out of memory" : *lundi_last_error() ? lundi_last_error()

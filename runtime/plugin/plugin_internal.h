@@ -51,6 +51,9 @@ const char *lundi__suggest(const char *key, const char *const *names, int n);
 int lundi__schema_check(const char *owner, const lundi_param_spec *specs, int n);
 /* Removes plugins [from, n) (rollback of a failed entry point), calling release_user. */
 void lundi__registry_truncate(lundi_registry *r, int from);
+/* backend_file.c: registers the backend a loaded file exports (sym: its
+ * LUNDI_BACKEND_SYMBOL) with the device registry; 0 or an error code with the message set. */
+int lundi__plugin_add_backend(const void *sym, const char *path, const char *open_as);
 /* Frees everything; only once no instance is alive. */
 void lundi__registry_destroy(lundi_registry *r);
 /* "<owner>: msg" unless the current message already starts with owner; fills in a generic

@@ -1,5 +1,4 @@
-/* Opening a Vulkan device (queue, command pool, descriptor pool, pipelines' layout) and
- * choosing one: explicitly by index, by LUNDI_DEVICE=vulkan:N, or the best available. */
+/* Opening a Vulkan device (queue, command pool, descriptor pool, pipelines' layout). */
 #include "vulkan/vk.h"
 
 #include <stdio.h>
@@ -92,45 +91,13 @@ fail:
   return -1;
 }
 
-static int rank(VkPhysicalDevice pd) {
-  VkPhysicalDeviceProperties p;
-  vkGetPhysicalDeviceProperties(pd, &p);
-  switch (p.deviceType) {
-  case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 4;
-  case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 3;
-  case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
-  case VK_PHYSICAL_DEVICE_TYPE_CPU: return 1;
-  default: return 0;
-  }
-}
-
-/* LUNDI_DEVICE=vulkan:N gives N, "vulkan" gives -1 (best); other values (cpu) are for the
- * front-end and ignored here. Returns -2 with the error set when malformed. */
-static int env_index(void) {
-  const char *e = getenv("LUNDI_DEVICE");
-  if (!e || strncmp(e, "vulkan", 6)) return -1;
-  if (!e[6]) return -1;
-  char *end;
-  long v = e[6] == ':' ? strtol(e + 7, &end, 10) : -1;
-  if (e[6] != ':' || end == e + 7 || *end || v < 0 || v >= LUNDI_VK_MAX_DEVICES)
-    return lundi__err(LUNDI_EINVAL, "LUNDI_DEVICE=%s: expected cpu, vulkan or vulkan:N", e), -2;
-  return (int)v;
-}
-
-lundi_device *lundi_vulkan_device(int index) {
+/* The Vulkan device with this index (0 <= index), created on first use. Which index to
+ * use is the device registry's choice (runtime/device). */
+lundi_device *lundi_vk_device(int index) {
   VkPhysicalDevice *pd;
   int n = lundi_vk_physical(&pd);
   if (!n) return lundi__errp(LUNDI_EUNSUPPORTED, "%s", lundi_vulkan_unavailable_reason());
-  if (index < 0) {
-    index = env_index();
-    if (index == -2) return NULL;
-  }
-  if (index < 0) {
-    index = 0;
-    for (int i = 1; i < n; i++)
-      if (rank(pd[i]) > rank(pd[index])) index = i;
-  }
-  if (index >= n)
+  if (index < 0 || index >= n)
     return lundi__errp(LUNDI_EINVAL, "vulkan:%d: no such device; %d Vulkan device%s found", index, n,
                        n == 1 ? "" : "s");
   pthread_mutex_lock(&open_lock);
@@ -146,20 +113,4 @@ lundi_device *lundi_vulkan_device(int index) {
   }
   pthread_mutex_unlock(&open_lock);
   return d ? &d->dev : NULL;
-}
-
-int lundi_device_memory(lundi_device *dev, uint64_t *used, uint64_t *reserved) {
-  uint64_t u = 0, r = 0;
-  if (!dev) return lundi__err(LUNDI_EINVAL, "device_memory: device is NULL");
-  if (dev->is_host) {
-    u = r = (uint64_t)lundi_live_storage_bytes();
-  } else {
-    lundi_vk_stats st;
-    lundi_vk_memory_stats(dev, &st);
-    u = st.live_bytes;
-    r = st.device_bytes;
-  }
-  if (used) *used = u;
-  if (reserved) *reserved = r;
-  return 0;
 }

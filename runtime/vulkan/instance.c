@@ -161,6 +161,8 @@ int lundi_vk_fill_info(VkPhysicalDevice pd, lundi_device_info *o) {
   vkGetPhysicalDeviceProperties(pd, &p);
   snprintf(o->name, sizeof o->name, "%s", p.deviceName);
   o->type = type_name(p.deviceType);
+  o->backend = "vulkan";
+  o->api = "Vulkan";
   snprintf(o->api_version, sizeof o->api_version, "%u.%u.%u", VK_API_VERSION_MAJOR(p.apiVersion),
            VK_API_VERSION_MINOR(p.apiVersion), VK_API_VERSION_PATCH(p.apiVersion));
   snprintf(o->driver, sizeof o->driver, "unknown");
@@ -204,5 +206,7 @@ int lundi_device_get_info(int index, lundi_device_info *out) {
   if (index < 0 || index >= n)
     return lundi__err(LUNDI_EINVAL, "device_info: no Vulkan device %d (%d found)%s%s", index, n,
                       n ? "" : ": ", n ? "" : reason);
-  return lundi_vk_fill_info(pd[index], out);
+  int rc = lundi_vk_fill_info(pd[index], out);
+  out->index = index;
+  return rc;
 }

@@ -11,7 +11,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
-#include "lundi/device.h"
+#include "lundi/vulkan.h"
 
 #include <pthread.h>
 
@@ -178,6 +178,7 @@ int lundi_vk_has_device_ext(VkPhysicalDevice pd, const char *name);
 
 /* device.c */
 int lundi_vk_open(vk_dev *d, int index, VkPhysicalDevice pd);
+lundi_device *lundi_vk_device(int index); /* opened on first use; NULL with the error set */
 static inline vk_dev *lundi_vk_dev(lundi_device *dev) { return dev->impl; }
 
 /* memory.c */
