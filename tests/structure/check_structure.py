@@ -42,11 +42,13 @@ LEVEL = {f: i for i, fl in enumerate(FLOORS) for f in fl}
 PUBLIC = {
     "error.h": "core",
     "version.h": "core",
+    "device_info.h": "core",
     "file.h": "core",
     "tensor.h": "tensor",
     "profile.h": "tensor",
     "ops.h": "ops",
     "cpu.h": "cpu",
+    "vulkan.h": "vulkan",
     "device.h": "device",
     "nn.h": "nn",
     "metrics.h": "nn",
