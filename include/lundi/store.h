@@ -64,6 +64,10 @@ lundi_store *lundi_store_open(const char *path, int flags);
 void lundi_store_close(lundi_store *s); /* NULL is fine */
 const char *lundi_store_path(const lundi_store *s);
 int lundi_store_schema_version(const lundi_store *s);
+/* The DB's directory ("." when its path has no slash) and file name: blob files live in
+ * "<dir>/<base>.blobs/", and writers may put temporary files in <dir>. NULL for NULL. */
+const char *lundi_store_dir(const lundi_store *s);
+const char *lundi_store_base(const lundi_store *s);
 
 typedef enum lundi_run_status {
   LUNDI_RUN_RUNNING = 0,
@@ -85,6 +89,7 @@ typedef struct lundi_run_info {
 lundi_run *lundi_run_begin(lundi_store *s, const lundi_run_info *info);
 int64_t lundi_run_id(const lundi_run *r);
 const char *lundi_run_uuid(const lundi_run *r);
+lundi_store *lundi_run_store(const lundi_run *r); /* the store r writes to */
 
 /* type: "int" | "float" | "bool" | "string". Setting a key twice keeps the last value. */
 int lundi_run_param(lundi_run *r, const char *key, const char *value, const char *type);

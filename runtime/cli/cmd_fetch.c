@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "lundi/data.h"
+#include "lundi/mnist.h"
 #include "lundi/lundi.h"
 
 const char cli_fetch_help[] =

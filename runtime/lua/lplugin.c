@@ -80,7 +80,6 @@ void lplug_create(lua_State *L, lundi_plugin_kind k, const char *name, int param
   lreg_leave(L, sv);
   lundi_params_free(pp);
   if (!u->inst) lundi_lua_error(L, fn);
-  lundi_lua_note_plugin(L, u->inst); /* the run of `lundi run` records the plugins it used */
 }
 
 static int plug_gc(lua_State *L) {

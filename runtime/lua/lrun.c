@@ -11,26 +11,19 @@
  * Metrics: run:log{} buffers (see store.h). A flush that fails inside log (a full disk)
  * keeps the values and prints one warning; the next flush retries. run:flush() and
  * run:finish() raise the error instead. */
-#include <math.h>
+#include <limits.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include <cjson/cJSON.h>
-
-#include "core/atomic_file.h"
 #include "lua_internal.h"
 #include "lua_module.h"
 #include "lua_run.h"
-#include "lundi/image.h"
+#include "lundi/session.h"
 #include "lundi/store.h"
-#include "store/store_internal.h"
 
 #define LUNDI_LUA_RUN "lundi.Run"
 #define CURRENT_KEY "lundi.current_run"
 #define EXIT_KEY "lundi.exit_status"
-#define NOTED_KEY "lundi.plugins_noted"
 
 typedef struct lrun_ud {
   lundi_run *run;     /* NULL once ended */
@@ -133,39 +126,6 @@ static int l_current_run(lua_State *L) {
   return 1;
 }
 
-/* ---- plugins used ---- */
-
-void lundi_lua_note_plugin(lua_State *L, const lundi_instance *inst) {
-  if (lua_getfield(L, LUA_REGISTRYINDEX, CURRENT_KEY) != LUA_TUSERDATA) {
-    lua_pop(L, 1);
-    return;
-  }
-  lrun_ud *u = lua_touserdata(L, -1);
-  lua_pop(L, 1);
-  if (!u || !u->run) return;
-  const lundi_plugin *p = lundi_instance_plugin(inst);
-  const lundi_plugin_desc *d = lundi_plugin_info(p);
-  char *json = lundi_params_to_json(lundi_instance_params(inst));
-  const char *kind = lundi_plugin_kind_name(d->kind);
-  /* Once per (kind, name, params): a sampler built in a loop is one row, not thousands. */
-  luaL_getsubtable(L, LUA_REGISTRYINDEX, NOTED_KEY);
-  lua_pushfstring(L, "%s\n%s\n%s", kind, d->name, json ? json : "");
-  lua_pushvalue(L, -1);
-  int seen = lua_rawget(L, -3) != LUA_TNIL;
-  lua_pop(L, 1);
-  if (!seen) {
-    lua_pushboolean(L, 1);
-    lua_rawset(L, -3);
-    if (lundi_run_plugin(u->run, kind, d->name, d->version, json, lundi_plugin_origin(p)) != 0)
-      fprintf(stderr, "lundi: warning: could not record the %s '%s' in the run: %s\n", kind, d->name,
-              lundi_last_error());
-  } else {
-    lua_pop(L, 1);
-  }
-  lua_pop(L, 1);
-  free(json);
-}
-
 /* ---- params, tags, metrics ---- */
 
 static int m_log(lua_State *L) {
@@ -259,12 +219,10 @@ static int m_flush(lua_State *L) {
   return 0;
 }
 
-/* ---- outputs ---- */
+/* ---- outputs (lundi/session.h does the work) ---- */
 
-static int store_output(lua_State *L, lrun_ud *u, const char *kind, const char *name, const char *mime,
-                        const void *data, size_t n, const char *meta, const char *fn) {
-  int64_t id = 0;
-  if (lundi_run_output(u->run, kind, name, mime, data, n, meta, &id) != 0) return lundi_lua_error(L, fn);
+static int push_id(lua_State *L, int rc, int64_t id, const char *fn) {
+  if (rc != 0) return lundi_lua_error(L, fn);
   lua_pushinteger(L, (lua_Integer)id);
   return 1;
 }
@@ -274,67 +232,46 @@ static int m_save_text(lua_State *L) {
   const char *name = luaL_checkstring(L, 2);
   size_t n;
   const char *text = luaL_checklstring(L, 3, &n);
-  return store_output(L, u, "text", name, "text/plain; charset=utf-8", text, n, NULL, "save_text");
+  int64_t id = 0;
+  return push_id(L, lundi_session_save_text(u->run, name, text, n, &id), id, "save_text");
 }
 
-/* Appends "Key: value" to the parameters line when opts.parameters[field] is set. */
-static void add_param(lua_State *L, int t, luaL_Buffer *b, int *first, const char *field, const char *label) {
+/* opts.parameters[field] as the text to show, or NULL: integers %lld, other numbers %.10g. */
+static const char *param_field(lua_State *L, int t, const char *field, char num[64]) {
   int ty = lua_getfield(L, t, field);
-  if (ty == LUA_TNIL) {
-    lua_pop(L, 1);
-    return;
-  }
-  char num[64];
-  const char *v;
+  const char *v = NULL;
   if (ty == LUA_TNUMBER) {
-    if (lua_isinteger(L, -1)) snprintf(num, sizeof num, "%lld", (long long)lua_tointeger(L, -1));
-    else snprintf(num, sizeof num, "%.10g", (double)lua_tonumber(L, -1));
+    if (lua_isinteger(L, -1)) snprintf(num, 64, "%lld", (long long)lua_tointeger(L, -1));
+    else snprintf(num, 64, "%.10g", (double)lua_tonumber(L, -1));
     v = num;
   } else if (ty == LUA_TSTRING) {
-    v = lua_tostring(L, -1);
-  } else {
+    v = lua_tostring(L, -1); /* stays alive in the table */
+  } else if (ty != LUA_TNIL) {
     luaL_error(L, "save_image: parameters.%s must be a number or a string, got %s", field, luaL_typename(L, -1));
-    return;
   }
-  /* The value is copied before the pop: the buffer may sit on the stack. */
-  char line[512];
-  snprintf(line, sizeof line, "%s%s: %s", *first ? "" : ", ", label, v);
   lua_pop(L, 1);
-  luaL_addstring(b, line);
-  *first = 0;
+  return v;
 }
 
-/* The "parameters" text of the common image-generation convention: an optional prompt line,
- * then "Steps: 50, Sampler: ddim, CFG scale: 3, Seed: 42, Size: 28x28, Model hash: ..."
- * (missing fields left out; Size is the size of one image). Pushes the string. */
-static void push_parameters(lua_State *L, int opts, int w, int h) {
-  int t = 0;
-  if (opts && lua_getfield(L, opts, "parameters") == LUA_TTABLE) t = lua_gettop(L);
-  else if (opts && !lua_isnil(L, -1)) luaL_error(L, "save_image: opts.parameters must be a table");
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  int first = 1;
-  if (t) {
-    if (lua_getfield(L, t, "prompt") == LUA_TSTRING) {
-      char line[1024];
-      snprintf(line, sizeof line, "%s\n", lua_tostring(L, -1));
-      lua_pop(L, 1);
-      luaL_addstring(&b, line);
-    } else {
-      lua_pop(L, 1);
-    }
-    add_param(L, t, &b, &first, "steps", "Steps");
-    add_param(L, t, &b, &first, "sampler", "Sampler");
-    add_param(L, t, &b, &first, "cfg_scale", "CFG scale");
-    add_param(L, t, &b, &first, "seed", "Seed");
+/* opts.parameters into ps (strings borrowed from the table or held in num); 0 when absent. */
+static int parameters_opt(lua_State *L, int opts, lundi_image_params *ps, char num[5][64]) {
+  int ty = opts ? lua_getfield(L, opts, "parameters") : LUA_TNIL;
+  if (ty != LUA_TTABLE) {
+    if (ty != LUA_TNIL) luaL_error(L, "save_image: opts.parameters must be a table");
+    if (opts) lua_pop(L, 1);
+    return 0;
   }
-  char size[64];
-  snprintf(size, sizeof size, "%sSize: %dx%d", first ? "" : ", ", w, h);
-  luaL_addstring(&b, size);
-  first = 0;
-  if (t) add_param(L, t, &b, &first, "model_hash", "Model hash");
-  luaL_pushresult(&b);
-  if (opts) lua_remove(L, -2); /* opts.parameters (or nil) */
+  int t = lua_gettop(L);
+  memset(ps, 0, sizeof *ps);
+  if (lua_getfield(L, t, "prompt") == LUA_TSTRING) ps->prompt = lua_tostring(L, -1);
+  lua_pop(L, 1);
+  ps->steps = param_field(L, t, "steps", num[0]);
+  ps->sampler = param_field(L, t, "sampler", num[1]);
+  ps->cfg_scale = param_field(L, t, "cfg_scale", num[2]);
+  ps->seed = param_field(L, t, "seed", num[3]);
+  ps->model_hash = param_field(L, t, "model_hash", num[4]);
+  lua_pop(L, 1);
+  return 1;
 }
 
 static float opt_range(lua_State *L, int opts, int i, float dflt) {
@@ -368,101 +305,25 @@ static int m_save_image(lua_State *L) {
   int nd = lundi_ndim(t);
   if (nd != 3 && nd != 4)
     return luaL_argerror(L, 3, lua_pushfstring(L, "image tensor must be [C, H, W] or [N, C, H, W], got %d dims", nd));
-  float lo = opt_range(L, opts, 1, -1.0f), hi = opt_range(L, opts, 2, 1.0f);
-  int n = nd == 4 ? (int)lundi_dim(t, 0) : 1;
-  int nrow = (int)ceil(sqrt((double)n));
+  lundi_save_image_opts o = LUNDI_SAVE_IMAGE_OPTS_INIT;
+  o.lo = opt_range(L, opts, 1, o.lo);
+  o.hi = opt_range(L, opts, 2, o.hi);
   if (opts && lua_getfield(L, opts, "nrow") != LUA_TNIL) {
     int ok = 0;
-    nrow = (int)lua_tointegerx(L, -1, &ok);
-    if (!ok || nrow < 1) luaL_error(L, "save_image: opts.nrow must be a positive integer");
+    o.nrow = (int)lua_tointegerx(L, -1, &ok);
+    if (!ok || o.nrow < 1) luaL_error(L, "save_image: opts.nrow must be a positive integer");
   }
   if (opts) lua_pop(L, 1);
-  const char *file = opts ? (lua_getfield(L, opts, "file"), lua_tostring(L, -1)) : NULL;
-  if (opts) lua_pop(L, 1); /* still referenced by opts */
-  int w1 = (int)lundi_dim(t, -1), h1 = (int)lundi_dim(t, -2);
-  push_parameters(L, opts, w1, h1);
-  int params_idx = lua_gettop(L);
-
-  lundi_image im = {0};
-  int rc = nd == 4 ? lundi_image_grid(t, nrow, 2, 0, lo, hi, &im) : lundi_image_from_tensor(t, lo, hi, &im);
-  if (rc != 0) return lundi_lua_error(L, "save_image");
-  cJSON *tag = cJSON_CreateObject();
-  cJSON_AddStringToObject(tag, "run", u->uuid);
-  cJSON_AddStringToObject(tag, "output", name);
-  char *tag_json = cJSON_PrintUnformatted(tag);
-  cJSON_Delete(tag);
-  lundi_png_text texts[2] = {{"parameters", lua_tostring(L, params_idx)}, {"lundi", tag_json}};
-  uint8_t *png = NULL;
-  size_t png_n = 0;
-  rc = lundi_png_encode(&im, texts, 2, &png, &png_n);
-  free(tag_json);
-  cJSON *meta = cJSON_CreateObject();
-  cJSON_AddNumberToObject(meta, "width", im.width);
-  cJSON_AddNumberToObject(meta, "height", im.height);
-  cJSON_AddNumberToObject(meta, "channels", im.channels);
-  cJSON_AddNumberToObject(meta, "images", n);
-  cJSON_AddStringToObject(meta, "parameters", lua_tostring(L, params_idx));
-  char *meta_json = cJSON_PrintUnformatted(meta);
-  cJSON_Delete(meta);
-  lundi_image_free(&im);
-  if (rc != 0) {
-    free(meta_json);
-    return lundi_lua_error(L, "save_image");
+  if (opts) {
+    lua_getfield(L, opts, "file");
+    o.file = lua_tostring(L, -1);
+    lua_pop(L, 1); /* still referenced by opts */
   }
+  lundi_image_params ps;
+  char num[5][64];
+  if (parameters_opt(L, opts, &ps, num)) o.parameters = &ps;
   int64_t id = 0;
-  rc = lundi_run_output(u->run, "image", name, "image/png", png, png_n, meta_json, &id);
-  free(meta_json);
-  if (rc == 0 && file) rc = lundi__write_file_atomic(file, png, png_n, "save_image");
-  free(png);
-  if (rc != 0) return lundi_lua_error(L, "save_image");
-  lua_pushinteger(L, (lua_Integer)id);
-  return 1;
-}
-
-/* Saves l as safetensors bytes: through a temporary file beside the DB (the safetensors
- * writer works on paths), read back, then removed. */
-static int store_safetensors(lua_State *L, lrun_ud *u, const lundi_param_list *l, const char *kind,
-                             const char *name, const char *fn) {
-  lundi_store *s = u->run->s;
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s/.%s.tmp-XXXXXX", s->dir, s->base);
-  int fd = mkstemp(tmp);
-  if (fd < 0) {
-    lundi_set_error(LUNDI_EIO, "cannot create a temporary file in %s", s->dir);
-    return lundi_lua_error(L, fn);
-  }
-  close(fd);
-  uint8_t *data = NULL;
-  size_t n = 0;
-  int rc = lundi_safetensors_save(tmp, l, NULL);
-  if (rc == 0) rc = lundi_file_read_all(tmp, &data, &n);
-  unlink(tmp);
-  if (rc != 0) return lundi_lua_error(L, fn);
-  cJSON *meta = cJSON_CreateObject();
-  cJSON_AddNumberToObject(meta, "tensors", l->n);
-  cJSON_AddNumberToObject(meta, "numel", (double)lundi_param_list_numel(l));
-  char *meta_json = cJSON_PrintUnformatted(meta);
-  cJSON_Delete(meta);
-  int64_t id = 0;
-  rc = lundi_run_output(u->run, kind, name, "application/x-safetensors", data, n, meta_json, &id);
-  free(meta_json);
-  free(data);
-  if (rc != 0) return lundi_lua_error(L, fn);
-  lua_pushinteger(L, (lua_Integer)id);
-  return 1;
-}
-
-/* A parameter list inside a userdata, so a Lua error while it is filled cannot leak it. */
-#define LIST_BOX "lundi.Run.list"
-static int list_box_gc(lua_State *L) {
-  lundi_param_list_free(luaL_checkudata(L, 1, LIST_BOX));
-  return 0;
-}
-static lundi_param_list *push_list_box(lua_State *L) {
-  lundi_param_list *l = lua_newuserdatauv(L, sizeof *l, 0);
-  memset(l, 0, sizeof *l);
-  luaL_setmetatable(L, LIST_BOX);
-  return l;
+  return push_id(L, lundi_session_save_image(u->run, name, t, &o, &id), id, "save_image");
 }
 
 /* run:save_trajectory(name, x): one tensor (saved as "x") or an array of tensors (saved as
@@ -470,26 +331,23 @@ static lundi_param_list *push_list_box(lua_State *L) {
 static int m_save_trajectory(lua_State *L) {
   lrun_ud *u = check_run(L, 1);
   const char *name = luaL_checkstring(L, 2);
-  lundi_param_list *l = push_list_box(L);
-  if (lua_type(L, 3) == LUA_TTABLE) {
-    lua_Integer n = luaL_len(L, 3);
-    if (n < 1) return luaL_argerror(L, 3, "empty array of tensors");
-    for (lua_Integer i = 1; i <= n; i++) {
-      lua_rawgeti(L, 3, i);
-      if (!luaL_testudata(L, -1, LUNDI_LUA_TENSOR))
-        return luaL_argerror(L, 3, lua_pushfstring(L, "element %d is not a tensor", (int)i));
-      char key[32];
-      snprintf(key, sizeof key, "x.%d", (int)(i - 1));
-      if (lundi_param_list_push(l, key, lundi_lua_check_tensor(L, -1)) != 0)
-        return lundi_lua_error(L, "save_trajectory");
-      lua_pop(L, 1);
-    }
-  } else if (lundi_param_list_push(l, "x", lundi_lua_check_tensor(L, 3)) != 0) {
-    return lundi_lua_error(L, "save_trajectory");
+  int64_t id = 0;
+  if (lua_type(L, 3) != LUA_TTABLE)
+    return push_id(L, lundi_session_save_trajectory(u->run, name, lundi_lua_check_tensor(L, 3), &id), id,
+                   "save_trajectory");
+  lua_Integer n = luaL_len(L, 3);
+  if (n < 1) return luaL_argerror(L, 3, "empty array of tensors");
+  if (n > INT_MAX) return luaL_argerror(L, 3, "too many tensors");
+  lundi_tensor **steps = lua_newuserdatauv(L, sizeof *steps * (size_t)n, 0); /* freed by the GC */
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 3, i);
+    if (!luaL_testudata(L, -1, LUNDI_LUA_TENSOR))
+      return luaL_argerror(L, 3, lua_pushfstring(L, "element %d is not a tensor", (int)i));
+    steps[i - 1] = lundi_lua_check_tensor(L, -1); /* borrowed: the array keeps it alive */
+    lua_pop(L, 1);
   }
-  store_safetensors(L, u, l, "trajectory", name, "save_trajectory");
-  lundi_param_list_free(l);
-  return 1;
+  return push_id(L, lundi_session_save_trajectory_steps(u->run, name, steps, (int)n, &id), id,
+                 "save_trajectory");
 }
 
 /* run:checkpoint(module [, name]): the module's parameters as safetensors (kind
@@ -510,12 +368,8 @@ static int m_checkpoint(lua_State *L) {
     }
   }
   lundi_module *m = lundi_lua_check_module(L, 2);
-  lua_settop(L, 3);
-  lundi_param_list *l = push_list_box(L);
-  if (lundi_module_parameters(m, l) != 0) return lundi_lua_error(L, "checkpoint");
-  store_safetensors(L, u, l, "checkpoint", name, "checkpoint");
-  lundi_param_list_free(l);
-  return 1;
+  int64_t id = 0;
+  return push_id(L, lundi_session_save_checkpoint(u->run, m, name, &id), id, "checkpoint");
 }
 
 /* ---- ending ---- */
@@ -577,7 +431,7 @@ static int m_index(lua_State *L) {
   const char *k = luaL_checkstring(L, 2);
   if (!strcmp(k, "id")) lua_pushinteger(L, (lua_Integer)u->id);
   else if (!strcmp(k, "uuid")) lua_pushstring(L, u->uuid);
-  else if (!strcmp(k, "db")) lua_pushstring(L, u->run ? lundi_store_path(u->run->s) : NULL);
+  else if (!strcmp(k, "db")) lua_pushstring(L, u->run ? lundi_store_path(lundi_run_store(u->run)) : NULL);
   else {
     lua_getmetatable(L, 1);
     lua_getfield(L, -1, "methods");
@@ -605,11 +459,6 @@ void lundi_lua_open_run(lua_State *L, int mod) {
     lua_setfield(L, -2, "__tostring");
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "methods");
-  }
-  lua_pop(L, 1);
-  if (luaL_newmetatable(L, LIST_BOX)) {
-    lua_pushcfunction(L, list_box_gc);
-    lua_setfield(L, -2, "__gc");
   }
   lua_pop(L, 1);
   lua_pushcfunction(L, l_run);

@@ -1,12 +1,10 @@
-/* The run object of the Lua module (lrun.c), as seen by `lundi run` and the plugin
- * bindings. A "lundi.Run" either owns its store and run (made by lundi.run{...}) or borrows
+/* The run object of the Lua module (lrun.c), as seen by `lundi run`. A "lundi.Run" either owns its store and run (made by lundi.run{...}) or borrows
  * them from `lundi run`, which ends the run itself after closing the state. */
 #ifndef LUNDI_LUA_RUN_H
 #define LUNDI_LUA_RUN_H
 
 #include <lua.h>
 
-#include "lundi/plugin.h"
 #include "lundi/store.h"
 
 /* Makes run what lundi.current_run() returns in L (borrowed: the caller ends it, after
@@ -18,9 +16,5 @@ void lundi_lua_detach_current_run(lua_State *L);
 /* Tells the finalisers how the script ended, before lua_close: a lundi.run{} object that
  * was never finished is ended with this status (see lrun.c). */
 void lundi_lua_set_exit_status(lua_State *L, lundi_run_status st);
-/* Records inst (kind, name, version, parameters as JSON, origin) in the current run, once
- * per distinct (kind, name, parameters). No current run: does nothing. A failure to record
- * is a warning on stderr, never an error of the script. */
-void lundi_lua_note_plugin(lua_State *L, const lundi_instance *inst);
 
 #endif

@@ -38,6 +38,7 @@ lundi_instance *lundi_instance_new(const lundi_plugin *p, const lundi_params *pa
     return NULL;
   }
   p->reg->live++;
+  lundi__instance_notify(inst);
   return inst;
 }
 

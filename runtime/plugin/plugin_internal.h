@@ -59,6 +59,8 @@ void lundi__registry_destroy(lundi_registry *r);
 /* "<owner>: msg" unless the current message already starts with owner; fills in a generic
  * message when the plugin failed without one. Returns a negative code. */
 int lundi__plugin_error(const lundi_plugin *p, int code, const char *what);
+/* Calls the instance observers (observer.c) on a new instance. */
+void lundi__instance_notify(const lundi_instance *inst);
 char *lundi__strdup(const char *s);
 
 #endif

@@ -25,6 +25,8 @@ const char *lundi_store_default_path(const char *path) {
 sqlite3 *lundi__store_db(lundi_store *s) { return s ? s->db : NULL; }
 const char *lundi_store_path(const lundi_store *s) { return s ? s->path : NULL; }
 int lundi_store_schema_version(const lundi_store *s) { return s ? s->version : -1; }
+const char *lundi_store_dir(const lundi_store *s) { return s ? s->dir : NULL; }
+const char *lundi_store_base(const lundi_store *s) { return s ? s->base : NULL; }
 
 double lundi__store_now(void) {
   struct timespec ts;

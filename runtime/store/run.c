@@ -22,6 +22,7 @@ const char *lundi_run_status_name(lundi_run_status st) {
 
 int64_t lundi_run_id(const lundi_run *r) { return r ? r->id : -1; }
 const char *lundi_run_uuid(const lundi_run *r) { return r ? r->uuid : NULL; }
+lundi_store *lundi_run_store(const lundi_run *r) { return r ? r->s : NULL; }
 
 static int make_uuid(char out[37]) {
   unsigned char b[16];

@@ -1,0 +1,97 @@
+/* The run session: what a running program records into a run of the store (lundi/store.h)
+ * beyond params, tags and metrics. The `lundi` CLI, the Lua module (run:save_image, ...)
+ * and C hosts all go through it.
+ *
+ * The current run: each thread may have one (lundi_session_set_current). While it is set,
+ * every plugin instance created in that thread, from Lua, from a C host or from inside a C
+ * sampler, is recorded in the run's plugins_used once per distinct (kind, name, parameters
+ * as JSON): a sampler built in a loop is one row, not thousands. Nothing is recorded while
+ * no run is current. A failure to record prints one warning on stderr ("lundi: warning:
+ * could not record ...") and never fails the instance's creation. `lundi run` makes the run
+ * it records current for the script; lundi.run{} in Lua does not.
+ *
+ * Outputs: every save function takes the run to write to; NULL means the current run of
+ * the calling thread (an error when there is none). Each returns 0 or a negative lundi
+ * status with the message set, and puts the new output's id in *id when id is not NULL.
+ * The bytes are stored through lundi_run_output, so each output carries its sha256. */
+#ifndef LUNDI_SESSION_H
+#define LUNDI_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lundi/nn.h"
+#include "lundi/store.h"
+#include "lundi/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- the current run ---- */
+
+/* Makes run (borrowed; NULL clears) the calling thread's current run, and forgets which
+ * plugins were recorded for the previous one. Clear it before ending the run
+ * (lundi_run_end) and before the thread exits. Returns 0, or a negative status when the
+ * plugin observer cannot be installed. */
+int lundi_session_set_current(lundi_run *run);
+lundi_run *lundi_session_current(void); /* NULL when none */
+
+/* ---- images ---- */
+
+/* The "parameters" text of the common image-generation convention (AUTOMATIC1111's web UI,
+ * read by many image viewers): an optional prompt line, then
+ *   "Steps: 50, Sampler: ddim, CFG scale: 3, Seed: 42, Size: 28x28, Model hash: ..."
+ * Values are given as the text to show; a NULL field is left out, Size is always there.
+ * The Lua binding formats integers with %lld and other numbers with %.10g. */
+typedef struct lundi_image_params {
+  const char *prompt; /* the first line; at most 1022 bytes are kept */
+  const char *steps, *sampler, *cfg_scale, *seed, *model_hash; /* each "Key: value" at most 511 bytes */
+} lundi_image_params;
+
+/* A malloc'd parameters text for images of width x height (one image, not the grid);
+ * params may be NULL. NULL when out of memory (error set). */
+char *lundi_session_parameters_text(const lundi_image_params *params, int width, int height);
+
+typedef struct lundi_save_image_opts {
+  float lo, hi;  /* values mapped to 0..255 */
+  int nrow;      /* images per grid row for [N, C, H, W]; 0: ceil(sqrt(N)) */
+  const char *file; /* also write the PNG there, atomically; NULL: no file */
+  const lundi_image_params *parameters; /* NULL: the text holds the size only */
+} lundi_save_image_opts;
+/* The defaults: range {-1, 1}, square-ish grid, no file, no parameters. */
+#define LUNDI_SAVE_IMAGE_OPTS_INIT {-1.0f, 1.0f, 0, NULL, NULL}
+
+/* Saves t [C, H, W] or [N, C, H, W] (a grid, 2 black pixels between images) as an output of
+ * kind "image" (image/png). The PNG carries two text chunks: "parameters" (the text above)
+ * and "lundi" ({"run": uuid, "output": name}, which `lundi which` reads back). The output's
+ * metadata is {"width", "height", "channels", "images", "parameters"}. opts NULL: the
+ * defaults. */
+int lundi_session_save_image(lundi_run *run, const char *name, lundi_tensor *t,
+                             const lundi_save_image_opts *opts, int64_t *id);
+
+/* ---- text and tensors ---- */
+
+/* n bytes of UTF-8 text, kind "text" (text/plain; charset=utf-8). */
+int lundi_session_save_text(lundi_run *run, const char *name, const char *text, size_t n, int64_t *id);
+
+/* The tensors of l, under their names in l, as one safetensors file (application/
+ * x-safetensors) of the given kind (usually "trajectory" or "checkpoint"); metadata
+ * {"tensors": count, "numel": total elements}. The bytes go through a temporary file in the
+ * store's directory, removed afterwards. */
+int lundi_session_save_tensors(lundi_run *run, const char *kind, const char *name,
+                               const lundi_param_list *l, int64_t *id);
+/* A trajectory of kind "trajectory": one tensor saved as "x", or n steps saved as "x.0",
+ * "x.1", ... (n >= 1). */
+int lundi_session_save_trajectory(lundi_run *run, const char *name, lundi_tensor *x, int64_t *id);
+int lundi_session_save_trajectory_steps(lundi_run *run, const char *name, lundi_tensor *const *steps,
+                                        int n, int64_t *id);
+/* m's parameters (lundi_module_parameters names), kind "checkpoint"; name NULL:
+ * "checkpoint". */
+int lundi_session_save_checkpoint(lundi_run *run, lundi_module *m, const char *name, int64_t *id);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
