@@ -179,6 +179,12 @@ typedef struct lundi_sample_request {
   double strength;
 } lundi_sample_request;
 
+/* Checks req against the contract above: an rng, batch >= 1, 1..LUNDI_MAX_DIMS-1 positive
+ * per-sample dims, init (when given) of shape [batch, shape...], strength 0 or in (0, 1],
+ * prompts (when given) without NULL entries. lundi_sampler_sample() runs it before any sampler
+ * sees a request, so samplers need not repeat it. */
+int lundi_sample_request_check(const lundi_sample_request *req);
+
 typedef struct lundi_sampler_api {
   /* Noise to result. Guidance scale, step count and the like are the sampler's params. */
   lundi_tensor *(*sample)(void *self, const lundi_pipeline_parts *parts,

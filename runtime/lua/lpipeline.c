@@ -98,22 +98,23 @@ int lpipe_sample(lua_State *L, lundi_instance *s, const lundi_pipeline_parts *pa
   }
   lundi_sample_request req;
   memset(&req, 0, sizeof req);
+  /* Only conversions here: lundi_sampler_sample() checks the values (lundi_sample_request_check). */
   lua_getfield(L, req_idx, "batch");
-  req.batch = (int)luaL_optinteger(L, -1, 1);
-  if (req.batch < 1) return luaL_error(L, "%s: batch must be at least 1", fn);
+  lua_Integer batch = luaL_optinteger(L, -1, 1);
+  req.batch = batch < 0 ? -1 : batch > 0x7fffffff ? 0x7fffffff : (int)batch;
   lua_pop(L, 1);
 
   if (lua_getfield(L, req_idx, "shape") != LUA_TTABLE)
     return luaL_error(L, "%s: shape must be the per-sample shape as an array, e.g. {1, 28, 28}", fn);
   lua_Integer nd = luaL_len(L, -1);
-  if (nd < 1 || nd > LUNDI_MAX_DIMS - 1)
+  if (nd > LUNDI_MAX_DIMS - 1)
     return luaL_error(L, "%s: shape must have 1 to %d entries, got %d", fn, LUNDI_MAX_DIMS - 1, (int)nd);
   req.ndim = (int)nd;
   for (int i = 0; i < req.ndim; i++) {
     lua_rawgeti(L, -1, i + 1);
     int isint;
     lua_Integer v = lua_tointegerx(L, -1, &isint);
-    if (!isint || v < 1) return luaL_error(L, "%s: shape[%d] must be a positive integer", fn, i + 1);
+    if (!isint) return luaL_error(L, "%s: shape[%d] must be an integer", fn, i + 1);
     req.shape[i] = v;
     lua_pop(L, 1);
   }
@@ -134,10 +135,9 @@ int lpipe_sample(lua_State *L, lundi_instance *s, const lundi_pipeline_parts *pa
   if (st != LUA_TNIL) {
     if (st != LUA_TNUMBER)
       return luaL_error(L, "%s: strength must be a number in (0, 1], got %s", fn, luaL_typename(L, -1));
-    lua_Number v = lua_tonumber(L, -1);
-    if (!(v > 0 && v <= 1))
-      return luaL_error(L, "%s: strength must be in (0, 1], got %s", fn, luaL_tolstring(L, -1, NULL));
-    req.strength = v;
+    req.strength = lua_tonumber(L, -1);
+    /* the C request's 0 means "the sampler's default", which Lua spells nil */
+    if (req.strength == 0) return luaL_error(L, "%s: strength must be in (0, 1], got 0", fn);
   }
   lua_pop(L, 1);
 

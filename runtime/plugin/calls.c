@@ -305,13 +305,8 @@ lundi_tensor *lundi_sampler_sample(lundi_instance *s, const lundi_pipeline_parts
   if (check_part(parts->scheduler, LUNDI_SCHEDULER, 0) || check_part(parts->denoiser, LUNDI_DENOISER, 0) ||
       check_part(parts->conditioner, LUNDI_CONDITIONER, 1))
     return NULL;
-  if (!req->rng) {
-    lundi_set_error(LUNDI_EINVAL, "%s: the sample request needs an rng", p->owner);
-    return NULL;
-  }
-  if (req->batch < 1 || req->ndim < 0 || req->ndim > LUNDI_MAX_DIMS - 1) {
-    lundi_set_error(LUNDI_EINVAL, "%s: bad sample request (batch %d, %d per-sample dims; at most %d)", p->owner,
-                    req->batch, req->ndim, LUNDI_MAX_DIMS - 1);
+  if (lundi_sample_request_check(req) != 0) { /* the one check: samplers rely on it */
+    lundi__plugin_error(p, lundi_last_error_code(), "sample()");
     return NULL;
   }
   const lundi_sampler_api *api = p->desc.api;
