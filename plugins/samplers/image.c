@@ -3,7 +3,7 @@
  * diffusers' StableDiffusionImg2ImgPipeline). It drives its parts through the lundi_* call
  * wrappers, so C and Lua plugins work alike (the one exception is the scheduler's optional
  * noise_to_step, see sched_noise_to_step), and runs under no_grad. */
-#include "builtin_inits.h"
+#include "builtins.h"
 #include "lundi/device.h"
 
 #include <math.h>
