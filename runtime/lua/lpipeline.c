@@ -86,16 +86,7 @@ int lpipe_sample(lua_State *L, lundi_instance *s, const lundi_pipeline_parts *pa
                  const char *fn) {
   req_idx = lua_absindex(L, req_idx);
   luaL_checktype(L, req_idx, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, req_idx)) {
-    int ok = 0;
-    for (int k = 0; req_keys[k] && lua_type(L, -2) == LUA_TSTRING; k++)
-      if (strcmp(lua_tostring(L, -2), req_keys[k]) == 0) ok = 1;
-    if (!ok)
-      return luaL_error(L, "%s: unknown request field '%s' (valid: batch, shape, cond, prompts, init, strength, rng, "
-                        "seed, callback)", fn, lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
-    lua_pop(L, 1);
-  }
+  lundi_lua_check_keys(L, req_idx, fn, "request field", req_keys);
   lundi_sample_request req;
   memset(&req, 0, sizeof req);
   /* Only conversions here: lundi_sampler_sample() checks the values (lundi_sample_request_check). */
@@ -227,16 +218,8 @@ static void push_part(lua_State *L, int k) {
 static int l_pipeline(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  lua_pushnil(L);
-  while (lua_next(L, 1)) {
-    int ok = 0;
-    for (int k = 0; k < 4 && lua_type(L, -2) == LUA_TSTRING; k++)
-      if (strcmp(lua_tostring(L, -2), part_names[k]) == 0) ok = 1;
-    if (!ok)
-      return luaL_error(L, "pipeline: unknown part '%s' (valid: scheduler, denoiser, conditioner, sampler)",
-                        lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
-    lua_pop(L, 1);
-  }
+  static const char *const keys[] = {"scheduler", "denoiser", "conditioner", "sampler", NULL};
+  lundi_lua_check_keys(L, 1, "pipeline", "part", keys);
   lua_newuserdatauv(L, 1, 4); /* 2 */
   luaL_setmetatable(L, LUNDI_LUA_PIPELINE);
   for (int k = 0; k < 4; k++) {
