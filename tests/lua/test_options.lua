@@ -41,6 +41,59 @@ function cases.option_fields()
           "option 'mask' must be a tensor (got number)")
 end
 
+-- lundi.options: typed defaults, values from the command line, "did you mean", --help.
+local D = {steps = {2100, "training steps"}, lr = {2e-3, "peak learning rate"}, clip = 1.0,
+           guidance = {3, "guidance scale", type = "number"}, out_dir = {"out/x", "where"}, eval = true, tag = ""}
+
+function cases.script_options()
+  local O = L.options(D, nil)
+  T.eq(O.steps, 2100, "default")
+  T.eq(math.type(O.steps), "integer", "an integer default stays one")
+  T.eq(O.lr, 2e-3, "float default, bit for bit")
+  T.eq(math.type(O.clip), "float", "1.0 stays a float")
+  T.eq(math.type(O.guidance), "integer", "type = number keeps the default as written")
+  T.eq(O.eval, true, "boolean default")
+  T.eq(O.out_dir, "out/x", "string default")
+  -- given values, as `lundi run` passes them (numbers, booleans and strings)
+  O = L.options(D, {steps = 5, lr = 1, guidance = 1.5, eval = false, tag = 2, out_dir = "/tmp/o", clip = "0.5"})
+  T.eq(O.steps, 5, "integer given")
+  T.eq(math.type(O.lr), "integer", "number options keep an integer as given")
+  T.eq(O.guidance, 1.5, "type = number takes fractions")
+  T.eq(O.eval, false, "boolean given")
+  T.eq(O.tag, "2", "a string option given a number takes its text")
+  T.eq(O.clip, 0.5, "number text is parsed")
+  T.eq(L.options(D, {steps = 4.0}).steps, 4, "an integral float is an integer")
+  T.eq(math.type(L.options(D, {steps = "7"}).steps), "integer", "integer text (a C host) is parsed")
+  T.eq(L.options(D, {eval = "false"}).eval, false, "boolean text")
+  -- refusals name the key and the type wanted
+  T.fails(function() L.options(D, {stepz = 3}) end, "unknown parameter --stepz (did you mean --steps?) (known: clip, eval")
+  T.fails(function() L.options(D, {colour = 3}) end, "unknown parameter --colour (known: ")
+  T.fails(function() L.options(D, {steps = "many"}) end, "--steps must be a number, got 'many' (--steps takes an integer)")
+  T.fails(function() L.options(D, {steps = 1.5}) end, "--steps must be an integer, got '1.5'")
+  T.fails(function() L.options(D, {lr = "abc"}) end, "--lr must be a number, got 'abc'")
+  T.fails(function() L.options(D, {eval = "yes"}) end, "--eval must be a boolean (true or false), got 'yes'")
+  T.fails(function() L.options(D, {eval = 1}) end, "--eval must be a boolean (true or false), got '1'")
+  -- a bad DEFAULTS table is the script's bug, said as such
+  T.fails(function() L.options({x = {}}, {}) end, "the default of DEFAULTS.x must be a number, boolean or string")
+  T.fails(function() L.options({x = {1, "h", type = "string"}}, {}) end, "the default of DEFAULTS.x is not of type string")
+  T.fails(function() L.options({x = {1.5, "h", type = "integer"}}, {}) end, "the default of DEFAULTS.x is not of type integer")
+  T.fails(function() L.options({x = {1, "h", kind = "integer"}}, {}) end, "DEFAULTS.x must be a value or {default")
+end
+
+-- --help prints the generated text and ends the script through os.exit(0).
+function cases.script_help()
+  local real = os.exit
+  local code
+  os.exit = function(c) code = c; error("exited", 0) end
+  local ok, err = pcall(L.options, D, {help = true, stepz = 1})
+  os.exit = real
+  T.eq(ok, false, "does not return")
+  T.eq(err, "exited", "through os.exit")
+  T.eq(code, 0, "with status 0")
+  -- a script that has its own 'help' option gets it as a value
+  T.eq(L.options({help = false}, {help = true}).help, true, "help as an ordinary option")
+end
+
 local c = arg[1]
 if not cases[c] then error("unknown case " .. tostring(c)) end
 cases[c]()
