@@ -18,6 +18,7 @@
 #define LUNDI_PLUGIN_H
 
 #include "lundi/nn.h"
+#include "lundi/plugin_api.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -99,52 +100,17 @@ int lundi_cond_cat(const lundi_cond *a, const lundi_cond *b, lundi_cond *out);
  * NULL with the error set; those returning int give 0 or a negative lundi_status.
  * Functions marked optional may be NULL; the lundi_* call wrappers below handle that. */
 
-/* t: f32 [N] of training timesteps, integers in [0, num_train_timesteps). */
+/* Each table's functions, what they do and which are optional: lundi/plugin_api.h. */
 typedef struct lundi_scheduler_api {
-  int (*num_train_timesteps)(void *self);
-  /* q(x_t | x_0) in closed form: x_t from x0 and noise of x0's shape. */
-  lundi_tensor *(*add_noise)(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t);
-  /* The regression target for the denoiser at t (eps, x0 or v, by prediction_type). */
-  lundi_tensor *(*target)(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t);
-  /* Sampling: chooses the inference timesteps. */
-  int (*set_timesteps)(void *self, int num_inference_steps);
-  int (*num_steps)(void *self); /* model evaluations after set_timesteps (Heun: about 2x) */
-  double (*timestep)(void *self, int i); /* what the denoiser is given at step i; NaN on error */
-  double (*init_noise_sigma)(void *self); /* std of x_T; optional (1) */
-  lundi_tensor *(*scale_model_input)(void *self, lundi_tensor *x, int i); /* optional (identity) */
-  /* One reverse step: x at step i and the model output there -> x at step i + 1. rng may be
-   * NULL for deterministic schedulers. */
-  lundi_tensor *(*step)(void *self, lundi_tensor *model_out, int i, lundi_tensor *x, lundi_rng *rng);
-  /* The clean-sample estimate x0 implied by model_out at step i; optional (for previews). */
-  lundi_tensor *(*predict_x0)(void *self, lundi_tensor *model_out, int i, lundi_tensor *x);
-  /* img2img (SDEdit): sampling that starts at inference step k (0 <= k < n, the n given to
-   * set_timesteps) from a clean sample x0. Returns x0 noised with noise (standard normal, x0's
-   * shape) to step k's noise level, in the form step() expects there, and sets *begin to the
-   * evaluation index at which step k starts (k; 2k for Heun's two evaluations per step).
-   * Optional: without it *begin = k, allowed only when num_steps() == n, and the sample is
-   * add_noise(x0, noise, timestep(k)), which is right only for schedulers whose sample is the
-   * model's input x_t; a scheduler with scale_model_input or init_noise_sigma != 1 is refused. */
-  lundi_tensor *(*noise_to_step)(void *self, lundi_tensor *x0, lundi_tensor *noise, int k, int *begin);
+  LUNDI_SCHEDULER_API(LUNDI_API_FIELD)
 } lundi_scheduler_api;
 
 typedef struct lundi_denoiser_api {
-  /* x [N, ...] noisy input (or token ids), t f32 [N]; cond may be NULL. rng drives dropout. */
-  lundi_tensor *(*forward)(void *self, lundi_tensor *x, lundi_tensor *t, const lundi_cond *cond,
-                           lundi_rng *rng);
-  lundi_module *(*module)(void *self); /* borrowed parameters; optional (none) */
+  LUNDI_DENOISER_API(LUNDI_API_FIELD)
 } lundi_denoiser_api;
 
 typedef struct lundi_conditioner_api {
-  /* A batch of conditions given as a tensor (i32 labels, f32 observations) -> out. */
-  int (*encode)(void *self, lundi_tensor *input, lundi_cond *out);
-  /* Text prompts -> out; optional. */
-  int (*encode_text)(void *self, const char *const *prompts, int n, lundi_cond *out);
-  /* The null condition for a batch of n (classifier-free guidance's unconditional branch). */
-  int (*null_cond)(void *self, int n, lundi_cond *out);
-  /* Training: replaces rows of c by the null condition with the plugin's drop probability;
-   * optional (no dropout). */
-  int (*drop)(void *self, lundi_cond *c, lundi_rng *rng);
-  lundi_module *(*module)(void *self); /* borrowed learned parameters; optional (none) */
+  LUNDI_CONDITIONER_API(LUNDI_API_FIELD)
 } lundi_conditioner_api;
 
 typedef struct lundi_instance lundi_instance;
@@ -186,9 +152,7 @@ typedef struct lundi_sample_request {
 int lundi_sample_request_check(const lundi_sample_request *req);
 
 typedef struct lundi_sampler_api {
-  /* Noise to result. Guidance scale, step count and the like are the sampler's params. */
-  lundi_tensor *(*sample)(void *self, const lundi_pipeline_parts *parts,
-                          const lundi_sample_request *req);
+  LUNDI_SAMPLER_API(LUNDI_API_FIELD)
 } lundi_sampler_api;
 
 /* ---- descriptors and the registry ---- */
