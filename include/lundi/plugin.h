@@ -102,15 +102,15 @@ int lundi_cond_cat(const lundi_cond *a, const lundi_cond *b, lundi_cond *out);
 
 /* Each table's functions, what they do and which are optional: lundi/plugin_api.h. */
 typedef struct lundi_scheduler_api {
-  LUNDI_SCHEDULER_API(LUNDI_API_FIELD)
+  LUNDI_SCHEDULER_API(LUNDI_API_FIELD, void *self)
 } lundi_scheduler_api;
 
 typedef struct lundi_denoiser_api {
-  LUNDI_DENOISER_API(LUNDI_API_FIELD)
+  LUNDI_DENOISER_API(LUNDI_API_FIELD, void *self)
 } lundi_denoiser_api;
 
 typedef struct lundi_conditioner_api {
-  LUNDI_CONDITIONER_API(LUNDI_API_FIELD)
+  LUNDI_CONDITIONER_API(LUNDI_API_FIELD, void *self)
 } lundi_conditioner_api;
 
 typedef struct lundi_instance lundi_instance;
@@ -152,7 +152,7 @@ typedef struct lundi_sample_request {
 int lundi_sample_request_check(const lundi_sample_request *req);
 
 typedef struct lundi_sampler_api {
-  LUNDI_SAMPLER_API(LUNDI_API_FIELD)
+  LUNDI_SAMPLER_API(LUNDI_API_FIELD, void *self)
 } lundi_sampler_api;
 
 /* ---- descriptors and the registry ---- */
@@ -216,30 +216,20 @@ const lundi_params *lundi_instance_params(const lundi_instance *inst);
 void *lundi_instance_self(lundi_instance *inst);
 
 /* Checked calls: each verifies the instance's kind and that the function exists, fills in
- * the documented default for optional ones, and prefixes errors with the plugin's name. */
-int lundi_scheduler_num_train_timesteps(lundi_instance *s);
-lundi_tensor *lundi_scheduler_add_noise(lundi_instance *s, lundi_tensor *x0, lundi_tensor *noise,
-                                        lundi_tensor *t);
-lundi_tensor *lundi_scheduler_target(lundi_instance *s, lundi_tensor *x0, lundi_tensor *noise,
-                                     lundi_tensor *t);
+ * the documented default for optional ones, and prefixes errors with the plugin's name.
+ * Those whose wrap column in lundi/plugin_api.h is not CUSTOM are declared from it:
+ *   lundi_scheduler_num_train_timesteps, _add_noise, _target, _num_steps, _step, _predict_x0
+ *   (NULL, no error, when absent), lundi_denoiser_forward, _module (NULL, no error, when
+ *   none), lundi_conditioner_encode, _drop (0 when absent), _module; each takes the instance
+ *   and then the table function's arguments after self. */
+LUNDI_PLUGIN_KINDS(LUNDI_API_WRAP_DECLS)
 int lundi_scheduler_set_timesteps(lundi_instance *s, int num_inference_steps);
-int lundi_scheduler_num_steps(lundi_instance *s);
 double lundi_scheduler_timestep(lundi_instance *s, int i);
 double lundi_scheduler_init_noise_sigma(lundi_instance *s);
 lundi_tensor *lundi_scheduler_scale_model_input(lundi_instance *s, lundi_tensor *x, int i);
-lundi_tensor *lundi_scheduler_step(lundi_instance *s, lundi_tensor *model_out, int i,
-                                   lundi_tensor *x, lundi_rng *rng);
-lundi_tensor *lundi_scheduler_predict_x0(lundi_instance *s, lundi_tensor *model_out, int i,
-                                         lundi_tensor *x); /* NULL, no error, when absent */
-lundi_tensor *lundi_denoiser_forward(lundi_instance *d, lundi_tensor *x, lundi_tensor *t,
-                                     const lundi_cond *cond, lundi_rng *rng);
-lundi_module *lundi_denoiser_module(lundi_instance *d); /* NULL, no error, when none */
-int lundi_conditioner_encode(lundi_instance *c, lundi_tensor *input, lundi_cond *out);
 int lundi_conditioner_encode_text(lundi_instance *c, const char *const *prompts, int n,
                                   lundi_cond *out);
 int lundi_conditioner_null(lundi_instance *c, int n, lundi_cond *out);
-int lundi_conditioner_drop(lundi_instance *c, lundi_cond *cond, lundi_rng *rng);
-lundi_module *lundi_conditioner_module(lundi_instance *c);
 lundi_tensor *lundi_sampler_sample(lundi_instance *s, const lundi_pipeline_parts *parts,
                                    const lundi_sample_request *req);
 

@@ -18,6 +18,7 @@
 
 #include "lplugin.h"
 #include "lua_module.h"
+#include "plugin/api_each.h"
 
 #define STATE_KEY "lundi.lua_plugin_state"
 
@@ -260,18 +261,10 @@ static lundi_module *lc_module_result(lcall *c) {
 static void lt_push_tensor(lcall *c, lundi_tensor *t) { lpv_push_tensor(c->L, t); }
 static void lt_push_int(lcall *c, int v) { lua_pushinteger(c->L, v); }
 static void lt_push_cond(lcall *c, const lundi_cond *v) { lpv_push_cond(c->L, v); }
+static void lt_push_none(lcall *c, lundi_cond *out) { (void)c, (void)out; } /* a result, not an argument */
 #define LT_PUSH1(c, v)                                                                             \
   _Generic((v), lundi_tensor *: lt_push_tensor, int: lt_push_int, lundi_rng *: lc_push_rng,         \
-           const lundi_cond *: lt_push_cond)(c, v);
-/* The arguments after self (at most 4 here; add a case for more). */
-#define LT_SEL(_1, _2, _3, _4, _5, M, ...) M
-#define LT_P0(c, s)
-#define LT_P1(c, s, a) LT_PUSH1(c, a)
-#define LT_P2(c, s, a, b) LT_PUSH1(c, a) LT_PUSH1(c, b)
-#define LT_P3(c, s, a, b, d) LT_PUSH1(c, a) LT_PUSH1(c, b) LT_PUSH1(c, d)
-#define LT_P4(c, s, a, b, d, e) LT_PUSH1(c, a) LT_PUSH1(c, b) LT_PUSH1(c, d) LT_PUSH1(c, e)
-#define LT_PUSH(c, ...) LT_SEL(__VA_ARGS__, LT_P4, LT_P3, LT_P2, LT_P1, LT_P0, -)(c, __VA_ARGS__)
-#define LT_UNPAREN(...) __VA_ARGS__
+           const lundi_cond *: lt_push_cond, lundi_cond *: lt_push_none)(c, v);
 
 static int lt_status_result(lcall *c) {
   int rc = lc_call(c);
@@ -283,7 +276,7 @@ static int lt_status_result(lcall *c) {
   static ret lt_##kind##_##name params {                                                           \
     lcall c;                                                                                       \
     if (BEGIN(c, self, #name)) return fail;                                                        \
-    LT_PUSH(&c, LT_UNPAREN args)                                                                   \
+    LUNDI__EACH_ARG(LT_PUSH1, &c, args)                                                            \
     return finish;                                                                                 \
   }
 #define LT_TENSOR(kind, ret, name, params, args) LT_BODY(kind, ret, name, params, args, NULL, lc_tensor_result(&c))
@@ -293,8 +286,8 @@ static int lt_status_result(lcall *c) {
 #define LT_MODULE(kind, ret, name, params, args) LT_BODY(kind, ret, name, params, args, NULL, lc_module_result(&c))
 #define LT_COND(kind, ret, name, params, args) LT_BODY(kind, ret, name, params, args, LUNDI_EINVAL, lc_cond_result(&c, out))
 #define LT_CUSTOM(kind, ret, name, params, args) /* hand-written below */
-#define LT_DEFINE(kind, ret, name, params, args, need, lua) LT_##lua(kind, ret, name, params, args)
-#define LT_DEFINE_KIND(K, kind, LIST) LIST(LT_DEFINE)
+#define LT_DEFINE(kind, ret, name, params, args, need, lua, wrap) LT_##lua(kind, ret, name, params, args)
+#define LT_DEFINE_KIND(K, kind, LIST) LIST(LT_DEFINE, void *self)
 LUNDI_PLUGIN_KINDS(LT_DEFINE_KIND)
 
 /* ---- hand-written trampolines (the CUSTOM ones) ---- */
@@ -498,11 +491,11 @@ static int has_fn(lua_State *L, const char *owner, const char *fn) {
 /* Each function the table has gets its trampoline; the others stay NULL (optional ones get
  * the call wrappers' defaults, required ones make lundi_register refuse the table). */
 static void fill_api(lua_State *L, lplugin *p, const char *owner) {
-#define FILL(kind, ret, name, params, args, need, lua)                                             \
+#define FILL(kind, ret, name, params, args, need, lua, wrap)                                             \
   if (has_fn(L, owner, #name)) ((lundi_##kind##_api *)&p->api)->name = lt_##kind##_##name;
 #define FILL_KIND(K, kind, LIST)                                                                   \
   case LUNDI_##K:                                                                                  \
-    LIST(FILL)                                                                                     \
+    LIST(FILL, void *self)                                                                                 \
     break;
   switch (p->kind) {
     LUNDI_PLUGIN_KINDS(FILL_KIND)

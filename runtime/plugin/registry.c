@@ -67,11 +67,11 @@ static int valid_name(const char *s) {
 /* The first required function the kind's table lacks, or NULL (from lundi/plugin_api.h). */
 #define NEED_REQUIRED 1
 #define NEED_OPTIONAL 0
-#define CHECK_FN(kind, ret, name, params, args, need, lua)                                         \
+#define CHECK_FN(kind, ret, name, params, args, need, lua, wrap)                                         \
   if (NEED_##need && !((const lundi_##kind##_api *)api)->name) return #name;
 #define CHECK_KIND(K, kind, LIST)                                                                  \
   case LUNDI_##K:                                                                                  \
-    LIST(CHECK_FN)                                                                                 \
+    LIST(CHECK_FN, void *self)                                                                             \
     return NULL;
 static const char *missing_required(lundi_plugin_kind k, const void *api) {
   switch (k) {

@@ -38,14 +38,14 @@ typedef struct abi2_sampler_api {
 
 static int g_fields;
 
-#define SAME_FIELD(kind, ret, name, params, args, need, lua)                                       \
+#define SAME_FIELD(kind, ret, name, params, args, need, lua, wrap)                                       \
   g_fields++;                                                                                      \
   CHECK(offsetof(lundi_##kind##_api, name) == offsetof(abi2_##kind##_api, name));                  \
   CHECK(__builtin_types_compatible_p(__typeof__(((lundi_##kind##_api *)0)->name),                  \
                                      __typeof__(((abi2_##kind##_api *)0)->name)));
 #define SAME_KIND(K, kind, LIST)                                                                   \
   CHECK(sizeof(lundi_##kind##_api) == sizeof(abi2_##kind##_api));                                  \
-  LIST(SAME_FIELD)
+  LIST(SAME_FIELD, void *self)
 
 static void test_layout(void) {
   CHECK(LUNDI_ABI_VERSION == 2);
