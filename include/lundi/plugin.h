@@ -18,6 +18,7 @@
 #define LUNDI_PLUGIN_H
 
 #include "lundi/nn.h"
+#include "lundi/plugin_api.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -99,52 +100,17 @@ int lundi_cond_cat(const lundi_cond *a, const lundi_cond *b, lundi_cond *out);
  * NULL with the error set; those returning int give 0 or a negative lundi_status.
  * Functions marked optional may be NULL; the lundi_* call wrappers below handle that. */
 
-/* t: f32 [N] of training timesteps, integers in [0, num_train_timesteps). */
+/* Each table's functions, what they do and which are optional: lundi/plugin_api.h. */
 typedef struct lundi_scheduler_api {
-  int (*num_train_timesteps)(void *self);
-  /* q(x_t | x_0) in closed form: x_t from x0 and noise of x0's shape. */
-  lundi_tensor *(*add_noise)(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t);
-  /* The regression target for the denoiser at t (eps, x0 or v, by prediction_type). */
-  lundi_tensor *(*target)(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t);
-  /* Sampling: chooses the inference timesteps. */
-  int (*set_timesteps)(void *self, int num_inference_steps);
-  int (*num_steps)(void *self); /* model evaluations after set_timesteps (Heun: about 2x) */
-  double (*timestep)(void *self, int i); /* what the denoiser is given at step i; NaN on error */
-  double (*init_noise_sigma)(void *self); /* std of x_T; optional (1) */
-  lundi_tensor *(*scale_model_input)(void *self, lundi_tensor *x, int i); /* optional (identity) */
-  /* One reverse step: x at step i and the model output there -> x at step i + 1. rng may be
-   * NULL for deterministic schedulers. */
-  lundi_tensor *(*step)(void *self, lundi_tensor *model_out, int i, lundi_tensor *x, lundi_rng *rng);
-  /* The clean-sample estimate x0 implied by model_out at step i; optional (for previews). */
-  lundi_tensor *(*predict_x0)(void *self, lundi_tensor *model_out, int i, lundi_tensor *x);
-  /* img2img (SDEdit): sampling that starts at inference step k (0 <= k < n, the n given to
-   * set_timesteps) from a clean sample x0. Returns x0 noised with noise (standard normal, x0's
-   * shape) to step k's noise level, in the form step() expects there, and sets *begin to the
-   * evaluation index at which step k starts (k; 2k for Heun's two evaluations per step).
-   * Optional: without it *begin = k, allowed only when num_steps() == n, and the sample is
-   * add_noise(x0, noise, timestep(k)), which is right only for schedulers whose sample is the
-   * model's input x_t; a scheduler with scale_model_input or init_noise_sigma != 1 is refused. */
-  lundi_tensor *(*noise_to_step)(void *self, lundi_tensor *x0, lundi_tensor *noise, int k, int *begin);
+  LUNDI_SCHEDULER_API(LUNDI_API_FIELD, void *self)
 } lundi_scheduler_api;
 
 typedef struct lundi_denoiser_api {
-  /* x [N, ...] noisy input (or token ids), t f32 [N]; cond may be NULL. rng drives dropout. */
-  lundi_tensor *(*forward)(void *self, lundi_tensor *x, lundi_tensor *t, const lundi_cond *cond,
-                           lundi_rng *rng);
-  lundi_module *(*module)(void *self); /* borrowed parameters; optional (none) */
+  LUNDI_DENOISER_API(LUNDI_API_FIELD, void *self)
 } lundi_denoiser_api;
 
 typedef struct lundi_conditioner_api {
-  /* A batch of conditions given as a tensor (i32 labels, f32 observations) -> out. */
-  int (*encode)(void *self, lundi_tensor *input, lundi_cond *out);
-  /* Text prompts -> out; optional. */
-  int (*encode_text)(void *self, const char *const *prompts, int n, lundi_cond *out);
-  /* The null condition for a batch of n (classifier-free guidance's unconditional branch). */
-  int (*null_cond)(void *self, int n, lundi_cond *out);
-  /* Training: replaces rows of c by the null condition with the plugin's drop probability;
-   * optional (no dropout). */
-  int (*drop)(void *self, lundi_cond *c, lundi_rng *rng);
-  lundi_module *(*module)(void *self); /* borrowed learned parameters; optional (none) */
+  LUNDI_CONDITIONER_API(LUNDI_API_FIELD, void *self)
 } lundi_conditioner_api;
 
 typedef struct lundi_instance lundi_instance;
@@ -179,10 +145,14 @@ typedef struct lundi_sample_request {
   double strength;
 } lundi_sample_request;
 
+/* Checks req against the contract above: an rng, batch >= 1, 1..LUNDI_MAX_DIMS-1 positive
+ * per-sample dims, init (when given) of shape [batch, shape...], strength 0 or in (0, 1],
+ * prompts (when given) without NULL entries. lundi_sampler_sample() runs it before any sampler
+ * sees a request, so samplers need not repeat it. */
+int lundi_sample_request_check(const lundi_sample_request *req);
+
 typedef struct lundi_sampler_api {
-  /* Noise to result. Guidance scale, step count and the like are the sampler's params. */
-  lundi_tensor *(*sample)(void *self, const lundi_pipeline_parts *parts,
-                          const lundi_sample_request *req);
+  LUNDI_SAMPLER_API(LUNDI_API_FIELD, void *self)
 } lundi_sampler_api;
 
 /* ---- descriptors and the registry ---- */
@@ -246,30 +216,20 @@ const lundi_params *lundi_instance_params(const lundi_instance *inst);
 void *lundi_instance_self(lundi_instance *inst);
 
 /* Checked calls: each verifies the instance's kind and that the function exists, fills in
- * the documented default for optional ones, and prefixes errors with the plugin's name. */
-int lundi_scheduler_num_train_timesteps(lundi_instance *s);
-lundi_tensor *lundi_scheduler_add_noise(lundi_instance *s, lundi_tensor *x0, lundi_tensor *noise,
-                                        lundi_tensor *t);
-lundi_tensor *lundi_scheduler_target(lundi_instance *s, lundi_tensor *x0, lundi_tensor *noise,
-                                     lundi_tensor *t);
+ * the documented default for optional ones, and prefixes errors with the plugin's name.
+ * Those whose wrap column in lundi/plugin_api.h is not CUSTOM are declared from it:
+ *   lundi_scheduler_num_train_timesteps, _add_noise, _target, _num_steps, _step, _predict_x0
+ *   (NULL, no error, when absent), lundi_denoiser_forward, _module (NULL, no error, when
+ *   none), lundi_conditioner_encode, _drop (0 when absent), _module; each takes the instance
+ *   and then the table function's arguments after self. */
+LUNDI_PLUGIN_KINDS(LUNDI_API_WRAP_DECLS)
 int lundi_scheduler_set_timesteps(lundi_instance *s, int num_inference_steps);
-int lundi_scheduler_num_steps(lundi_instance *s);
 double lundi_scheduler_timestep(lundi_instance *s, int i);
 double lundi_scheduler_init_noise_sigma(lundi_instance *s);
 lundi_tensor *lundi_scheduler_scale_model_input(lundi_instance *s, lundi_tensor *x, int i);
-lundi_tensor *lundi_scheduler_step(lundi_instance *s, lundi_tensor *model_out, int i,
-                                   lundi_tensor *x, lundi_rng *rng);
-lundi_tensor *lundi_scheduler_predict_x0(lundi_instance *s, lundi_tensor *model_out, int i,
-                                         lundi_tensor *x); /* NULL, no error, when absent */
-lundi_tensor *lundi_denoiser_forward(lundi_instance *d, lundi_tensor *x, lundi_tensor *t,
-                                     const lundi_cond *cond, lundi_rng *rng);
-lundi_module *lundi_denoiser_module(lundi_instance *d); /* NULL, no error, when none */
-int lundi_conditioner_encode(lundi_instance *c, lundi_tensor *input, lundi_cond *out);
 int lundi_conditioner_encode_text(lundi_instance *c, const char *const *prompts, int n,
                                   lundi_cond *out);
 int lundi_conditioner_null(lundi_instance *c, int n, lundi_cond *out);
-int lundi_conditioner_drop(lundi_instance *c, lundi_cond *cond, lundi_rng *rng);
-lundi_module *lundi_conditioner_module(lundi_instance *c);
 lundi_tensor *lundi_sampler_sample(lundi_instance *s, const lundi_pipeline_parts *parts,
                                    const lundi_sample_request *req);
 

@@ -1,7 +1,7 @@
 /* class: class-label conditioning. Labels are ids in [0, num_classes); the null class
  * (unconditional, for classifier-free guidance) is num_classes itself, which is what a
  * denoiser built with num_classes classes reserves as its extra embedding row. */
-#include "builtin_inits.h"
+#include "builtins.h"
 #include "lundi/device.h"
 
 #include <math.h>

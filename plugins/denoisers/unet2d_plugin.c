@@ -1,6 +1,6 @@
 /* unet2d as a denoiser plugin: a preset ("mnist-unet", "mnist-tiny") plus overrides. Integer
  * and float overrides use -1, and strings "", for "keep the preset's value". */
-#include "builtin_inits.h"
+#include "builtins.h"
 #include "lundi/device.h"
 #include "unet2d.h"
 

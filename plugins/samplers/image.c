@@ -3,7 +3,7 @@
  * diffusers' StableDiffusionImg2ImgPipeline). It drives its parts through the lundi_* call
  * wrappers, so C and Lua plugins work alike (the one exception is the scheduler's optional
  * noise_to_step, see sched_noise_to_step), and runs under no_grad. */
-#include "builtin_inits.h"
+#include "builtins.h"
 #include "lundi/device.h"
 
 #include <math.h>
@@ -113,27 +113,6 @@ done:
   lundi_release(halves[0]);
   lundi_release(halves[1]);
   return res;
-}
-
-static int check_request(const lundi_pipeline_parts *parts, const lundi_sample_request *req) {
-  if (!parts || !parts->scheduler || !parts->denoiser)
-    return lundi_set_error(LUNDI_EINVAL, "sample: the pipeline needs a scheduler and a denoiser");
-  if (!req || !req->rng) return lundi_set_error(LUNDI_EINVAL, "sample: the request needs an rng");
-  if (req->batch < 1 || req->ndim < 1 || req->ndim > LUNDI_MAX_DIMS - 1)
-    return lundi_set_error(LUNDI_EINVAL, "sample: batch (%d) must be positive and the sample shape have 1..%d dims (got %d)",
-                           req->batch, LUNDI_MAX_DIMS - 1, req->ndim);
-  for (int d = 0; d < req->ndim; d++)
-    if (req->shape[d] < 1) return lundi_set_error(LUNDI_EINVAL, "sample: shape[%d] = %lld must be positive", d, (long long)req->shape[d]);
-  if (req->init) {
-    int ok = lundi_ndim(req->init) == req->ndim + 1 && lundi_dim(req->init, 0) == req->batch;
-    for (int d = 0; ok && d < req->ndim; d++) ok = lundi_dim(req->init, d + 1) == req->shape[d];
-    if (!ok) {
-      char b[96];
-      return lundi_set_error(LUNDI_ESHAPE, "sample: init %s must be [batch, shape...] of the request",
-                             lundi_shape_str(lundi_ndim(req->init), lundi_shape(req->init), b, sizeof b));
-    }
-  }
-  return 0;
 }
 
 /* The starting sample x_T: req->init as given, else randn * init_noise_sigma. */
@@ -246,10 +225,7 @@ static int eval_mode(lundi_instance *denoiser, int training) {
 
 /* The request's strength, else the parameter; whether init is a clean sample to noise. */
 static int pick_strength(const image *s, const lundi_sample_request *req, double *strength, int *img2img) {
-  double r = req->strength;
-  if (r != 0 && !(r > 0 && r <= 1))
-    return lundi_set_error(LUNDI_EINVAL, "sample: the request's strength = %g must be in (0, 1] (or 0 for the "
-                                         "sampler's strength = %g)", r, s->strength);
+  double r = req->strength; /* 0 or in (0, 1]: lundi_sample_request_check() saw to it */
   *strength = r != 0 ? r : s->strength;
   if (!req->init && *strength < 1)
     return lundi_set_error(LUNDI_EINVAL, "sample: strength = %g needs an init sample to start from (img2img); "
@@ -262,7 +238,8 @@ static lundi_tensor *sample(void *self, const lundi_pipeline_parts *parts, const
   image *s = self;
   double strength = 1;
   int img2img = 0, i0 = 0;
-  if (check_request(parts, req) || pick_strength(s, req, &strength, &img2img)) return NULL;
+  /* lundi_sampler_sample() has checked the parts' kinds and the request */
+  if (pick_strength(s, req, &strength, &img2img)) return NULL;
   lundi_cond c = {0}, cfg = {0};
   lundi_tensor *x = NULL, *out = NULL, *next = NULL, *x0 = NULL;
   int ok = 0;

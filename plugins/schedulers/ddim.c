@@ -3,7 +3,7 @@
  * sampler); eta = 1 has DDPM's posterior noise. The step goes from t to
  * t - num_train_timesteps // num_inference_steps, whose alphas_cumprod is final_alpha_cumprod
  * (1 with set_alpha_to_one, else alphas_cumprod[0]) once below zero. */
-#include "builtin_inits.h"
+#include "builtins.h"
 #include "sched_common.h"
 
 #include <math.h>

@@ -2,7 +2,7 @@
  * Models"), with diffusers' DDPMScheduler parameters and rules. With fewer inference steps
  * than training steps it steps between consecutive inference timesteps t -> prev_t, using
  * the effective beta 1 - ab_t / ab_prev. */
-#include "builtin_inits.h"
+#include "builtins.h"
 #include "sched_common.h"
 
 #include <math.h>

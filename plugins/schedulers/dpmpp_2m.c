@@ -19,7 +19,7 @@
  * the model is told the noise level the solver assumes. Not implemented: solver orders 1 and
  * 3, the SDE variants, lambda_min_clipped, variance_type, euler_at_final, final_sigmas_type
  * sigma_min, use_lu_lambdas and the exponential / beta / flow sigmas. */
-#include "builtin_inits.h"
+#include "builtins.h"
 #include "sigmas.h"
 
 #include <math.h>

@@ -19,7 +19,7 @@
  * model's noise estimate carries over to x_hat. The bias this adds shrinks as s_churn / n.
  * Not implemented: interpolation_type log_linear, exponential / beta sigmas and
  * final_sigmas_type sigma_min. */
-#include "builtin_inits.h"
+#include "builtins.h"
 #include "sigmas.h"
 
 #include <math.h>

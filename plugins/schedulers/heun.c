@@ -18,7 +18,7 @@
  * Euler convention) leaves half the added noise in (std +3% at s_churn 1, 50 steps). The last
  * step, to sigma 0, returns D whatever the churn, so it draws nothing.
  * Not implemented: final_sigmas_type sigma_min. */
-#include "builtin_inits.h"
+#include "builtins.h"
 #include "sigmas.h"
 
 #include <math.h>

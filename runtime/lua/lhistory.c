@@ -26,34 +26,23 @@ static void push_cell(lua_State *L, const lundi_cell *c) {
   }
 }
 
-static const char *opt_field(lua_State *L, int t, const char *k) {
-  const char *v = NULL;
-  if (lua_getfield(L, t, k) != LUA_TNIL) {
-    if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "lundi.history.runs: %s must be a string", k);
-    v = lua_tostring(L, -1);
-  }
-  lua_pop(L, 1); /* the string stays alive in the argument table */
-  return v;
-}
-
 static int l_runs(lua_State *L) {
   lundi_runs_query q = {0};
   const char *db = NULL;
   if (!lua_isnoneornil(L, 1)) {
+    static const char fn[] = "lundi.history.runs";
+    static const char *const keys[] = {"where", "order_by", "columns", "db", "limit", "deleted", NULL};
     luaL_checktype(L, 1, LUA_TTABLE);
-    q.where = opt_field(L, 1, "where");
-    q.order_by = opt_field(L, 1, "order_by");
-    q.columns = opt_field(L, 1, "columns");
-    db = opt_field(L, 1, "db");
-    if (lua_getfield(L, 1, "limit") != LUA_TNIL) {
-      int ok = 0;
-      q.limit = (int64_t)lua_tointegerx(L, -1, &ok);
-      if (!ok || q.limit < 1) luaL_error(L, "lundi.history.runs: limit must be a positive integer");
-    }
-    lua_pop(L, 1);
-    lua_getfield(L, 1, "deleted");
-    q.include_deleted = lua_toboolean(L, -1);
-    lua_pop(L, 1);
+    lundi_lua_check_options(L, 1, fn, keys);
+    q.where = lundi_lua_opt_string_field(L, 1, fn, "where", NULL);
+    q.order_by = lundi_lua_opt_string_field(L, 1, fn, "order_by", NULL);
+    q.columns = lundi_lua_opt_string_field(L, 1, fn, "columns", NULL);
+    db = lundi_lua_opt_string_field(L, 1, fn, "db", NULL);
+    q.limit = (int64_t)lundi_lua_opt_int_field(L, 1, fn, "limit", 0, LUNDI_LUA_ANY_INT);
+    if (q.limit < 0 || (q.limit == 0 && lundi_lua_get_field(L, 1, "limit") != LUA_TNIL))
+      luaL_error(L, "lundi.history.runs: limit must be a positive integer");
+    lua_settop(L, 1);
+    q.include_deleted = lundi_lua_opt_bool_field(L, 1, fn, "deleted", 0);
   }
   lundi_store *s = open_store(L, "lundi.history.runs", db);
   lundi_table t;

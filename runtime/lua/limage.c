@@ -18,30 +18,6 @@ static int file_error(lua_State *L, const char *fn, const char *path) {
   return luaL_error(L, "%s: '%s': %s", fn, path, lundi_last_error());
 }
 
-static void check_options(lua_State *L, int idx, const char *fn, const char *const *valid, const char *list) {
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-    int ok = 0;
-    for (int i = 0; k && valid[i]; i++) ok |= !strcmp(k, valid[i]);
-    if (!ok) luaL_error(L, "%s: unknown option '%s' (valid: %s)", fn, k ? k : luaL_typename(L, -2), list);
-    lua_pop(L, 1);
-  }
-}
-
-static lua_Integer opt_int_field(lua_State *L, int idx, const char *fn, const char *key, lua_Integer def,
-                                 lua_Integer lo, lua_Integer hi) {
-  lua_getfield(L, idx, key);
-  lua_Integer v = def;
-  if (!lua_isnil(L, -1)) {
-    if (!lua_isinteger(L, -1)) luaL_error(L, "%s: '%s' must be an integer (got %s)", fn, key, luaL_typename(L, -1));
-    v = lua_tointeger(L, -1);
-    if (v < lo || v > hi) luaL_error(L, "%s: '%s' = %d is outside %d..%d", fn, key, (int)v, (int)lo, (int)hi);
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
 /* Text chunks from the table at idx (string keys, string or number values), as a
  * userdata array (collected by Lua, so an error mid-way leaks nothing). */
 static lundi_png_text *text_list(lua_State *L, int idx, const char *fn, int *n) {
@@ -78,10 +54,10 @@ static int l_save_image(lua_State *L) {
   int n_texts = 0;
   if (has_opts) {
     static const char *const valid[] = {"nrow", "range", "padding", "pad_value", "text", NULL};
-    check_options(L, 3, fn, valid, "nrow, range, padding, pad_value, text");
-    nrow = opt_int_field(L, 3, fn, "nrow", 8, 1, 4096);
-    padding = opt_int_field(L, 3, fn, "padding", 2, 0, 1024);
-    pad_value = opt_int_field(L, 3, fn, "pad_value", 0, 0, 255);
+    lundi_lua_check_options(L, 3, fn, valid);
+    nrow = lundi_lua_opt_int_field(L, 3, fn, "nrow", 8, 1, 4096);
+    padding = lundi_lua_opt_int_field(L, 3, fn, "padding", 2, 0, 1024);
+    pad_value = lundi_lua_opt_int_field(L, 3, fn, "pad_value", 0, 0, 255);
     lua_getfield(L, 3, "range");
     if (!lua_isnil(L, -1)) {
       int ok = lua_istable(L, -1) && lua_rawlen(L, -1) == 2;
@@ -200,18 +176,13 @@ static int l_plot(lua_State *L) {
   static const char fn[] = "lundi.plot";
   luaL_checktype(L, 1, LUA_TTABLE);
   static const char *const valid[] = {"series", "path", "width", "height", "title", "log_y", NULL};
-  check_options(L, 1, fn, valid, "series, path, width, height, title, log_y");
-  lua_getfield(L, 1, "path");
-  const char *path = lua_tostring(L, -1);
-  if (lua_type(L, -1) != LUA_TSTRING) return luaL_error(L, "%s: 'path' (a .png file to write) is required", fn);
-  int width = (int)opt_int_field(L, 1, fn, "width", 640, 160, 8192);
-  int height = (int)opt_int_field(L, 1, fn, "height", 400, 120, 8192);
-  lua_getfield(L, 1, "title");
-  if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
-    return luaL_error(L, "%s: 'title' must be a string (got %s)", fn, luaL_typename(L, -1));
-  const char *title = lua_tostring(L, -1);
-  lua_getfield(L, 1, "log_y");
-  int log_y = lua_toboolean(L, -1);
+  lundi_lua_check_options(L, 1, fn, valid);
+  const char *path = lundi_lua_opt_string_field(L, 1, fn, "path", NULL);
+  if (!path) return luaL_error(L, "%s: 'path' (a .png file to write) is required", fn);
+  int width = (int)lundi_lua_opt_int_field(L, 1, fn, "width", 640, 160, 8192);
+  int height = (int)lundi_lua_opt_int_field(L, 1, fn, "height", 400, 120, 8192);
+  const char *title = lundi_lua_opt_string_field(L, 1, fn, "title", NULL);
+  int log_y = lundi_lua_opt_bool_field(L, 1, fn, "log_y", 0);
   lua_getfield(L, 1, "series");
   int st = lua_gettop(L);
   if (!lua_istable(L, st)) return luaL_error(L, "%s: 'series' must be a list of {label=, x=, y=} tables", fn);
@@ -224,7 +195,7 @@ static int l_plot(lua_State *L) {
     int it = lua_gettop(L);
     if (!lua_istable(L, it)) return luaL_error(L, "%s: series %d must be a table {label=, x=, y=}", fn, k);
     static const char *const sv[] = {"label", "x", "y", NULL};
-    check_options(L, it, fn, sv, "label, x, y (in each series)");
+    lundi_lua_check_keys(L, it, fn, "series field", sv);
     lua_getfield(L, it, "label");
     if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
       return luaL_error(L, "%s: series %d 'label' must be a string", fn, k);

@@ -36,6 +36,7 @@ static void build_module(lua_State *L) {
   lundi_lua_open_data(L, mod);
   lundi_lua_open_metrics(L, mod);
   lundi_lua_open_device(L, mod);
+  lundi_lua_open_options(L, mod);
 }
 
 int lundi_lua_open(lua_State *L, lundi_registry *reg) {

@@ -150,8 +150,8 @@ static lundi_rng *opt_rng_field(lua_State *L, int arg) {
 static int nn_linear(lua_State *L) {
   static const char *const keys[] = {"bias", "rng", NULL};
   int in = lundi_lua_check_int(L, 1), out = lundi_lua_check_int(L, 2);
-  lundi_lua_check_options(L, 3, keys);
-  int bias = lundi_lua_opt_bool_field(L, 3, "bias", 1);
+  lundi_lua_check_options(L, 3, NULL, keys);
+  int bias = lundi_lua_opt_bool_field(L, 3, NULL, "bias", 1);
   push_module(L, lundi_linear_new(in, out, bias, opt_rng_field(L, 3)), 1, 0, "Linear");
   return 1;
 }
@@ -161,7 +161,7 @@ static int conv_k(lua_State *L, int two) {
   int cin = lundi_lua_check_int(L, 1), cout = lundi_lua_check_int(L, 2), k = lundi_lua_check_int(L, 3);
   lundi_conv_params p;
   lundi_lua_check_conv_params(L, 4, &p, extra);
-  int bias = lundi_lua_opt_bool_field(L, 4, "bias", 1);
+  int bias = lundi_lua_opt_bool_field(L, 4, NULL, "bias", 1);
   lundi_rng *r = opt_rng_field(L, 4);
   lundi_module *m = two ? lundi_conv2d_new(cin, cout, k, &p, bias, r) : lundi_conv1d_new(cin, cout, k, &p, bias, r);
   push_module(L, m, 1, 0, two ? "Conv2d" : "Conv1d");
@@ -180,9 +180,9 @@ static int nn_group_norm(lua_State *L) {
 static int nn_layer_norm(lua_State *L) {
   static const char *const keys[] = {"eps", "affine", NULL};
   int dim = lundi_lua_check_int(L, 1);
-  lundi_lua_check_options(L, 2, keys);
-  float eps = (float)lundi_lua_opt_num_field(L, 2, "eps", 1e-5);
-  int affine = lundi_lua_opt_bool_field(L, 2, "affine", 1);
+  lundi_lua_check_options(L, 2, NULL, keys);
+  float eps = (float)lundi_lua_opt_num_field(L, 2, NULL, "eps", 1e-5);
+  int affine = lundi_lua_opt_bool_field(L, 2, NULL, "affine", 1);
   push_module(L, lundi_layer_norm_new(dim, eps, affine), 1, 0, "LayerNorm");
   return 1;
 }
@@ -190,8 +190,8 @@ static int nn_layer_norm(lua_State *L) {
 static int nn_rms_norm(lua_State *L) {
   static const char *const keys[] = {"eps", NULL};
   int dim = lundi_lua_check_int(L, 1);
-  lundi_lua_check_options(L, 2, keys);
-  float eps = (float)lundi_lua_opt_num_field(L, 2, "eps", 1e-6);
+  lundi_lua_check_options(L, 2, NULL, keys);
+  float eps = (float)lundi_lua_opt_num_field(L, 2, NULL, "eps", 1e-6);
   push_module(L, lundi_rms_norm_new(dim, eps), 1, 0, "RMSNorm");
   return 1;
 }
@@ -199,7 +199,7 @@ static int nn_rms_norm(lua_State *L) {
 static int nn_embedding(lua_State *L) {
   static const char *const keys[] = {"rng", NULL};
   int n = lundi_lua_check_int(L, 1), dim = lundi_lua_check_int(L, 2);
-  lundi_lua_check_options(L, 3, keys);
+  lundi_lua_check_options(L, 3, NULL, keys);
   push_module(L, lundi_embedding_new(n, dim, opt_rng_field(L, 3)), 1, 0, "Embedding");
   return 1;
 }
@@ -207,9 +207,9 @@ static int nn_embedding(lua_State *L) {
 static int nn_mha(lua_State *L) {
   static const char *const keys[] = {"kv_dim", "bias", "rng", NULL};
   int dim = lundi_lua_check_int(L, 1), heads = lundi_lua_check_int(L, 2);
-  lundi_lua_check_options(L, 3, keys);
-  int kv = (int)lundi_lua_opt_int_field(L, 3, "kv_dim", 0);
-  int bias = lundi_lua_opt_bool_field(L, 3, "bias", 1);
+  lundi_lua_check_options(L, 3, NULL, keys);
+  int kv = (int)lundi_lua_opt_int_field(L, 3, NULL, "kv_dim", 0, LUNDI_LUA_ANY_INT);
+  int bias = lundi_lua_opt_bool_field(L, 3, NULL, "bias", 1);
   push_module(L, lundi_mha_new(dim, heads, kv, bias, opt_rng_field(L, 3)), 1, 0, "MultiheadAttention");
   return 1;
 }

@@ -42,11 +42,11 @@ static float opt_beta(lua_State *L, int i, float def) {
 
 static int optim_adamw(lua_State *L) {
   static const char *const keys[] = {"lr", "betas", "eps", "weight_decay", NULL};
-  lundi_lua_check_options(L, 2, keys);
+  lundi_lua_check_options(L, 2, NULL, keys);
   lundi_adamw_config c = lundi_adamw_defaults();
-  c.lr = (float)lundi_lua_opt_num_field(L, 2, "lr", c.lr);
-  c.eps = (float)lundi_lua_opt_num_field(L, 2, "eps", c.eps);
-  c.weight_decay = (float)lundi_lua_opt_num_field(L, 2, "weight_decay", c.weight_decay);
+  c.lr = (float)lundi_lua_opt_num_field(L, 2, NULL, "lr", c.lr);
+  c.eps = (float)lundi_lua_opt_num_field(L, 2, NULL, "eps", c.eps);
+  c.weight_decay = (float)lundi_lua_opt_num_field(L, 2, NULL, "weight_decay", c.weight_decay);
   int t = lundi_lua_get_field(L, 2, "betas");
   if (t == LUA_TTABLE) {
     c.beta1 = opt_beta(L, 1, c.beta1);
@@ -145,22 +145,15 @@ static int optim_lr_schedule(lua_State *L) {
   static const char *const keys[] = {"kind", "base_lr", "min_lr", "warmup_steps", "total_steps", NULL};
   static const char *const kinds[] = {"constant", "linear", "cosine", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
-  lundi_lua_check_options(L, 1, keys);
+  lundi_lua_check_options(L, 1, NULL, keys);
   lundi_lr_schedule s = {LUNDI_LR_CONSTANT, 0, 0, 0, 0};
-  if (lundi_lua_get_field(L, 1, "kind") != LUA_TNIL) {
-    const char *k = lua_tostring(L, -1);
-    int i = 0;
-    while (kinds[i] && (!k || lua_type(L, -1) != LUA_TSTRING || strcmp(k, kinds[i]))) i++;
-    if (!kinds[i]) luaL_argerror(L, 1, "option 'kind' must be \"constant\", \"linear\" or \"cosine\"");
-    s.kind = (lundi_lr_kind)i;
-  }
-  lua_pop(L, 1);
+  s.kind = (lundi_lr_kind)lundi_lua_opt_choice_field(L, 1, NULL, "kind", LUNDI_LR_CONSTANT, kinds);
   if (lundi_lua_get_field(L, 1, "base_lr") == LUA_TNIL) luaL_argerror(L, 1, "option 'base_lr' is required");
   lua_pop(L, 1);
-  s.base_lr = (float)lundi_lua_opt_num_field(L, 1, "base_lr", 0);
-  s.min_lr = (float)lundi_lua_opt_num_field(L, 1, "min_lr", 0);
-  s.warmup_steps = lundi_lua_opt_int_field(L, 1, "warmup_steps", 0);
-  s.total_steps = lundi_lua_opt_int_field(L, 1, "total_steps", 0);
+  s.base_lr = (float)lundi_lua_opt_num_field(L, 1, NULL, "base_lr", 0);
+  s.min_lr = (float)lundi_lua_opt_num_field(L, 1, NULL, "min_lr", 0);
+  s.warmup_steps = lundi_lua_opt_int_field(L, 1, NULL, "warmup_steps", 0, LUNDI_LUA_ANY_INT);
+  s.total_steps = lundi_lua_opt_int_field(L, 1, NULL, "total_steps", 0, LUNDI_LUA_ANY_INT);
   if (s.kind != LUNDI_LR_CONSTANT && s.total_steps <= 0)
     luaL_argerror(L, 1, "option 'total_steps' (> 0) is required for linear and cosine schedules");
   lundi_lr_schedule *u = lua_newuserdatauv(L, sizeof *u, 0);

@@ -86,34 +86,26 @@ int lpipe_sample(lua_State *L, lundi_instance *s, const lundi_pipeline_parts *pa
                  const char *fn) {
   req_idx = lua_absindex(L, req_idx);
   luaL_checktype(L, req_idx, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, req_idx)) {
-    int ok = 0;
-    for (int k = 0; req_keys[k] && lua_type(L, -2) == LUA_TSTRING; k++)
-      if (strcmp(lua_tostring(L, -2), req_keys[k]) == 0) ok = 1;
-    if (!ok)
-      return luaL_error(L, "%s: unknown request field '%s' (valid: batch, shape, cond, prompts, init, strength, rng, "
-                        "seed, callback)", fn, lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
-    lua_pop(L, 1);
-  }
+  lundi_lua_check_keys(L, req_idx, fn, "request field", req_keys);
   lundi_sample_request req;
   memset(&req, 0, sizeof req);
+  /* Only conversions here: lundi_sampler_sample() checks the values (lundi_sample_request_check). */
   lua_getfield(L, req_idx, "batch");
-  req.batch = (int)luaL_optinteger(L, -1, 1);
-  if (req.batch < 1) return luaL_error(L, "%s: batch must be at least 1", fn);
+  lua_Integer batch = luaL_optinteger(L, -1, 1);
+  req.batch = batch < 0 ? -1 : batch > 0x7fffffff ? 0x7fffffff : (int)batch;
   lua_pop(L, 1);
 
   if (lua_getfield(L, req_idx, "shape") != LUA_TTABLE)
     return luaL_error(L, "%s: shape must be the per-sample shape as an array, e.g. {1, 28, 28}", fn);
   lua_Integer nd = luaL_len(L, -1);
-  if (nd < 1 || nd > LUNDI_MAX_DIMS - 1)
+  if (nd > LUNDI_MAX_DIMS - 1)
     return luaL_error(L, "%s: shape must have 1 to %d entries, got %d", fn, LUNDI_MAX_DIMS - 1, (int)nd);
   req.ndim = (int)nd;
   for (int i = 0; i < req.ndim; i++) {
     lua_rawgeti(L, -1, i + 1);
     int isint;
     lua_Integer v = lua_tointegerx(L, -1, &isint);
-    if (!isint || v < 1) return luaL_error(L, "%s: shape[%d] must be a positive integer", fn, i + 1);
+    if (!isint) return luaL_error(L, "%s: shape[%d] must be an integer", fn, i + 1);
     req.shape[i] = v;
     lua_pop(L, 1);
   }
@@ -134,10 +126,9 @@ int lpipe_sample(lua_State *L, lundi_instance *s, const lundi_pipeline_parts *pa
   if (st != LUA_TNIL) {
     if (st != LUA_TNUMBER)
       return luaL_error(L, "%s: strength must be a number in (0, 1], got %s", fn, luaL_typename(L, -1));
-    lua_Number v = lua_tonumber(L, -1);
-    if (!(v > 0 && v <= 1))
-      return luaL_error(L, "%s: strength must be in (0, 1], got %s", fn, luaL_tolstring(L, -1, NULL));
-    req.strength = v;
+    req.strength = lua_tonumber(L, -1);
+    /* the C request's 0 means "the sampler's default", which Lua spells nil */
+    if (req.strength == 0) return luaL_error(L, "%s: strength must be in (0, 1], got 0", fn);
   }
   lua_pop(L, 1);
 
@@ -227,16 +218,8 @@ static void push_part(lua_State *L, int k) {
 static int l_pipeline(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_settop(L, 1);
-  lua_pushnil(L);
-  while (lua_next(L, 1)) {
-    int ok = 0;
-    for (int k = 0; k < 4 && lua_type(L, -2) == LUA_TSTRING; k++)
-      if (strcmp(lua_tostring(L, -2), part_names[k]) == 0) ok = 1;
-    if (!ok)
-      return luaL_error(L, "pipeline: unknown part '%s' (valid: scheduler, denoiser, conditioner, sampler)",
-                        lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?");
-    lua_pop(L, 1);
-  }
+  static const char *const keys[] = {"scheduler", "denoiser", "conditioner", "sampler", NULL};
+  lundi_lua_check_keys(L, 1, "pipeline", "part", keys);
   lua_newuserdatauv(L, 1, 4); /* 2 */
   luaL_setmetatable(L, LUNDI_LUA_PIPELINE);
   for (int k = 0; k < 4; k++) {

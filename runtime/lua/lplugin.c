@@ -8,6 +8,7 @@
 #include "lua_module.h"
 #include "lua_run.h"
 #include "lua_rng.h"
+#include "plugin/api_each.h"
 
 /* ---- the userdata ---- */
 
@@ -177,27 +178,135 @@ static int push_tensor_result(lua_State *L, lundi_tensor *t, const char *fn) {
   return 1;
 }
 
-static int s_num_train_timesteps(lua_State *L) {
-  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
-  CALL(int, n, lundi_scheduler_num_train_timesteps(s));
-  return push_int_result(L, n, "num_train_timesteps");
+static int push_module(lua_State *L, lundi_module *m, const char *fn) {
+  if (!m) {
+    if (lundi_last_error_code() != 0) return lundi_lua_error(L, fn);
+    lua_pushnil(L);
+    return 1;
+  }
+  lundi_lua_push_borrowed_module(L, m, 1);
+  return 1;
 }
 
-static int s_add_noise(lua_State *L) {
-  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
-  lundi_tensor *x0 = lundi_lua_check_tensor(L, 2), *noise = lundi_lua_check_tensor(L, 3),
-               *t = lundi_lua_check_tensor(L, 4);
-  CALL(lundi_tensor *, r, lundi_scheduler_add_noise(s, x0, noise, t));
-  return push_tensor_result(L, r, "add_noise");
+/* Pushes out as a table (taking its references) or raises fn's error when rc < 0. */
+static int push_cond_result(lua_State *L, int rc, lundi_cond *out, const char *fn) {
+  if (rc < 0) {
+    lundi_cond_clear(out);
+    return lundi_lua_error(L, fn);
+  }
+  lpv_push_cond(L, out);
+  lundi_cond_clear(out);
+  return 1;
 }
 
-static int s_target(lua_State *L) {
-  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
-  lundi_tensor *x0 = lundi_lua_check_tensor(L, 2), *noise = lundi_lua_check_tensor(L, 3),
-               *t = lundi_lua_check_tensor(L, 4);
-  CALL(lundi_tensor *, r, lundi_scheduler_target(s, x0, noise, t));
-  return push_tensor_result(L, r, "target");
+/* ---- methods generated from lundi/plugin_api.h ----
+ * One per function whose wrapper is generated (wrap LIKE, ANY, COUNT, MODULE) and whose lua
+ * column is not CUSTOM: arguments read from 2 on by their C type, the checked call, the
+ * result pushed by the lua column. */
+typedef struct lm_args {
+  lua_State *L;
+  int idx;       /* the next Lua argument */
+  int cond_idx;  /* where a cond table argument is, converted after the others (0: none) */
+  lundi_cond in; /* that table's references, cleared after the call */
+  lundi_cond out; /* a lundi_cond * result */
+} lm_args;
+static lundi_tensor *lm_tensor(lm_args *a) { return lundi_lua_check_tensor(a->L, a->idx++); }
+static int lm_index(lm_args *a) { return check_step(a->L, a->idx++); }
+static lundi_rng *lm_rng(lm_args *a) { return lundi_lua_opt_rng(a->L, a->idx++); }
+static const lundi_cond *lm_cond_in(lm_args *a) {
+  int i = a->idx++;
+  if (lua_isnoneornil(a->L, i)) return NULL;
+  a->cond_idx = i;
+  return &a->in;
 }
+static lundi_cond *lm_cond_out(lm_args *a) { return &a->out; } /* takes no Lua argument */
+/* Converting a cond table makes references, so it comes after every check that may raise. */
+static void lm_finish(lm_args *a, const char *fn) {
+  if (a->cond_idx && lpv_to_cond(a->L, a->cond_idx, &a->in, "cond") != 0) lundi_lua_error(a->L, fn);
+}
+
+static int lm_tensor_result(lua_State *L, lundi_tensor *r, const char *fn) {
+  if (!r && lundi_last_error_code() == 0) { /* an optional function the plugin lacks */
+    lua_pushnil(L);
+    return 1;
+  }
+  return push_tensor_result(L, r, fn);
+}
+static inline int lm_number_result(lua_State *L, double v, const char *fn) {
+  if (v != v) return lundi_lua_error(L, fn);
+  lua_pushnumber(L, v);
+  return 1;
+}
+static inline int lm_status_result(lua_State *L, int rc, const char *fn) {
+  return rc < 0 ? lundi_lua_error(L, fn) : 0;
+}
+
+#define LM_DECL(c, d) d;
+#define LM_READ(a, v)                                                                              \
+  v = _Generic((v), lundi_tensor *: lm_tensor, int: lm_index, lundi_rng *: lm_rng,                  \
+               const lundi_cond *: lm_cond_in, lundi_cond *: lm_cond_out)(a);
+#define LM_PUSH_TENSOR(L, r, fn, a) lm_tensor_result(L, r, fn)
+#define LM_PUSH_COUNT(L, r, fn, a) push_int_result(L, r, fn)
+#define LM_PUSH_STATUS(L, r, fn, a) lm_status_result(L, r, fn)
+#define LM_PUSH_NUMBER(L, r, fn, a) lm_number_result(L, r, fn)
+#define LM_PUSH_MODULE(L, r, fn, a) push_module(L, r, fn)
+#define LM_PUSH_COND(L, r, fn, a) push_cond_result(L, r, &(a)->out, fn)
+#define LM_GEN(kind, ret, name, params, args, lua)                                                 \
+  static int lm_##kind##_##name(lua_State *L) {                                                    \
+    lundi_instance *self = lplug_check_kind(L, 1, KIND_OF_##kind);                                 \
+    lm_args a_ = {L, 2, 0, {0}, {0}};                                                              \
+    LUNDI__EACH_ARG(LM_DECL, -, params)                                                            \
+    LUNDI__EACH_ARG(LM_READ, &a_, args)                                                            \
+    lm_finish(&a_, #name);                                                                         \
+    lundi_clear_error();                                                                           \
+    CALL(ret, r_, lundi_##kind##_##name args);                                                     \
+    lundi_cond_clear(&a_.in);                                                                      \
+    return LM_PUSH_##lua(L, r_, #name, &a_);                                                       \
+  }
+#define KIND_OF_scheduler LUNDI_SCHEDULER
+#define KIND_OF_denoiser LUNDI_DENOISER
+#define KIND_OF_conditioner LUNDI_CONDITIONER
+#define KIND_OF_sampler LUNDI_SAMPLER
+/* Which functions get one: by the wrap column, then the lua column. */
+#define LM_W_LIKE(x) LM_L_
+#define LM_W_ANY LM_L_
+#define LM_W_COUNT(x) LM_L_
+#define LM_W_MODULE LM_L_
+#define LM_W_CUSTOM LM_NO_
+#define LM_W_NONE LM_NO_
+#define LM_L_(lua) LM_L_##lua
+#define LM_NO_(lua) LM_SKIP
+#define LM_L_TENSOR LM_GEN
+#define LM_L_COUNT LM_GEN
+#define LM_L_STATUS LM_GEN
+#define LM_L_NUMBER LM_GEN
+#define LM_L_MODULE LM_GEN
+#define LM_L_COND LM_GEN
+#define LM_L_CUSTOM LM_SKIP
+#define LM_SKIP(kind, ret, name, params, args, lua)
+#define LM_ONE(kind, ret, name, params, args, need, lua, wrap) LM_W_##wrap(lua)(kind, ret, name, params, args, lua)
+#define LM_KIND(K, kind, LIST) LIST(LM_ONE, lundi_instance *inst_unused)
+LUNDI_PLUGIN_KINDS(LM_KIND)
+/* Their entries in the method tables. */
+#define LM_REG_GEN(kind, ret, name, params, args, lua) {#name, lm_##kind##_##name},
+#define LM_RL_(lua) LM_RL_##lua
+#define LM_RN_(lua) LM_SKIP
+#define LM_RL_TENSOR LM_REG_GEN
+#define LM_RL_COUNT LM_REG_GEN
+#define LM_RL_STATUS LM_REG_GEN
+#define LM_RL_NUMBER LM_REG_GEN
+#define LM_RL_MODULE LM_REG_GEN
+#define LM_RL_COND LM_REG_GEN
+#define LM_RL_CUSTOM LM_SKIP
+#define LM_RW_LIKE(x) LM_RL_
+#define LM_RW_ANY LM_RL_
+#define LM_RW_COUNT(x) LM_RL_
+#define LM_RW_MODULE LM_RL_
+#define LM_RW_CUSTOM LM_RN_
+#define LM_RW_NONE LM_RN_
+#define LM_REG(kind, ret, name, params, args, need, lua, wrap) LM_RW_##wrap(lua)(kind, ret, name, params, args, lua)
+
+/* ---- hand-written methods ---- */
 
 static int s_set_timesteps(lua_State *L) {
   lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
@@ -206,12 +315,6 @@ static int s_set_timesteps(lua_State *L) {
   CALL(int, rc, lundi_scheduler_set_timesteps(s, (int)n));
   if (rc < 0) return lundi_lua_error(L, "set_timesteps");
   return 0;
-}
-
-static int s_num_steps(lua_State *L) {
-  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
-  CALL(int, n, lundi_scheduler_num_steps(s));
-  return push_int_result(L, n, "num_steps");
 }
 
 static int s_timestep(lua_State *L) {
@@ -237,92 +340,6 @@ static int s_scale_model_input(lua_State *L) {
   int i = check_step(L, 3);
   CALL(lundi_tensor *, r, lundi_scheduler_scale_model_input(s, x, i));
   return push_tensor_result(L, r, "scale_model_input");
-}
-
-static int s_step(lua_State *L) {
-  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
-  lundi_tensor *out = lundi_lua_check_tensor(L, 2);
-  int i = check_step(L, 3);
-  lundi_tensor *x = lundi_lua_check_tensor(L, 4);
-  lundi_rng *rng = lundi_lua_opt_rng(L, 5);
-  CALL(lundi_tensor *, r, lundi_scheduler_step(s, out, i, x, rng));
-  return push_tensor_result(L, r, "step");
-}
-
-static int s_predict_x0(lua_State *L) {
-  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
-  lundi_tensor *out = lundi_lua_check_tensor(L, 2);
-  int i = check_step(L, 3);
-  lundi_tensor *x = lundi_lua_check_tensor(L, 4);
-  lundi_clear_error();
-  CALL(lundi_tensor *, r, lundi_scheduler_predict_x0(s, out, i, x));
-  if (!r && lundi_last_error_code() == 0) { /* the scheduler offers none */
-    lua_pushnil(L);
-    return 1;
-  }
-  return push_tensor_result(L, r, "predict_x0");
-}
-
-/* The optional cond table at idx as borrowed-then-cleared references. */
-static void opt_cond(lua_State *L, int idx, lundi_cond *c, int *present, const char *fn) {
-  memset(c, 0, sizeof *c);
-  *present = !lua_isnoneornil(L, idx);
-  if (*present && lpv_to_cond(L, idx, c, "cond") != 0) lundi_lua_error(L, fn);
-}
-
-static int d_forward(lua_State *L) {
-  lundi_instance *d = lplug_check_kind(L, 1, LUNDI_DENOISER);
-  lundi_tensor *x = lundi_lua_check_tensor(L, 2), *t = lundi_lua_check_tensor(L, 3);
-  lundi_rng *rng = lundi_lua_opt_rng(L, 5);
-  lundi_cond c;
-  int has;
-  opt_cond(L, 4, &c, &has, "forward");
-  CALL(lundi_tensor *, r, lundi_denoiser_forward(d, x, t, has ? &c : NULL, rng));
-  lundi_cond_clear(&c);
-  return push_tensor_result(L, r, "forward");
-}
-
-static int push_module(lua_State *L, lundi_module *m, const char *fn) {
-  if (!m) {
-    if (lundi_last_error_code() != 0) return lundi_lua_error(L, fn);
-    lua_pushnil(L);
-    return 1;
-  }
-  lundi_lua_push_borrowed_module(L, m, 1);
-  return 1;
-}
-
-static int d_module(lua_State *L) {
-  lundi_instance *d = lplug_check_kind(L, 1, LUNDI_DENOISER);
-  lundi_clear_error();
-  CALL(lundi_module *, m, lundi_denoiser_module(d));
-  return push_module(L, m, "module");
-}
-
-static int c_module(lua_State *L) {
-  lundi_instance *c = lplug_check_kind(L, 1, LUNDI_CONDITIONER);
-  lundi_clear_error();
-  CALL(lundi_module *, m, lundi_conditioner_module(c));
-  return push_module(L, m, "module");
-}
-
-/* Pushes out as a table (taking its references) or raises fn's error when rc < 0. */
-static int push_cond_result(lua_State *L, int rc, lundi_cond *out, const char *fn) {
-  if (rc < 0) {
-    lundi_cond_clear(out);
-    return lundi_lua_error(L, fn);
-  }
-  lpv_push_cond(L, out);
-  lundi_cond_clear(out);
-  return 1;
-}
-
-static int c_encode(lua_State *L) {
-  lundi_instance *c = lplug_check_kind(L, 1, LUNDI_CONDITIONER);
-  lundi_tensor *in = lundi_lua_check_tensor(L, 2);
-  lundi_cond out = {0};
-  CALL(int, rc, lundi_conditioner_encode(c, in, &out));
-  return push_cond_result(L, rc, &out, "encode");
 }
 
 static int c_encode_text(lua_State *L) {
@@ -372,24 +389,17 @@ static int sa_sample(lua_State *L) {
 
 static const luaL_Reg common_methods[] = {{"params", plug_params}, {NULL, NULL}};
 
-static const luaL_Reg scheduler_methods[] = {
-    {"num_train_timesteps", s_num_train_timesteps},
-    {"add_noise", s_add_noise},
-    {"target", s_target},
-    {"set_timesteps", s_set_timesteps},
-    {"num_steps", s_num_steps},
-    {"timestep", s_timestep},
-    {"init_noise_sigma", s_init_noise_sigma},
-    {"scale_model_input", s_scale_model_input},
-    {"step", s_step},
-    {"predict_x0", s_predict_x0},
-    {NULL, NULL}};
-static const luaL_Reg denoiser_methods[] = {{"forward", d_forward}, {"module", d_module}, {NULL, NULL}};
-static const luaL_Reg conditioner_methods[] = {{"encode", c_encode},
+static const luaL_Reg scheduler_methods[] = {LUNDI_SCHEDULER_API(LM_REG, void *self)
+                                             {"set_timesteps", s_set_timesteps},
+                                             {"timestep", s_timestep},
+                                             {"init_noise_sigma", s_init_noise_sigma},
+                                             {"scale_model_input", s_scale_model_input},
+                                             {NULL, NULL}};
+static const luaL_Reg denoiser_methods[] = {LUNDI_DENOISER_API(LM_REG, void *self){NULL, NULL}};
+static const luaL_Reg conditioner_methods[] = {LUNDI_CONDITIONER_API(LM_REG, void *self)
                                                {"encode_text", c_encode_text},
                                                {"null", c_null},
                                                {"drop", c_drop},
-                                               {"module", c_module},
                                                {NULL, NULL}};
 static const luaL_Reg sampler_methods[] = {{"sample", sa_sample}, {NULL, NULL}};
 

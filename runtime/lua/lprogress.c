@@ -15,23 +15,10 @@ static lundi_progress **check_bar(lua_State *L) {
 
 static int progress_new(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
-  lua_pushnil(L);
-  while (lua_next(L, 1)) {
-    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-    if (!k || (strcmp(k, "total") && strcmp(k, "label")))
-      return luaL_error(L, "lundi.progress: unknown option '%s' (valid: total, label)",
-                        k ? k : luaL_typename(L, -2));
-    lua_pop(L, 1);
-  }
-  lua_getfield(L, 1, "total");
-  if (!lua_isnil(L, -1) && !lua_isinteger(L, -1))
-    return luaL_error(L, "lundi.progress: 'total' must be an integer (got %s)",
-                      lua_isnumber(L, -1) ? "a fraction" : luaL_typename(L, -1));
-  lua_Integer total = lua_isnil(L, -1) ? 0 : lua_tointeger(L, -1);
-  lua_getfield(L, 1, "label");
-  if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
-    return luaL_error(L, "lundi.progress: 'label' must be a string (got %s)", luaL_typename(L, -1));
-  const char *label = lua_tostring(L, -1);
+  static const char *const keys[] = {"total", "label", NULL};
+  lundi_lua_check_options(L, 1, "lundi.progress", keys);
+  lua_Integer total = lundi_lua_opt_int_field(L, 1, "lundi.progress", "total", 0, LUNDI_LUA_ANY_INT);
+  const char *label = lundi_lua_opt_string_field(L, 1, "lundi.progress", "label", NULL);
   lundi_progress **box = lua_newuserdatauv(L, sizeof *box, 0);
   *box = NULL;
   luaL_setmetatable(L, LUNDI_LUA_PROGRESS);

@@ -18,6 +18,7 @@
 
 #include "lplugin.h"
 #include "lua_module.h"
+#include "plugin/api_each.h"
 
 #define STATE_KEY "lundi.lua_plugin_state"
 
@@ -254,86 +255,46 @@ static lundi_module *lc_module_result(lcall *c) {
 #define BEGIN(c, self, fn)                                                                         \
   (lc_begin(&(c), SELF_P(self), SELF_REF(self), (fn), 0) != 0)
 
-/* ---- scheduler ---- */
-static int s_num_train_timesteps(void *self) {
-  lcall c;
-  if (BEGIN(c, self, "num_train_timesteps")) return LUNDI_EINVAL;
-  return lc_int_result(&c);
-}
+/* ---- trampolines generated from lundi/plugin_api.h ----
+ * One per function whose lua column is not CUSTOM: push the arguments (by C type), call the
+ * Lua function, read the result (by the lua column). */
+static void lt_push_tensor(lcall *c, lundi_tensor *t) { lpv_push_tensor(c->L, t); }
+static void lt_push_int(lcall *c, int v) { lua_pushinteger(c->L, v); }
+static void lt_push_cond(lcall *c, const lundi_cond *v) { lpv_push_cond(c->L, v); }
+static void lt_push_none(lcall *c, lundi_cond *out) { (void)c, (void)out; } /* a result, not an argument */
+#define LT_PUSH1(c, v)                                                                             \
+  _Generic((v), lundi_tensor *: lt_push_tensor, int: lt_push_int, lundi_rng *: lc_push_rng,         \
+           const lundi_cond *: lt_push_cond, lundi_cond *: lt_push_none)(c, v);
 
-static lundi_tensor *s_three(void *self, const char *fn, lundi_tensor *a, lundi_tensor *b, lundi_tensor *t) {
-  lcall c;
-  if (BEGIN(c, self, fn)) return NULL;
-  lpv_push_tensor(c.L, a);
-  lpv_push_tensor(c.L, b);
-  lpv_push_tensor(c.L, t);
-  return lc_tensor_result(&c);
-}
-static lundi_tensor *s_add_noise(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
-  return s_three(self, "add_noise", x0, noise, t);
-}
-static lundi_tensor *s_target(void *self, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
-  return s_three(self, "target", x0, noise, t);
-}
-
-static int s_set_timesteps(void *self, int n) {
-  lcall c;
-  if (BEGIN(c, self, "set_timesteps")) return LUNDI_EINVAL;
-  lua_pushinteger(c.L, n);
-  int rc = lc_call(&c);
-  if (rc == 0) lc_end(&c);
+static int lt_status_result(lcall *c) {
+  int rc = lc_call(c);
+  if (rc == 0) lc_end(c);
   return rc;
 }
 
-static int s_num_steps(void *self) {
-  lcall c;
-  if (BEGIN(c, self, "num_steps")) return LUNDI_EINVAL;
-  return lc_int_result(&c);
-}
+#define LT_BODY(kind, ret, name, params, args, fail, finish)                                       \
+  static ret lt_##kind##_##name params {                                                           \
+    lcall c;                                                                                       \
+    if (BEGIN(c, self, #name)) return fail;                                                        \
+    LUNDI__EACH_ARG(LT_PUSH1, &c, args)                                                            \
+    return finish;                                                                                 \
+  }
+#define LT_TENSOR(kind, ret, name, params, args) LT_BODY(kind, ret, name, params, args, NULL, lc_tensor_result(&c))
+#define LT_COUNT(kind, ret, name, params, args) LT_BODY(kind, ret, name, params, args, LUNDI_EINVAL, lc_int_result(&c))
+#define LT_STATUS(kind, ret, name, params, args) LT_BODY(kind, ret, name, params, args, LUNDI_EINVAL, lt_status_result(&c))
+#define LT_NUMBER(kind, ret, name, params, args) LT_BODY(kind, ret, name, params, args, NAN, lc_number_result(&c))
+#define LT_MODULE(kind, ret, name, params, args) LT_BODY(kind, ret, name, params, args, NULL, lc_module_result(&c))
+#define LT_COND(kind, ret, name, params, args) LT_BODY(kind, ret, name, params, args, LUNDI_EINVAL, lc_cond_result(&c, out))
+#define LT_CUSTOM(kind, ret, name, params, args) /* hand-written below */
+#define LT_DEFINE(kind, ret, name, params, args, need, lua, wrap) LT_##lua(kind, ret, name, params, args)
+#define LT_DEFINE_KIND(K, kind, LIST) LIST(LT_DEFINE, void *self)
+LUNDI_PLUGIN_KINDS(LT_DEFINE_KIND)
 
-static double s_timestep(void *self, int i) {
-  lcall c;
-  if (BEGIN(c, self, "timestep")) return NAN;
-  lua_pushinteger(c.L, i);
-  return lc_number_result(&c);
-}
-
-static double s_init_noise_sigma(void *self) {
-  lcall c;
-  if (BEGIN(c, self, "init_noise_sigma")) return NAN;
-  return lc_number_result(&c);
-}
-
-static lundi_tensor *s_scale_model_input(void *self, lundi_tensor *x, int i) {
-  lcall c;
-  if (BEGIN(c, self, "scale_model_input")) return NULL;
-  lpv_push_tensor(c.L, x);
-  lua_pushinteger(c.L, i);
-  return lc_tensor_result(&c);
-}
-
-static lundi_tensor *s_step(void *self, lundi_tensor *out, int i, lundi_tensor *x, lundi_rng *rng) {
-  lcall c;
-  if (BEGIN(c, self, "step")) return NULL;
-  lpv_push_tensor(c.L, out);
-  lua_pushinteger(c.L, i);
-  lpv_push_tensor(c.L, x);
-  lc_push_rng(&c, rng);
-  return lc_tensor_result(&c);
-}
-
-static lundi_tensor *s_predict_x0(void *self, lundi_tensor *out, int i, lundi_tensor *x) {
-  lcall c;
-  if (BEGIN(c, self, "predict_x0")) return NULL;
-  lpv_push_tensor(c.L, out);
-  lua_pushinteger(c.L, i);
-  lpv_push_tensor(c.L, x);
-  return lc_tensor_result(&c);
-}
+/* ---- hand-written trampolines (the CUSTOM ones) ---- */
 
 /* A Lua scheduler's noise_to_step(self, x0, noise, k) returns the noised sample; sampling
  * then starts at evaluation k (Lua schedulers take one model evaluation per step). */
-static lundi_tensor *s_noise_to_step(void *self, lundi_tensor *x0, lundi_tensor *noise, int k, int *begin) {
+static lundi_tensor *lt_scheduler_noise_to_step(void *self, lundi_tensor *x0, lundi_tensor *noise, int k, int *begin) {
   lcall c;
   if (BEGIN(c, self, "noise_to_step")) return NULL;
   lpv_push_tensor(c.L, x0);
@@ -344,33 +305,7 @@ static lundi_tensor *s_noise_to_step(void *self, lundi_tensor *x0, lundi_tensor 
   return t;
 }
 
-/* ---- denoiser ---- */
-static lundi_tensor *d_forward(void *self, lundi_tensor *x, lundi_tensor *t, const lundi_cond *cond,
-                               lundi_rng *rng) {
-  lcall c;
-  if (BEGIN(c, self, "forward")) return NULL;
-  lpv_push_tensor(c.L, x);
-  lpv_push_tensor(c.L, t);
-  lpv_push_cond(c.L, cond);
-  lc_push_rng(&c, rng);
-  return lc_tensor_result(&c);
-}
-
-static lundi_module *any_module(void *self) {
-  lcall c;
-  if (BEGIN(c, self, "module")) return NULL;
-  return lc_module_result(&c);
-}
-
-/* ---- conditioner ---- */
-static int c_encode(void *self, lundi_tensor *input, lundi_cond *out) {
-  lcall c;
-  if (BEGIN(c, self, "encode")) return LUNDI_EINVAL;
-  lpv_push_tensor(c.L, input);
-  return lc_cond_result(&c, out);
-}
-
-static int c_encode_text(void *self, const char *const *prompts, int n, lundi_cond *out) {
+static int lt_conditioner_encode_text(void *self, const char *const *prompts, int n, lundi_cond *out) {
   lcall c;
   if (BEGIN(c, self, "encode_text")) return LUNDI_EINVAL;
   lua_createtable(c.L, n, 0);
@@ -381,14 +316,7 @@ static int c_encode_text(void *self, const char *const *prompts, int n, lundi_co
   return lc_cond_result(&c, out);
 }
 
-static int c_null_cond(void *self, int n, lundi_cond *out) {
-  lcall c;
-  if (BEGIN(c, self, "null_cond")) return LUNDI_EINVAL;
-  lua_pushinteger(c.L, n);
-  return lc_cond_result(&c, out);
-}
-
-static int c_drop(void *self, lundi_cond *cond, lundi_rng *rng) {
+static int lt_conditioner_drop(void *self, lundi_cond *cond, lundi_rng *rng) {
   lcall c;
   if (BEGIN(c, self, "drop")) return LUNDI_EINVAL;
   lpv_push_cond(c.L, cond);
@@ -431,7 +359,7 @@ static lplug_ud *lend_part(lua_State *L, lundi_instance *inst, const char *k) {
   return u;
 }
 
-static lundi_tensor *sa_sample(void *self, const lundi_pipeline_parts *parts, const lundi_sample_request *req) {
+static lundi_tensor *lt_sampler_sample(void *self, const lundi_pipeline_parts *parts, const lundi_sample_request *req) {
   lcall c;
   if (BEGIN(c, self, "sample")) return NULL;
   lua_State *L = c.L;
@@ -560,40 +488,21 @@ static int has_fn(lua_State *L, const char *owner, const char *fn) {
   return 1;
 }
 
+/* Each function the table has gets its trampoline; the others stay NULL (optional ones get
+ * the call wrappers' defaults, required ones make lundi_register refuse the table). */
 static void fill_api(lua_State *L, lplugin *p, const char *owner) {
-#define H(fn) (has_fn(L, owner, #fn))
+#define FILL(kind, ret, name, params, args, need, lua, wrap)                                             \
+  if (has_fn(L, owner, #name)) ((lundi_##kind##_api *)&p->api)->name = lt_##kind##_##name;
+#define FILL_KIND(K, kind, LIST)                                                                   \
+  case LUNDI_##K:                                                                                  \
+    LIST(FILL, void *self)                                                                                 \
+    break;
   switch (p->kind) {
-  case LUNDI_SCHEDULER: {
-    lundi_scheduler_api *a = &p->api.s;
-    if (H(num_train_timesteps)) a->num_train_timesteps = s_num_train_timesteps;
-    if (H(add_noise)) a->add_noise = s_add_noise;
-    if (H(target)) a->target = s_target;
-    if (H(set_timesteps)) a->set_timesteps = s_set_timesteps;
-    if (H(num_steps)) a->num_steps = s_num_steps;
-    if (H(timestep)) a->timestep = s_timestep;
-    if (H(init_noise_sigma)) a->init_noise_sigma = s_init_noise_sigma;
-    if (H(scale_model_input)) a->scale_model_input = s_scale_model_input;
-    if (H(step)) a->step = s_step;
-    if (H(predict_x0)) a->predict_x0 = s_predict_x0;
-    if (H(noise_to_step)) a->noise_to_step = s_noise_to_step;
-    break;
+    LUNDI_PLUGIN_KINDS(FILL_KIND)
+  default: break;
   }
-  case LUNDI_DENOISER:
-    if (H(forward)) p->api.d.forward = d_forward;
-    if (H(module)) p->api.d.module = any_module;
-    break;
-  case LUNDI_CONDITIONER:
-    if (H(encode)) p->api.c.encode = c_encode;
-    if (H(encode_text)) p->api.c.encode_text = c_encode_text;
-    if (H(null_cond)) p->api.c.null_cond = c_null_cond;
-    if (H(drop)) p->api.c.drop = c_drop;
-    if (H(module)) p->api.c.module = any_module;
-    break;
-  default:
-    if (H(sample)) p->api.sa.sample = sa_sample;
-    break;
-  }
-#undef H
+#undef FILL_KIND
+#undef FILL
 }
 
 /* Optional string field k of the table at idx; def when nil. */

@@ -27,20 +27,20 @@ static void pair_field(lua_State *L, int arg, const char *key, int out[2]) {
 
 void lundi_lua_check_conv_params(lua_State *L, int arg, lundi_conv_params *p, const char *const *extra_keys) {
   memset(p, 0, sizeof *p);
-  if (!extra_keys) lundi_lua_check_options(L, arg, conv_keys);
+  if (!extra_keys) lundi_lua_check_options(L, arg, NULL, conv_keys);
   else {
     const char *keys[16];
     int n = 0;
     for (int i = 0; conv_keys[i]; i++) keys[n++] = conv_keys[i];
     for (int i = 0; extra_keys[i] && n < 15; i++) keys[n++] = extra_keys[i];
     keys[n] = NULL;
-    lundi_lua_check_options(L, arg, keys);
+    lundi_lua_check_options(L, arg, NULL, keys);
   }
   pair_field(L, arg, "stride", p->stride);
   pair_field(L, arg, "padding", p->padding);
   pair_field(L, arg, "dilation", p->dilation);
   pair_field(L, arg, "output_padding", p->output_padding);
-  p->groups = (int)lundi_lua_opt_int_field(L, arg, "groups", 0);
+  p->groups = (int)lundi_lua_opt_int_field(L, arg, NULL, "groups", 0, LUNDI_LUA_ANY_INT);
 }
 
 typedef lundi_tensor *(*conv_fn)(lundi_tensor *, lundi_tensor *, lundi_tensor *, const lundi_conv_params *);
@@ -127,8 +127,8 @@ static int f_upsample_conv2d(lua_State *L) {
   static const char *const keys[] = {"scale", "padding", NULL};
   lundi_tensor *x = lundi_lua_check_tensor(L, 1), *w = lundi_lua_check_tensor(L, 2);
   lundi_tensor *b = lundi_lua_opt_tensor(L, 3);
-  lundi_lua_check_options(L, 4, keys);
-  int scale = (int)lundi_lua_opt_int_field(L, 4, "scale", 2), pad = (int)lundi_lua_opt_int_field(L, 4, "padding", 0);
+  lundi_lua_check_options(L, 4, NULL, keys);
+  int scale = (int)lundi_lua_opt_int_field(L, 4, NULL, "scale", 2, LUNDI_LUA_ANY_INT), pad = (int)lundi_lua_opt_int_field(L, 4, NULL, "padding", 0, LUNDI_LUA_ANY_INT);
   lundi_lua_push_tensor(L, lundi_upsample_conv2d(x, scale, w, b, pad), "upsample_conv2d");
   return 1;
 }

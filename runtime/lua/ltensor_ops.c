@@ -135,15 +135,10 @@ static int o_mse_loss(lua_State *L) {
 static int o_cross_entropy(lua_State *L) {
   static const char *const keys[] = {"ignore_index", "label_smoothing", "mask", NULL};
   lundi_tensor *x = lundi_lua_check_tensor(L, 1), *t = lundi_lua_check_tensor(L, 2);
-  lundi_lua_check_options(L, 3, keys);
-  lua_Integer ignore = lundi_lua_opt_int_field(L, 3, "ignore_index", -100);
-  float smooth = (float)lundi_lua_opt_num_field(L, 3, "label_smoothing", 0);
-  lundi_tensor *mask = NULL;
-  if (lundi_lua_get_field(L, 3, "mask") != LUA_TNIL) {
-    mask = luaL_testudata(L, -1, LUNDI_LUA_TENSOR) ? *(lundi_tensor **)lua_touserdata(L, -1) : NULL;
-    if (!mask) luaL_argerror(L, 3, lua_pushfstring(L, "option 'mask': tensor expected, got %s", luaL_typename(L, -1)));
-  }
-  lua_pop(L, 1); /* the tensor stays referenced by the options table */
+  lundi_lua_check_options(L, 3, NULL, keys);
+  lua_Integer ignore = lundi_lua_opt_int_field(L, 3, NULL, "ignore_index", -100, LUNDI_LUA_ANY_INT);
+  float smooth = (float)lundi_lua_opt_num_field(L, 3, NULL, "label_smoothing", 0);
+  lundi_tensor *mask = lundi_lua_opt_tensor_field(L, 3, NULL, "mask");
   lundi_lua_push_tensor(L, lundi_cross_entropy(x, t, mask, (int)ignore, smooth), "cross_entropy");
   return 1;
 }

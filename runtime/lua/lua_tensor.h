@@ -27,16 +27,6 @@ int lundi_lua_check_axes(lua_State *L, int arg, int rank, int axes[LUNDI_MAX_DIM
 /* "f32", "f16", "bf16", "i32", "u8". */
 lundi_dtype lundi_lua_check_dtype(lua_State *L, int arg);
 int lundi_lua_is_dtype_name(const char *s);
-/* An options table at arg (nil/none is fine): argerror for a non-table or for any key not
- * in keys (NULL-terminated), listing the valid ones. Returns 1 when a table is there. */
-int lundi_lua_check_options(lua_State *L, int arg, const char *const *keys);
-/* Field getters on the options table at arg (which may be absent: def is returned). A wrong
- * type is an argerror naming the option. */
-lua_Integer lundi_lua_opt_int_field(lua_State *L, int arg, const char *key, lua_Integer def);
-lua_Number lundi_lua_opt_num_field(lua_State *L, int arg, const char *key, lua_Number def);
-int lundi_lua_opt_bool_field(lua_State *L, int arg, const char *key, int def);
-/* Pushes the field (any type) and returns its Lua type; LUA_TNIL when absent. */
-int lundi_lua_get_field(lua_State *L, int arg, const char *key);
 /* Checked narrowing of an integer argument to int. */
 int lundi_lua_check_int(lua_State *L, int arg);
 

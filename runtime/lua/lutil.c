@@ -1,8 +1,9 @@
-/* Argument helpers shared by the tensor and nn bindings: shapes, 1-based axes, dtypes and
- * options tables. Every failure is a luaL_argerror naming the argument. */
+/* Argument helpers of the binding files: shapes, 1-based axes and dtypes (tensor and nn
+ * bindings; argerrors naming the argument), and the options-table checks every binding uses. */
 #include <string.h>
 
 #include "lua_tensor.h"
+#include "plugin/suggest.h"
 
 void lundi_lua_setfuncs_at(lua_State *L, int idx, const luaL_Reg *fns) {
   idx = lua_absindex(L, idx);
@@ -108,29 +109,57 @@ lundi_dtype lundi_lua_check_dtype(lua_State *L, int arg) {
   return dtype_values[luaL_checkoption(L, arg, NULL, dtype_names)];
 }
 
-int lundi_lua_check_options(lua_State *L, int arg, const char *const *keys) {
+/* ---- options tables ---- */
+
+/* Raises msg as fn's error ("fn: msg"), or with fn NULL as luaL_argerror on arg does
+ * ("bad argument #arg to 'name' (msg)"), with tail (a "did you mean") after either. */
+static int opt_raise(lua_State *L, int arg, const char *fn, const char *msg, const char *tail) {
+  if (fn) return luaL_error(L, "%s: %s%s", fn, msg, tail);
+  if (!*tail) return luaL_argerror(L, arg, msg);
+  lua_Debug ar;
+  const char *name = "?";
+  if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar)) {
+    if (ar.namewhat && strcmp(ar.namewhat, "method") == 0) arg--; /* as luaL_argerror counts */
+    if (ar.name) name = ar.name;
+  }
+  return luaL_error(L, "bad argument #%d to '%s' (%s)%s", arg, name, msg, tail);
+}
+
+int lundi_lua_check_keys(lua_State *L, int arg, const char *fn, const char *noun, const char *const *keys) {
   if (lua_isnoneornil(L, arg)) return 0;
-  if (!lua_istable(L, arg)) luaL_typeerror(L, arg, "options table");
+  arg = lua_absindex(L, arg);
+  if (!lua_istable(L, arg)) {
+    if (fn) return luaL_error(L, "%s: the %ss must be a table, got %s", fn, noun, luaL_typename(L, arg));
+    luaL_typeerror(L, arg, lua_pushfstring(L, "%ss table", noun));
+  }
   lua_pushnil(L);
   while (lua_next(L, arg)) {
     lua_pop(L, 1);
-    int known = 0;
-    if (lua_type(L, -1) == LUA_TSTRING)
-      for (int i = 0; keys[i] && !known; i++) known = !strcmp(lua_tostring(L, -1), keys[i]);
-    if (!known) {
-      const char *k = luaL_tolstring(L, -1, NULL);
-      lua_pushfstring(L, "unknown option '%s' (valid: ", k);
-      int n = 1;
-      for (int i = 0; keys[i]; i++, n += 2) {
-        lua_pushstring(L, i ? ", " : "");
-        lua_pushstring(L, keys[i]);
-      }
-      lua_pushliteral(L, ")");
-      lua_concat(L, n + 1);
-      luaL_argerror(L, arg, lua_tostring(L, -1));
+    const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    int known = 0, n = 0;
+    for (; keys[n]; n++) known |= k && !strcmp(k, keys[n]);
+    if (known) continue;
+    const char *shown = k ? k : luaL_tolstring(L, -1, NULL); /* stays on the stack */
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    lua_pushfstring(L, "unknown %s '%s' (valid: ", noun, shown);
+    luaL_addvalue(&b);
+    for (int i = 0; i < n; i++) {
+      if (i) luaL_addstring(&b, ", ");
+      luaL_addstring(&b, keys[i]);
     }
+    luaL_addchar(&b, ')');
+    luaL_pushresult(&b);
+    const char *msg = lua_tostring(L, -1);
+    const char *near = k ? lundi__suggest(k, keys, n) : NULL;
+    const char *tail = near ? lua_pushfstring(L, "; did you mean '%s'?", near) : "";
+    return opt_raise(L, arg, fn, msg, tail);
   }
   return 1;
+}
+
+int lundi_lua_check_options(lua_State *L, int arg, const char *fn, const char *const *keys) {
+  return lundi_lua_check_keys(L, arg, fn, "option", keys);
 }
 
 int lundi_lua_get_field(lua_State *L, int arg, const char *key) {
@@ -141,34 +170,84 @@ int lundi_lua_get_field(lua_State *L, int arg, const char *key) {
   return lua_getfield(L, arg, key);
 }
 
-static void field_error(lua_State *L, int arg, const char *key, const char *expected) {
-  luaL_argerror(L, arg, lua_pushfstring(L, "option '%s': %s expected, got %s", key, expected, luaL_typename(L, -1)));
+int lundi_lua_field_error(lua_State *L, int arg, const char *fn, const char *key, const char *expected) {
+  const char *got = lua_type(L, -1) == LUA_TNUMBER && !lua_isinteger(L, -1) && strstr(expected, "integer")
+                        ? "a fraction" : luaL_typename(L, -1);
+  return opt_raise(L, arg, fn, lua_pushfstring(L, "option '%s' must be %s (got %s)", key, expected, got), "");
 }
 
-lua_Integer lundi_lua_opt_int_field(lua_State *L, int arg, const char *key, lua_Integer def) {
+lua_Integer lundi_lua_opt_int_field(lua_State *L, int arg, const char *fn, const char *key, lua_Integer def,
+                                    lua_Integer lo, lua_Integer hi) {
   if (lundi_lua_get_field(L, arg, key) != LUA_TNIL) {
     int ok;
     def = lua_tointegerx(L, -1, &ok);
-    if (!ok) field_error(L, arg, key, "integer");
+    if (!ok || lua_type(L, -1) != LUA_TNUMBER) lundi_lua_field_error(L, arg, fn, key, "an integer");
+    if (def < lo || def > hi)
+      opt_raise(L, arg, fn, lua_pushfstring(L, "option '%s' = %I is outside %I..%I", key, (LUAI_UACINT)def,
+                                            (LUAI_UACINT)lo, (LUAI_UACINT)hi), "");
   }
   lua_pop(L, 1);
   return def;
 }
 
-lua_Number lundi_lua_opt_num_field(lua_State *L, int arg, const char *key, lua_Number def) {
+lua_Number lundi_lua_opt_num_field(lua_State *L, int arg, const char *fn, const char *key, lua_Number def) {
   if (lundi_lua_get_field(L, arg, key) != LUA_TNIL) {
-    if (lua_type(L, -1) != LUA_TNUMBER) field_error(L, arg, key, "number");
+    if (lua_type(L, -1) != LUA_TNUMBER) lundi_lua_field_error(L, arg, fn, key, "a number");
     def = lua_tonumber(L, -1);
   }
   lua_pop(L, 1);
   return def;
 }
 
-int lundi_lua_opt_bool_field(lua_State *L, int arg, const char *key, int def) {
+int lundi_lua_opt_bool_field(lua_State *L, int arg, const char *fn, const char *key, int def) {
   if (lundi_lua_get_field(L, arg, key) != LUA_TNIL) {
-    if (!lua_isboolean(L, -1)) field_error(L, arg, key, "boolean");
+    if (!lua_isboolean(L, -1)) lundi_lua_field_error(L, arg, fn, key, "true or false");
     def = lua_toboolean(L, -1);
   }
   lua_pop(L, 1);
   return def;
+}
+
+const char *lundi_lua_opt_string_field(lua_State *L, int arg, const char *fn, const char *key, const char *def) {
+  if (lundi_lua_get_field(L, arg, key) != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TSTRING) lundi_lua_field_error(L, arg, fn, key, "a string");
+    def = lua_tostring(L, -1); /* stays valid: the options table holds the string */
+  }
+  lua_pop(L, 1);
+  return def;
+}
+
+int lundi_lua_opt_choice_field(lua_State *L, int arg, const char *fn, const char *key, int def,
+                               const char *const *choices) {
+  const char *s = lundi_lua_opt_string_field(L, arg, fn, key, NULL);
+  if (!s) return def;
+  int n = 0;
+  for (; choices[n]; n++)
+    if (!strcmp(s, choices[n])) return n;
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  lua_pushfstring(L, "option '%s' must be one of ", key);
+  luaL_addvalue(&b);
+  for (int i = 0; i < n; i++) {
+    if (i) luaL_addstring(&b, ", ");
+    luaL_addstring(&b, choices[i]);
+  }
+  lua_pushfstring(L, " (got '%s')", s);
+  luaL_addvalue(&b);
+  luaL_pushresult(&b);
+  const char *msg = lua_tostring(L, -1);
+  const char *near = lundi__suggest(s, choices, n);
+  const char *tail = near ? lua_pushfstring(L, "; did you mean '%s'?", near) : "";
+  return opt_raise(L, arg, fn, msg, tail);
+}
+
+lundi_tensor *lundi_lua_opt_tensor_field(lua_State *L, int arg, const char *fn, const char *key) {
+  lundi_tensor *t = NULL;
+  if (lundi_lua_get_field(L, arg, key) != LUA_TNIL) {
+    lundi_tensor **u = luaL_testudata(L, -1, LUNDI_LUA_TENSOR);
+    if (!u || !*u) lundi_lua_field_error(L, arg, fn, key, "a tensor");
+    t = *u; /* borrowed: the options table holds the userdata */
+  }
+  lua_pop(L, 1);
+  return t;
 }

@@ -5,6 +5,7 @@
  * a message is reported as such (not with a stale message), and restores the snapshot when
  * the call succeeds ("the message stays until the next error"). */
 #include "plugin/plugin_internal.h"
+#include "plugin/api_each.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -83,37 +84,69 @@ static int int_result(const lundi_plugin *p, const saved_err *s, const char *wha
   const lundi_plugin *p = want(s, LUNDI_SCHEDULER, fn);                                            \
   const lundi_scheduler_api *api = p ? p->desc.api : NULL
 
-int lundi_scheduler_num_train_timesteps(lundi_instance *s) {
-  SCHED("lundi_scheduler_num_train_timesteps");
-  if (!p) return LUNDI_EINVAL;
-  saved_err e;
-  err_save(&e);
-  return int_result(p, &e, "num_train_timesteps()", api->num_train_timesteps(s->self), 1);
-}
-
-lundi_tensor *lundi_scheduler_add_noise(lundi_instance *s, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
-  SCHED("lundi_scheduler_add_noise");
-  if (!p) return NULL;
-  if (!x0 || !noise || !t) {
-    null_arg("lundi_scheduler_add_noise", !x0 ? "x0" : !noise ? "noise" : "t");
-    return NULL;
+/* ---- wrappers generated from lundi/plugin_api.h (wrap column LIKE, ANY, COUNT, MODULE) ----
+ * Kind check; NULL tensors, NULL lundi_cond * and NULL string arrays refused, naming the
+ * argument; an absent OPTIONAL function gives NULL / 0 and no error; then the call, its
+ * result checked by the wrap column. */
+static int miss_ptr(const void *v) { return v == NULL; }
+static int miss_never_int(int v) { return (void)v, 0; }
+static int miss_never_ptr(const void *v) { return (void)v, 0; }
+#define MISSING(a)                                                                                 \
+  _Generic((a), lundi_tensor *: miss_ptr, lundi_cond *: miss_ptr, const char *const *: miss_ptr,    \
+           int: miss_never_int, default: miss_never_ptr)(a)
+#define REFUSE_NULL(fail, a)                                                                       \
+  if (MISSING(a)) {                                                                                \
+    null_arg(fn_, #a);                                                                             \
+    return fail;                                                                                   \
   }
-  saved_err e;
-  err_save(&e);
-  return tensor_result(p, &e, "add_noise()", api->add_noise(s->self, x0, noise, t), x0);
-}
-
-lundi_tensor *lundi_scheduler_target(lundi_instance *s, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t) {
-  SCHED("lundi_scheduler_target");
-  if (!p) return NULL;
-  if (!x0 || !noise || !t) {
-    null_arg("lundi_scheduler_target", !x0 ? "x0" : !noise ? "noise" : "t");
-    return NULL;
+#define NEED_REQUIRED 0 /* registration guarantees it */
+#define NEED_OPTIONAL 1
+#define W_FAIL_LIKE(a) NULL
+#define W_FAIL_ANY NULL
+#define W_FAIL_COUNT(min) LUNDI_EINVAL
+#define W_FAIL_MODULE NULL
+#define W_ABSENT_LIKE(a) NULL
+#define W_ABSENT_ANY NULL
+#define W_ABSENT_COUNT(min) 0
+#define W_ABSENT_MODULE NULL
+#define W_SAVES_LIKE(a) 1
+#define W_SAVES_ANY 1
+#define W_SAVES_COUNT(min) 1
+#define W_SAVES_MODULE 0 /* a borrowed pointer: nothing to report */
+#define W_RESULT_LIKE(a) tensor_result(p, &e, what_, out_, a)
+#define W_RESULT_ANY tensor_result(p, &e, what_, out_, NULL)
+#define W_RESULT_COUNT(min) int_result(p, &e, what_, out_, min)
+#define W_RESULT_MODULE out_
+#define W_GEN(kind, ret, name, params, args, need, wrap)                                        \
+  ret lundi_##kind##_##name params {                                                               \
+    static const char fn_[] = "lundi_" #kind "_" #name, what_[] = #name "()";                      \
+    const lundi_plugin *p = want(inst, KIND_OF_##kind, fn_);                                       \
+    if (!p) return W_FAIL_##wrap;                                                                  \
+    LUNDI__EACH_ARG(REFUSE_NULL, W_FAIL_##wrap, args)                                              \
+    const lundi_##kind##_api *api = p->desc.api;                                                   \
+    if (NEED_##need && !api->name) return W_ABSENT_##wrap;                                         \
+    void *self = inst->self;                                                                       \
+    saved_err e;                                                                                   \
+    if (W_SAVES_##wrap) err_save(&e);                                                              \
+    ret out_ = api->name args;                                                                     \
+    (void)what_;                                                                                   \
+    return W_RESULT_##wrap;                                                                        \
   }
-  saved_err e;
-  err_save(&e);
-  return tensor_result(p, &e, "target()", api->target(s->self, x0, noise, t), x0);
-}
+#define W_LIKE(a) W_GEN
+#define W_ANY W_GEN
+#define W_COUNT(min) W_GEN
+#define W_MODULE W_GEN
+#define W_CUSTOM(...)
+#define W_NONE(...)
+#define W_ONE(kind, ret, name, params, args, need, lua, wrap) W_##wrap(kind, ret, name, params, args, need, wrap)
+#define KIND_OF_scheduler LUNDI_SCHEDULER
+#define KIND_OF_denoiser LUNDI_DENOISER
+#define KIND_OF_conditioner LUNDI_CONDITIONER
+#define KIND_OF_sampler LUNDI_SAMPLER
+#define W_KIND(K, kind, LIST) LIST(W_ONE, lundi_instance *inst)
+LUNDI_PLUGIN_KINDS(W_KIND)
+
+/* ---- hand-written wrappers (wrap column CUSTOM): checks of their own ---- */
 
 int lundi_scheduler_set_timesteps(lundi_instance *s, int num_inference_steps) {
   SCHED("lundi_scheduler_set_timesteps");
@@ -124,14 +157,6 @@ int lundi_scheduler_set_timesteps(lundi_instance *s, int num_inference_steps) {
   saved_err e;
   err_save(&e);
   return int_result(p, &e, "set_timesteps()", api->set_timesteps(s->self, num_inference_steps), 0);
-}
-
-int lundi_scheduler_num_steps(lundi_instance *s) {
-  SCHED("lundi_scheduler_num_steps");
-  if (!p) return LUNDI_EINVAL;
-  saved_err e;
-  err_save(&e);
-  return int_result(p, &e, "num_steps()", api->num_steps(s->self), 0);
 }
 
 double lundi_scheduler_timestep(lundi_instance *s, int i) {
@@ -181,66 +206,9 @@ lundi_tensor *lundi_scheduler_scale_model_input(lundi_instance *s, lundi_tensor 
   return tensor_result(p, &e, "scale_model_input()", api->scale_model_input(s->self, x, i), x);
 }
 
-lundi_tensor *lundi_scheduler_step(lundi_instance *s, lundi_tensor *model_out, int i, lundi_tensor *x,
-                                   lundi_rng *rng) {
-  SCHED("lundi_scheduler_step");
-  if (!p) return NULL;
-  if (!model_out || !x) {
-    null_arg("lundi_scheduler_step", !x ? "x" : "model_out");
-    return NULL;
-  }
-  saved_err e;
-  err_save(&e);
-  return tensor_result(p, &e, "step()", api->step(s->self, model_out, i, x, rng), x);
-}
-
-lundi_tensor *lundi_scheduler_predict_x0(lundi_instance *s, lundi_tensor *model_out, int i, lundi_tensor *x) {
-  SCHED("lundi_scheduler_predict_x0");
-  if (!p) return NULL;
-  if (!api->predict_x0) return NULL; /* optional: no estimate, and no error */
-  if (!model_out || !x) {
-    null_arg("lundi_scheduler_predict_x0", !x ? "x" : "model_out");
-    return NULL;
-  }
-  saved_err e;
-  err_save(&e);
-  return tensor_result(p, &e, "predict_x0()", api->predict_x0(s->self, model_out, i, x), x);
-}
-
-lundi_tensor *lundi_denoiser_forward(lundi_instance *d, lundi_tensor *x, lundi_tensor *t, const lundi_cond *cond,
-                                     lundi_rng *rng) {
-  const lundi_plugin *p = want(d, LUNDI_DENOISER, "lundi_denoiser_forward");
-  if (!p) return NULL;
-  if (!x || !t) {
-    null_arg("lundi_denoiser_forward", !x ? "x" : "t");
-    return NULL;
-  }
-  const lundi_denoiser_api *api = p->desc.api;
-  saved_err e;
-  err_save(&e);
-  /* The output shape is the model's business (learned variance, token logits). */
-  return tensor_result(p, &e, "forward()", api->forward(d->self, x, t, cond, rng), NULL);
-}
-
-lundi_module *lundi_denoiser_module(lundi_instance *d) {
-  const lundi_plugin *p = want(d, LUNDI_DENOISER, "lundi_denoiser_module");
-  if (!p) return NULL;
-  const lundi_denoiser_api *api = p->desc.api;
-  return api->module ? api->module(d->self) : NULL;
-}
-
 #define COND(fn)                                                                                   \
   const lundi_plugin *p = want(c, LUNDI_CONDITIONER, fn);                                          \
   const lundi_conditioner_api *api = p ? p->desc.api : NULL
-
-int lundi_conditioner_encode(lundi_instance *c, lundi_tensor *input, lundi_cond *out) {
-  COND("lundi_conditioner_encode");
-  if (!p) return LUNDI_EINVAL;
-  if (!input || !out) return null_arg("lundi_conditioner_encode", !input ? "input" : "out");
-  saved_err e;
-  err_save(&e);
-  return int_result(p, &e, "encode()", api->encode(c->self, input, out), 0);
-}
 
 int lundi_conditioner_encode_text(lundi_instance *c, const char *const *prompts, int n, lundi_cond *out) {
   COND("lundi_conditioner_encode_text");
@@ -263,22 +231,6 @@ int lundi_conditioner_null(lundi_instance *c, int n, lundi_cond *out) {
   saved_err e;
   err_save(&e);
   return int_result(p, &e, "null_cond()", api->null_cond(c->self, n, out), 0);
-}
-
-int lundi_conditioner_drop(lundi_instance *c, lundi_cond *cond, lundi_rng *rng) {
-  COND("lundi_conditioner_drop");
-  if (!p) return LUNDI_EINVAL;
-  if (!cond) return null_arg("lundi_conditioner_drop", "cond");
-  if (!api->drop) return 0; /* optional: no condition dropout */
-  saved_err e;
-  err_save(&e);
-  return int_result(p, &e, "drop()", api->drop(c->self, cond, rng), 0);
-}
-
-lundi_module *lundi_conditioner_module(lundi_instance *c) {
-  COND("lundi_conditioner_module");
-  if (!p) return NULL;
-  return api->module ? api->module(c->self) : NULL;
 }
 
 /* The parts must be of the right kinds before a sampler sees them. */
@@ -305,13 +257,8 @@ lundi_tensor *lundi_sampler_sample(lundi_instance *s, const lundi_pipeline_parts
   if (check_part(parts->scheduler, LUNDI_SCHEDULER, 0) || check_part(parts->denoiser, LUNDI_DENOISER, 0) ||
       check_part(parts->conditioner, LUNDI_CONDITIONER, 1))
     return NULL;
-  if (!req->rng) {
-    lundi_set_error(LUNDI_EINVAL, "%s: the sample request needs an rng", p->owner);
-    return NULL;
-  }
-  if (req->batch < 1 || req->ndim < 0 || req->ndim > LUNDI_MAX_DIMS - 1) {
-    lundi_set_error(LUNDI_EINVAL, "%s: bad sample request (batch %d, %d per-sample dims; at most %d)", p->owner,
-                    req->batch, req->ndim, LUNDI_MAX_DIMS - 1);
+  if (lundi_sample_request_check(req) != 0) { /* the one check: samplers rely on it */
+    lundi__plugin_error(p, lundi_last_error_code(), "sample()");
     return NULL;
   }
   const lundi_sampler_api *api = p->desc.api;

@@ -3,6 +3,7 @@
 #define LUNDI_PLUGIN_INTERNAL_H
 
 #include "lundi/plugin.h"
+#include "plugin/suggest.h"
 
 /* One parameter value; text is the canonical form handed out by lundi_params_text(). */
 typedef struct lundi__pval {
@@ -44,9 +45,6 @@ struct lundi_instance {
   void *self;
 };
 
-/* Smallest edit distance from key to one of names[0..n); the best name when it is close
- * enough to suggest, else NULL. */
-const char *lundi__suggest(const char *key, const char *const *names, int n);
 /* Validates a schema (names, types, choices, ranges); owner names it in messages. */
 int lundi__schema_check(const char *owner, const lundi_param_spec *specs, int n);
 /* Removes plugins [from, n) (rollback of a failed entry point), calling release_user. */

@@ -64,31 +64,23 @@ static int valid_name(const char *s) {
   return 1;
 }
 
-/* The first required function the kind's table lacks, or NULL. */
+/* The first required function the kind's table lacks, or NULL (from lundi/plugin_api.h). */
+#define NEED_REQUIRED 1
+#define NEED_OPTIONAL 0
+#define CHECK_FN(kind, ret, name, params, args, need, lua, wrap)                                         \
+  if (NEED_##need && !((const lundi_##kind##_api *)api)->name) return #name;
+#define CHECK_KIND(K, kind, LIST)                                                                  \
+  case LUNDI_##K:                                                                                  \
+    LIST(CHECK_FN, void *self)                                                                             \
+    return NULL;
 static const char *missing_required(lundi_plugin_kind k, const void *api) {
   switch (k) {
-  case LUNDI_SCHEDULER: {
-    const lundi_scheduler_api *a = api;
-    if (!a->num_train_timesteps) return "num_train_timesteps";
-    if (!a->add_noise) return "add_noise";
-    if (!a->target) return "target";
-    if (!a->set_timesteps) return "set_timesteps";
-    if (!a->num_steps) return "num_steps";
-    if (!a->timestep) return "timestep";
-    if (!a->step) return "step";
-    return NULL;
-  }
-  case LUNDI_DENOISER: return ((const lundi_denoiser_api *)api)->forward ? NULL : "forward";
-  case LUNDI_CONDITIONER: {
-    const lundi_conditioner_api *a = api;
-    if (!a->encode) return "encode";
-    if (!a->null_cond) return "null_cond";
-    return NULL;
-  }
-  case LUNDI_SAMPLER: return ((const lundi_sampler_api *)api)->sample ? NULL : "sample";
+    LUNDI_PLUGIN_KINDS(CHECK_KIND)
   default: return NULL;
   }
 }
+#undef CHECK_KIND
+#undef CHECK_FN
 
 static int grow(void **arr, int *cap, int need, size_t elem) {
   if (need <= *cap) return 0;

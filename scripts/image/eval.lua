@@ -8,20 +8,7 @@
 --   lundi run scripts/image/eval.lua --run=12                # the run's "ema" checkpoint and settings
 --   lundi run scripts/image/eval.lua --run=12 --run_db=other.db --guidance=5 --quick=true
 --
--- Parameters (--key=value):
---   checkpoint     a .safetensors file of the denoiser's weights, or a checkpoint directory
---                  (its ema.safetensors, else model.safetensors)
---   run, run_db    instead: a recorded run (id or any reference `lundi show` takes) whose
---                  "ema" (else "model") checkpoint output is evaluated, from run_db (default
---                  $LUNDI_DB, else ./lundi.db). The run's recorded parameters (preset,
---                  objective, beta_schedule, sampler, sample_steps, guidance, ...) become the
---                  defaults here; the command line still overrides them.
---   preset, base_channels, channel_mult, layers_per_block    the unet2d the weights belong to
---   objective      eps | v | x0 (the prediction type it was trained with)
---   beta_schedule  the training schedule (the bound uses it; so does sampling)
---   sampler, sample_steps, guidance    how the evaluation samples are drawn
---   per_class, bpd_images, t_per_image, seed, quick    evaluation sizes (lib/eval.lua)
---   threads        CPU threads (default: all cores)
+-- Parameters (--key=value): DEFAULTS below; `lundi run scripts/image/eval.lua --help` lists them.
 -- With a run store (not --no-record), the numbers are logged as eval/* metrics and a 10x10
 -- grid of the evaluation samples (one row per class) is saved as "eval_samples".
 
@@ -30,35 +17,40 @@ local here = debug.getinfo(1, "S").source:match("^@(.*[/\\])") or "./"
 local eval = dofile(here .. "lib/eval.lua")
 
 local DEFAULTS = {
-  checkpoint = "", run = "", run_db = "",
-  preset = "mnist-tiny", base_channels = -1, channel_mult = "", layers_per_block = -1,
-  objective = "eps", beta_schedule = "linear",
-  sampler = "ddim", sample_steps = 50, guidance = 3,
-  per_class = -1, bpd_images = -1, t_per_image = -1, seed = -1, quick = false, threads = 0,
+  checkpoint = {"", "a .safetensors file of the denoiser's weights, or a checkpoint directory\n"
+                    .. "(its ema.safetensors, else model.safetensors)"},
+  run = {"", "instead: a recorded run (id or any reference `lundi show` takes) whose \"ema\" (else\n"
+             .. "\"model\") checkpoint output is evaluated; its recorded parameters (preset, objective,\n"
+             .. "beta_schedule, sampler, sample_steps, guidance, ...) become the defaults here"},
+  run_db = {"", "the store of --run (default $LUNDI_DB, else ./lundi.db)"},
+  preset = {"mnist-tiny", "the unet2d the weights belong to (with base_channels, channel_mult, layers_per_block)"},
+  base_channels = -1, channel_mult = "", layers_per_block = -1,
+  objective = {"eps", "eps | v | x0 (the prediction type it was trained with)"},
+  beta_schedule = {"linear", "the training schedule (the bound uses it; so does sampling)"},
+  sampler = {"ddim", "how the evaluation samples are drawn (with sample_steps, guidance)"},
+  sample_steps = 50, guidance = {3, "classifier-free guidance scale", type = "number"},
+  per_class = {-1, "evaluation sizes (lib/eval.lua; -1: its defaults), with bpd_images, t_per_image, seed"},
+  bpd_images = -1, t_per_image = -1, seed = -1,
+  quick = {false, "small evaluation (tests)"},
+  threads = {0, "CPU threads (0: all cores)"},
 }
 -- The settings that a training run records and that this script reads back with --run.
 local FROM_RUN = {"preset", "base_channels", "channel_mult", "layers_per_block", "objective", "beta_schedule",
                   "sampler", "sample_steps", "guidance"}
 
-for k in pairs(P) do
-  if DEFAULTS[k] == nil then
-    local known = {}
-    for name in pairs(DEFAULTS) do known[#known + 1] = name end
-    table.sort(known)
-    error(string.format("eval.lua: unknown parameter --%s (known: %s)", k, table.concat(known, ", ")), 0)
-  end
-end
+-- Values keep their default's type (a string option given as a number is taken as its text);
+-- a misspelt option is refused.
+local O = lundi.options(DEFAULTS, P, "Evaluates a trained MNIST model from its checkpoint or its recorded run.")
 
--- Where the weights come from, and the defaults they bring.
-local defaults = {}
-for k, v in pairs(DEFAULTS) do defaults[k] = v end
+-- Where the weights come from, and the defaults they bring: the command line over the run's
+-- settings over DEFAULTS.
 local weights, source
 if P.run and P.run ~= "" then
   if P.checkpoint and P.checkpoint ~= "" then error("eval.lua: give --checkpoint or --run, not both", 0) end
   local db = (P.run_db and P.run_db ~= "") and P.run_db or os.getenv("LUNDI_DB") or "lundi.db"
   local rec = lundi.history.run(P.run, db)
   for _, k in ipairs(FROM_RUN) do
-    if rec.params[k] ~= nil then defaults[k] = rec.params[k] end
+    if P[k] == nil and rec.params[k] ~= nil then O[k] = rec.params[k] end
   end
   local pick
   for _, want in ipairs({"ema", "model"}) do
@@ -91,21 +83,6 @@ else
   error("eval.lua: say which model: --checkpoint=FILE.safetensors|DIR or --run=ID", 0)
 end
 
--- Effective options: the command line over the run's settings over the defaults. Values keep
--- their default's type (a string option given as a number is taken as its text).
-local O = {}
-for k, v in pairs(defaults) do
-  local given = P[k]
-  if given == nil then
-    O[k] = v
-  elseif type(DEFAULTS[k]) == "string" then
-    O[k] = tostring(given)
-  elseif type(given) ~= type(DEFAULTS[k]) then
-    error(string.format("eval.lua: --%s must be a %s, got '%s'", k, type(DEFAULTS[k]), tostring(given)), 0)
-  else
-    O[k] = given
-  end
-end
 if O.threads > 0 then lundi.set_threads(O.threads) end
 local PRED = {eps = "epsilon", v = "v_prediction", x0 = "sample"}
 if not PRED[O.objective] then error("eval.lua: --objective must be eps, v or x0, got " .. O.objective, 0) end

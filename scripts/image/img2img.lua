@@ -6,30 +6,21 @@
 --
 --   lundi run scripts/image/img2img.lua --checkpoint=out/mnist/checkpoint --strength=0.6
 --
--- Parameters (--key=value):
---   checkpoint     a .safetensors file of the denoiser, or a checkpoint directory (its
---                  ema.safetensors, else model.safetensors)
---   preset         the unet2d preset the weights belong to (mnist-tiny, the demo's)
---   objective, beta_schedule    as the model was trained (eps, linear)
---   strength       in (0, 1]: the share of the 50 DDIM steps that run (default 0.6)
---   steps, guidance, seed       sampling settings (50, 3, 0)
---   out            the PNG written (out/mnist/img2img.png); also saved in the run store
+-- Parameters (--key=value): DEFAULTS below; `lundi run scripts/image/img2img.lua --help` lists them.
 
-local P = params or {}
-local O = {checkpoint = "out/mnist/checkpoint", preset = "mnist-tiny", objective = "eps", beta_schedule = "linear",
-           strength = 0.6, steps = 50, guidance = 3, seed = 0, out = "out/mnist/img2img.png"}
-for k, v in pairs(P) do
-  if O[k] == nil then
-    local known = {}
-    for name in pairs(O) do known[#known + 1] = name end
-    table.sort(known)
-    error(string.format("img2img.lua: unknown parameter --%s (known: %s)", k, table.concat(known, ", ")), 0)
-  end
-  if type(O[k]) == "number" and type(v) ~= "number" then
-    error(string.format("img2img.lua: --%s must be a number, got '%s'", k, tostring(v)), 0)
-  end
-  O[k] = v
-end
+local DEFAULTS = {
+  checkpoint = {"out/mnist/checkpoint", "a .safetensors file of the denoiser, or a checkpoint directory\n"
+                                        .. "(its ema.safetensors, else model.safetensors)"},
+  preset = {"mnist-tiny", "the unet2d preset the weights belong to"},
+  objective = {"eps", "as the model was trained (eps | v | x0)"},
+  beta_schedule = {"linear", "as the model was trained"},
+  strength = {0.6, "in (0, 1]: the share of the DDIM steps that run"},
+  steps = {50, "DDIM steps"},
+  guidance = {3, "classifier-free guidance scale", type = "number"},
+  seed = {0, "seed of the noise"},
+  out = {"out/mnist/img2img.png", "the PNG written; also saved in the run store"},
+}
+local O = lundi.options(DEFAULTS, params, "img2img (SDEdit) with a trained MNIST model.")
 local PRED = {eps = "epsilon", v = "v_prediction", x0 = "sample"}
 if not PRED[O.objective] then error("img2img.lua: --objective must be eps, v or x0", 0) end
 

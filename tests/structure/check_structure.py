@@ -60,6 +60,8 @@ PUBLIC = {
     "session.h": "session",
     "plugin_observer.h": "plugin",
     "plugin.h": "plugin",
+    "plugin_api.h": "plugin",
+    "options.h": "plugin",
     "store.h": "store",
     "history.h": "store",
     "lua.h": "lua",
