@@ -4,6 +4,8 @@
  *     operands' device. Starts as --device / LUNDI_DEVICE, else auto (a Vulkan GPU if any).
  *   lundi.set_device(name) with "cpu", "vulkan", "vulkan:N", "auto" or another registered
  *     backend's name (parsed by the device registry, lundi_device_from_name); returns the name.
+ *   lundi.devices() -> every registered backend's devices, in the registry's order:
+ *     {name = "vulkan:0", backend = "vulkan", type = "discrete", description = "..."}.
  *   lundi.kernel_calls() -> kernels run so far on the CPU, on devices (e.g. to check that a
  *     step ran wholly on the GPU).
  *   lundi.device_memory([name]) -> bytes used by live buffers, bytes reserved from the driver. */
@@ -47,6 +49,29 @@ static int l_device_memory(lua_State *L) {
   return 2;
 }
 
+static int l_devices(lua_State *L) {
+  lua_newtable(L);
+  int k = 0;
+  for (int b = 0; b < lundi_backend_count(); b++)
+    for (int i = 0, n = lundi_backend_device_count(b); i < n; i++) {
+      lundi_device_info info;
+      char name[64];
+      if (lundi_backend_device_info(b, i, &info) != 0) continue;
+      lua_createtable(L, 0, 4);
+      lua_pushstring(L, lundi_backend_device_name(b, i, name, sizeof name));
+      lua_setfield(L, -2, "name");
+      lua_pushstring(L, lundi_backend_name(b));
+      lua_setfield(L, -2, "backend");
+      lua_pushstring(L, info.type ? info.type : "other");
+      lua_setfield(L, -2, "type");
+      lua_pushstring(L, info.name);
+      lua_setfield(L, -2, "description");
+      lua_rawseti(L, -2, ++k);
+    }
+  lundi_clear_error();
+  return 1;
+}
+
 static int l_kernel_calls(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)lundi_kernel_calls(1));
   lua_pushinteger(L, (lua_Integer)lundi_kernel_calls(0));
@@ -56,7 +81,7 @@ static int l_kernel_calls(lua_State *L) {
 void lundi_lua_open_device(lua_State *L, int mod) {
   static const luaL_Reg fns[] = {
       {"device", l_device}, {"set_device", l_set_device}, {"kernel_calls", l_kernel_calls},
-      {"device_memory", l_device_memory}, {NULL, NULL}};
+      {"device_memory", l_device_memory}, {"devices", l_devices}, {NULL, NULL}};
   mod = lua_absindex(L, mod);
   lua_pushvalue(L, mod);
   luaL_setfuncs(L, fns, 0);

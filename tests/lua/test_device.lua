@@ -26,6 +26,18 @@ function cases.names()
   T.eq(L.device(), "cpu", "a failed set_device keeps the old device")
 end
 
+function cases.devices_list()
+  local list = L.devices()
+  T.eq(list[1].name, "cpu", "the CPU comes first")
+  T.eq(list[1].backend, "cpu", "its backend")
+  T.truthy(list[1].description:match("^%d+ threads$"), "the CPU's description")
+  for i = 2, #list do
+    T.truthy(list[i].name:match("^vulkan:%d+$") and list[i].backend == "vulkan", "a Vulkan device: " .. list[i].name)
+    T.eq(L.set_device(list[i].name), list[i].name, "every listed device opens")
+  end
+  L.set_device("cpu")
+end
+
 function cases.constructors()
   need_vulkan()
   local cpu_noise = L.randn(L.rng(5), 3, 7):tolist()
