@@ -8,7 +8,8 @@
 #include "lundi/store.h"
 
 /* Makes run what lundi.current_run() returns in L (borrowed: the caller ends it, after
- * lua_close). */
+ * lua_close). The C side's current run, which records the plugins used, is set apart:
+ * lundi_session_set_current (lundi/session.h). */
 void lundi_lua_set_current_run(lua_State *L, lundi_run *run);
 /* Forgets the current run (lundi.current_run() returns nil, and Run objects that refer to it
  * say "the run has ended"): for os.exit, which ends it before the state closes. */
