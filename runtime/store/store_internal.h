@@ -1,9 +1,10 @@
-/* Private to the store (the files in runtime/store) and its tests: the handle layout, the
- * migration entry point and the small SQL helpers every store file uses. */
+/* Private to the store (the files in runtime/store): the handle layout and the small SQL
+ * helpers every store file uses. What the store's own tests may reach is store_hooks.h. */
 #ifndef LUNDI_STORE_INTERNAL_H
 #define LUNDI_STORE_INTERNAL_H
 
 #include "lundi/store.h"
+#include "store/store_hooks.h"
 
 #include <sqlite3.h>
 
@@ -16,14 +17,6 @@ struct lundi_store {
   int readonly;
 };
 
-/* The open connection, for the query side (runs/show/sql). */
-sqlite3 *lundi__store_db(lundi_store *s);
-
-/* Migrates db from its user_version up to target (<= LUNDI_STORE_SCHEMA_VERSION), one step
- * per version, each step in its own IMMEDIATE transaction that also bumps user_version.
- * Returns 0 or a negative lundi status with the error set. Tests use target 1 to build
- * an old-version file. */
-int lundi__store_migrate(sqlite3 *db, int target);
 
 /* Marks runs of this host left "running" by a process that is gone as failed (crashed).
  * Returns the number of runs reaped, or a negative status. */
@@ -35,8 +28,6 @@ int lundi__store_sqlerr(lundi_store *s, const char *what);
 /* Runs one statement without results (no bound values: constant SQL only). */
 int lundi__store_exec(lundi_store *s, const char *sql);
 
-/* Wall-clock unix seconds with sub-second precision. */
-double lundi__store_now(void);
 
 
 

@@ -4,7 +4,7 @@
 
 #include "harness.h"
 #include "lundi/store.h"
-#include "store/store_internal.h"
+#include "store/store_hooks.h"
 
 #include <ftw.h>
 #include <sqlite3.h>
