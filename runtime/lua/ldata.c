@@ -22,43 +22,6 @@
 
 #define BATCH_ITER "lundi.BatchIter"
 
-static void check_options(lua_State *L, int idx, const char *fn, const char *const *valid,
-                          const char *list) {
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-    int ok = 0;
-    for (int i = 0; k && valid[i]; i++) ok |= !strcmp(k, valid[i]);
-    if (!ok)
-      luaL_error(L, "%s: unknown option '%s' (valid: %s)", fn, k ? k : luaL_typename(L, -2), list);
-    lua_pop(L, 1);
-  }
-}
-
-static int opt_bool_field(lua_State *L, int idx, const char *fn, const char *key, int def) {
-  lua_getfield(L, idx, key);
-  int v = def;
-  if (!lua_isnil(L, -1)) {
-    if (!lua_isboolean(L, -1))
-      luaL_error(L, "%s: '%s' must be true or false (got %s)", fn, key, luaL_typename(L, -1));
-    v = lua_toboolean(L, -1);
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
-static const char *opt_string_field(lua_State *L, int idx, const char *fn, const char *key) {
-  lua_getfield(L, idx, key);
-  const char *v = NULL;
-  if (!lua_isnil(L, -1)) {
-    if (lua_type(L, -1) != LUA_TSTRING)
-      luaL_error(L, "%s: '%s' must be a string (got %s)", fn, key, luaL_typename(L, -1));
-    v = lua_tostring(L, -1); /* stays valid: the table at idx keeps the string alive */
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
 static int l_mnist_path(lua_State *L) {
   char path[4096];
   if (!lundi_mnist_cache_path(path, sizeof path)) return lundi_lua_error(L, "mnist_path");
@@ -93,10 +56,9 @@ static int l_mnist(lua_State *L) {
     split = lua_tostring(L, 1);
   } else if (lua_istable(L, 1)) {
     static const char *const valid[] = {"split", "fetch", NULL};
-    check_options(L, 1, "mnist", valid, "split, fetch");
-    const char *s = opt_string_field(L, 1, "mnist", "split");
-    if (s) split = s;
-    fetch = opt_bool_field(L, 1, "mnist", "fetch", 1);
+    lundi_lua_check_options(L, 1, "mnist", valid);
+    split = lundi_lua_opt_string_field(L, 1, "mnist", "split", split);
+    fetch = lundi_lua_opt_bool_field(L, 1, "mnist", "fetch", 1);
   } else if (!lua_isnoneornil(L, 1)) {
     return luaL_argerror(L, 1,
                          "expected a table {split=\"train\"|\"test\"|\"all\"} or a split name");
@@ -123,9 +85,9 @@ static int l_mnist_fetch(lua_State *L) {
   int force = 0;
   if (lua_istable(L, 1)) {
     static const char *const valid[] = {"from", "force", NULL};
-    check_options(L, 1, "mnist_fetch", valid, "from, force");
-    from = opt_string_field(L, 1, "mnist_fetch", "from");
-    force = opt_bool_field(L, 1, "mnist_fetch", "force", 0);
+    lundi_lua_check_options(L, 1, "mnist_fetch", valid);
+    from = lundi_lua_opt_string_field(L, 1, "mnist_fetch", "from", NULL);
+    force = lundi_lua_opt_bool_field(L, 1, "mnist_fetch", "force", 0);
   } else if (!lua_isnoneornil(L, 1)) {
     return luaL_argerror(L, 1, "expected a table {from=FILE.tgz, force=false} or nothing");
   }
@@ -173,8 +135,8 @@ static int l_batches(lua_State *L) {
   int drop_last = 0;
   if (lua_istable(L, 5)) {
     static const char *const valid[] = {"drop_last", NULL};
-    check_options(L, 5, "batches", valid, "drop_last");
-    drop_last = opt_bool_field(L, 5, "batches", "drop_last", 0);
+    lundi_lua_check_options(L, 5, "batches", valid);
+    drop_last = lundi_lua_opt_bool_field(L, 5, "batches", "drop_last", 0);
   } else if (!lua_isnoneornil(L, 5)) {
     return luaL_argerror(L, 5, "expected a table {drop_last=false} or nothing");
   }

@@ -52,31 +52,17 @@ static int end_owned(lrun_ud *u, lundi_run_status st, const char *msg) {
 
 /* ---- creating ---- */
 
-static const char *opt_string_field(lua_State *L, int t, const char *k) {
-  int ty = lua_getfield(L, t, k);
-  const char *s = NULL;
-  if (ty == LUA_TSTRING) s = lua_tostring(L, -1);
-  else if (ty != LUA_TNIL) luaL_error(L, "lundi.run: '%s' must be a string, got %s", k, luaL_typename(L, -1));
-  lua_pop(L, 1); /* the string stays alive in the table */
-  return s;
-}
-
 static int l_run(lua_State *L) {
   if (lua_isnoneornil(L, 1)) {
     lua_settop(L, 0);
     lua_newtable(L);
   }
-  luaL_checktype(L, 1, LUA_TTABLE);
-  const char *name = opt_string_field(L, 1, "name");
-  const char *db = opt_string_field(L, 1, "db");
-  const char *device = opt_string_field(L, 1, "device");
-  lua_Integer seed = 0;
-  if (lua_getfield(L, 1, "seed") != LUA_TNIL) {
-    int ok = 0;
-    seed = lua_tointegerx(L, -1, &ok);
-    if (!ok) luaL_error(L, "lundi.run: 'seed' must be an integer, got %s", luaL_typename(L, -1));
-  }
-  lua_pop(L, 1);
+  static const char *const keys[] = {"name", "db", "device", "seed", NULL};
+  lundi_lua_check_options(L, 1, "lundi.run", keys);
+  const char *name = lundi_lua_opt_string_field(L, 1, "lundi.run", "name", NULL);
+  const char *db = lundi_lua_opt_string_field(L, 1, "lundi.run", "db", NULL);
+  const char *device = lundi_lua_opt_string_field(L, 1, "lundi.run", "device", NULL);
+  lua_Integer seed = lundi_lua_opt_int_field(L, 1, "lundi.run", "seed", 0, LUNDI_LUA_ANY_INT);
   if (!device) device = lundi_device_name(lundi_default_device());
   lrun_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
   memset(u, 0, sizeof *u);
