@@ -5,6 +5,7 @@
 #include "harness.h"
 
 #include "core/file.h"
+#include "core/strbuf.h"
 #include "lundi/file.h"
 #include "tensor/tensor_internal.h"
 
@@ -148,6 +149,24 @@ static void test_read_file(void) {
   CHECK(strstr(lundi_last_error(), "it is a directory") != NULL);
 }
 
+static void test_strbuf(void) {
+  lundi__strbuf b = {0};
+  char *s = lundi__strbuf_take(&b); /* nothing appended: an empty string, not NULL */
+  CHECK(s && !strcmp(s, "") && !b.s);
+  free(s);
+  lundi__strbuf_puts(&b, "steps");
+  lundi__strbuf_put(&b, ": 50xx", 4);
+  for (int i = 0; i < 100; i++) lundi__strbuf_printf(&b, ", %d", i); /* grows past 128 bytes */
+  CHECK(b.n == strlen(b.s) && b.n > 128);
+  CHECK(!strncmp(b.s, "steps: 50, 0, 1, 2", 18) && strstr(b.s, ", 98, 99") == b.s + b.n - 8);
+  s = lundi__strbuf_take(&b);
+  CHECK(s && !b.s && b.n == 0);
+  free(s);
+  b.oom = 1; /* after a failed allocation appends do nothing and take says so */
+  lundi__strbuf_puts(&b, "lost");
+  CHECK(!b.s && !lundi__strbuf_take(&b));
+}
+
 static void test_tensor_drops_node(void) {
   int64_t live0 = lundi_live_tensors();
   int64_t s[1] = {4};
@@ -169,5 +188,6 @@ static const test_case TESTS[] = {
     {"coalesce_dims", test_coalesce_dims},
     {"read_file", test_read_file},
     {"tensor_drops_node", test_tensor_drops_node},
+    {"strbuf", test_strbuf},
 };
 TEST_MAIN(TESTS)

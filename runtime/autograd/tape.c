@@ -98,7 +98,7 @@ static int accumulate_leaf(lundi_tensor *t, lundi_tensor *g) {
     return rc;
   }
   if (!t->grad && (g->refcount > 1 || g->storage->refcount > 1 || !lundi_is_contiguous(g))) {
-    lundi_tensor *c = lundi__copy_new(g); /* lundi_clone's copy; under no_grad it records nothing */
+    lundi_tensor *c = lundi__copy_new(g); /* a copy that records nothing */
     lundi_release(g);
     if (!c) return lundi_last_error_code();
     g = c;

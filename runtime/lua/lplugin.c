@@ -6,7 +6,6 @@
 
 #include "lplugin.h"
 #include "lua_module.h"
-#include "lua_run.h"
 #include "lua_rng.h"
 #include "plugin/api_each.h"
 

@@ -217,12 +217,8 @@ static int identity_bw(lundi_node *n, lundi_tensor *g, lundi_tensor **gin) {
 }
 
 lundi_tensor *lundi_clone(lundi_tensor *t) {
-  lundi_tensor *out = lundi_empty(t->ndim, t->shape, t->dtype, t->storage->device);
+  lundi_tensor *out = lundi__copy_new(t);
   if (!out) return NULL;
-  if (lundi_copy_(out, t)) {
-    lundi_release(out);
-    return NULL;
-  }
   lundi__record(out, "clone", identity_bw, 1, &t);
   return out;
 }

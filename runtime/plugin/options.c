@@ -3,13 +3,13 @@
 #include "lundi/options.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lundi/tensor.h"
+#include "core/strbuf.h"
 #include "plugin/suggest.h"
 
 const char *lundi_opt_type_name(lundi_opt_type t) {
@@ -134,45 +134,11 @@ int lundi_options_convert(const char *owner, const lundi_opt_spec *spec, const l
   return lundi_set_error(LUNDI_EINVAL, "%s: --%s has a bad type", owner, key);
 }
 
-/* A growing text buffer; ok drops to 0 when memory runs out. */
-typedef struct text {
-  char *s;
-  size_t n, cap;
-  int ok;
-} text;
-
-static void put(text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(text *t, const char *fmt, ...) {
-  if (!t->ok) return;
-  va_list ap;
-  va_start(ap, fmt);
-  int w = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (w < 0) {
-    t->ok = 0;
-    return;
-  }
-  if (t->n + (size_t)w + 1 > t->cap) {
-    size_t nc = (t->n + (size_t)w + 1) * 2;
-    char *ns = realloc(t->s, nc);
-    if (!ns) {
-      t->ok = 0;
-      return;
-    }
-    t->s = ns;
-    t->cap = nc;
-  }
-  va_start(ap, fmt);
-  vsnprintf(t->s + t->n, t->cap - t->n, fmt, ap);
-  va_end(ap);
-  t->n += (size_t)w;
-}
-
 char *lundi_options_help(const char *owner, const char *about, const lundi_opt_spec *specs, int n) {
-  text t = {NULL, 0, 0, 1};
-  put(&t, "usage: lundi run %s [--key=value ...]\n", owner);
-  if (about && *about) put(&t, "\n%s\n", about);
-  put(&t, "\nparameters (--key=value; shown with their defaults):\n");
+  lundi__strbuf t = {0};
+  lundi__strbuf_printf(&t, "usage: lundi run %s [--key=value ...]\n", owner);
+  if (about && *about) lundi__strbuf_printf(&t, "\n%s\n", about);
+  lundi__strbuf_printf(&t, "\nparameters (--key=value; shown with their defaults):\n");
   enum { COL = 28 };
   for (int i = 0; i < n; i++) {
     char buf[64], head[160];
@@ -182,25 +148,22 @@ char *lundi_options_help(const char *owner, const char *about, const lundi_opt_s
     else snprintf(head, sizeof head, "--%s=%s", specs[i].name, v);
     const char *h = specs[i].help ? specs[i].help : "";
     if (!*h) {
-      put(&t, "  %s\n", head);
+      lundi__strbuf_printf(&t, "  %s\n", head);
       continue;
     }
-    if (strlen(head) > COL) put(&t, "  %s\n  %*s", head, COL, "");
-    else put(&t, "  %-*s", COL, head);
+    if (strlen(head) > COL) lundi__strbuf_printf(&t, "  %s\n  %*s", head, COL, "");
+    else lundi__strbuf_printf(&t, "  %-*s", COL, head);
     /* one help line after another, each continuation under the first */
     for (const char *line = h; line;) {
       const char *nl = strchr(line, '\n');
       int len = nl ? (int)(nl - line) : (int)strlen(line);
-      put(&t, "  %.*s\n", len, line);
+      lundi__strbuf_printf(&t, "  %.*s\n", len, line);
       line = nl ? nl + 1 : NULL;
-      if (line) put(&t, "  %*s", COL, "");
+      if (line) lundi__strbuf_printf(&t, "  %*s", COL, "");
     }
   }
-  put(&t, "  --help%*s  this text\n", COL - 6, "");
-  if (!t.ok) {
-    free(t.s);
-    lundi_set_error(LUNDI_ENOMEM, "%s: out of memory for the help text", owner);
-    return NULL;
-  }
-  return t.s;
+  lundi__strbuf_printf(&t, "  --help%*s  this text\n", COL - 6, "");
+  char *help = lundi__strbuf_take(&t);
+  if (!help) lundi_set_error(LUNDI_ENOMEM, "%s: out of memory for the help text", owner);
+  return help;
 }
