@@ -111,17 +111,9 @@ void lundi_lua_open_progress(lua_State *L, int mod) {
   static const luaL_Reg methods[] = {{"update", progress_update},
                                      {"finish", progress_finish},
                                      {NULL, NULL}};
-  if (luaL_newmetatable(L, LUNDI_LUA_PROGRESS)) {
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, progress_close);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, progress_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, progress_tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_pop(L, 1);
+  static const luaL_Reg meta[] = {
+      {"__gc", progress_close}, {"__close", progress_close}, {"__tostring", progress_tostring}, {NULL, NULL}};
+  lundi_lua_new_class(L, LUNDI_LUA_PROGRESS, meta, methods);
   lua_pushcfunction(L, progress_new);
   lua_setfield(L, mod, "progress");
 }

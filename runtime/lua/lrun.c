@@ -434,19 +434,9 @@ static const luaL_Reg methods[] = {
     {"finish", m_finish},     {NULL, NULL}};
 
 void lundi_lua_open_run(lua_State *L, int mod) {
-  if (luaL_newmetatable(L, LUNDI_LUA_RUN)) {
-    lua_pushcfunction(L, m_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, m_gc);
-    lua_setfield(L, -2, "__gc");
-    lua_pushcfunction(L, m_close);
-    lua_setfield(L, -2, "__close");
-    lua_pushcfunction(L, m_tostring);
-    lua_setfield(L, -2, "__tostring");
-    luaL_newlib(L, methods);
-    lua_setfield(L, -2, "methods");
-  }
-  lua_pop(L, 1);
+  static const luaL_Reg meta[] = {
+      {"__index", m_index}, {"__gc", m_gc}, {"__close", m_close}, {"__tostring", m_tostring}, {NULL, NULL}};
+  lundi_lua_new_class(L, LUNDI_LUA_RUN, meta, methods);
   lua_pushcfunction(L, l_run);
   lua_setfield(L, mod, "run");
   lua_pushcfunction(L, l_current_run);

@@ -67,4 +67,15 @@ int lundi_lua_field_error(lua_State *L, int arg, const char *fn, const char *key
 struct lundi_device *lundi_lua_check_device(lua_State *L, int idx);
 lundi_tensor *lundi_lua_placed(lundi_tensor *t);
 
+/* Classes, booleans and result tables (lclass.c). new_class: the metatable tname with the
+ * metamethods meta and a methods table: its __index, or its field "methods" when meta has an
+ * __index of its own. Does nothing when tname exists. opt_bool: nil/none -> def, else a
+ * boolean (a type error otherwise). set_*: field k of the table on top; set_str skips NULL. */
+void lundi_lua_new_class(lua_State *L, const char *tname, const luaL_Reg *meta, const luaL_Reg *methods);
+int lundi_lua_opt_bool(lua_State *L, int arg, int def);
+void lundi_lua_set_int(lua_State *L, const char *k, lua_Integer v);
+void lundi_lua_set_num(lua_State *L, const char *k, lua_Number v);
+void lundi_lua_set_str(lua_State *L, const char *k, const char *v);
+void lundi_lua_set_bool(lua_State *L, const char *k, int v);
+
 #endif
