@@ -20,6 +20,7 @@ typedef struct cli_opts {
   int threads;                          /* --threads N; 0: library default */
   int quiet;                            /* --quiet: no progress bars */
   const char *db;                       /* --db FILE (else $LUNDI_DB, else ./lundi.db) */
+  int no_record;                        /* --no-record before the command (run only) */
 } cli_opts;
 
 /* How a `lundi run` ended; the run store records it. */

@@ -48,6 +48,7 @@ void cli_print_help(FILE *out, const cli_command *cmd) {
   row(out, "--db FILE", "the run store (default: $LUNDI_DB or ./lundi.db)");
   row(out, "--threads N", "CPU threads for the kernels");
   row(out, "-q, --quiet", "no progress bars");
+  row(out, "--no-record", "run: record nothing in the store");
   row(out, "-h, --help", "show this help");
   row(out, "-V, --version", "show the version");
   fputs("\nenvironment:\n", out);

@@ -94,6 +94,12 @@ static int parse_params(int argc, char **argv, int first, run_param *params, int
     if (!valid_key(a + 2, klen))
       return cli_usage_error("run", "malformed script parameter '%s' (expected --key=value or --flag, "
                              "the key made of letters, digits, '_', '-' and '.')", a);
+    /* Only lundi's own options that make no sense as script parameters are refused here;
+     * --db, --device and --threads stay script parameters (scripts use those names). */
+    if ((klen == 6 && !strncmp(a + 2, "plugin", 6)) || (klen == 9 && !strncmp(a + 2, "no-record", 9)))
+      return cli_usage_error("run", "'%s' comes after the script, where it would be a script parameter; "
+                             "lundi's --%.*s goes before it (lundi run --%.*s%s SCRIPT)", a, (int)klen, a + 2,
+                             (int)klen, a + 2, klen == 6 ? " FILE" : "");
     params[*n] = (run_param){a, klen, eq ? eq + 1 : NULL};
     ++*n;
   }
@@ -320,8 +326,15 @@ static cli_run_status run_script(lua_State *L, const char *script, const run_par
 static int resolve_device(const cli_opts *o) {
   const char *spec = o->device ? o->device : lundi_device_env();
   lundi_device *d = o->device ? lundi_device_from_name(o->device) : lundi_device_from_env();
-  if (!d)
-    return cli_fail("--device %s: %s (see 'lundi devices')", spec ? spec : "auto", lundi_last_error());
+  if (!d) {
+    /* A device this machine lacks is a usage error, like a malformed name; the registry's
+     * message may already start with the name. */
+    const char *why = lundi_last_error();
+    size_t n = spec ? strlen(spec) : 0;
+    if (n && !strncmp(why, spec, n) && why[n] == ':' && why[n + 1] == ' ') why += n + 2;
+    return cli_usage_error("run", "%s%s: %s (see 'lundi devices')", o->device ? "--device " : "LUNDI_DEVICE=",
+                           spec ? spec : "auto", why);
+  }
   lundi_set_default_device(d);
   const char *note = lundi_device_auto_note();
   if (*note && !o->quiet) fprintf(stderr, "lundi: Vulkan not used, running on the CPU: %s\n", note);
@@ -329,7 +342,7 @@ static int resolve_device(const cli_opts *o) {
 }
 
 int cli_cmd_run(cli_opts *o, int argc, char **argv, int at) {
-  int i = at + 1, record = 1;
+  int i = at + 1, record = !o->no_record;
   while (i < argc && argv[i][0] == '-' && argv[i][1]) {
     if (cli_is_help(argv[i])) {
       cli_print_help(stdout, cli_find_command("run"));
@@ -364,10 +377,11 @@ int cli_cmd_run(cli_opts *o, int argc, char **argv, int at) {
     return CLI_FAIL;
   }
   int bad = cli_check_device(o);
-  if (bad || resolve_device(o) != 0) {
+  if (!bad) bad = resolve_device(o);
+  if (bad) {
     lundi_registry_free(reg);
     free(params);
-    return bad ? bad : CLI_FAIL;
+    return bad;
   }
   if (o->db) setenv("LUNDI_DB", o->db, 1); /* lundi.run{} in the script defaults to it too */
   /* The store before the script: if it cannot record, refuse before any work is done. */

@@ -50,6 +50,11 @@ int main(int argc, char **argv) {
       print_version();
       return CLI_OK;
     }
+    if (!strcmp(a, "--no-record")) { /* run's own option, accepted before the command too */
+      opts.no_record = 1;
+      i++;
+      continue;
+    }
     int r = cli_global_option(&opts, argc, argv, &i, NULL);
     if (r < 0) return CLI_USAGE;
     if (r == 0) return cli_usage_error(NULL, "unknown option '%s'", a);
@@ -66,5 +71,7 @@ int main(int argc, char **argv) {
     if (guess) return cli_usage_error(NULL, "unknown command '%s' (did you mean '%s'?)", argv[i], guess);
     return cli_usage_error(NULL, "unknown command '%s'", argv[i]);
   }
+  if (opts.no_record && strcmp(cmd->name, "run"))
+    return cli_usage_error(cmd->name, "--no-record is an option of 'lundi run' only");
   return cmd->main(&opts, argc, argv, i);
 }

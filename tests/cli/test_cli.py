@@ -125,7 +125,7 @@ def case_global_options():
 
 def case_run_params():
     args = ["--steps=50", "--lr=1e-4", "--name=mnist", "--flag", "--off=false", "--neg=-3",
-            "--empty=", "--plugin=x.so", "--dotted.key=v", "--text=12abc", "--twice=1",
+            "--empty=", "--db=x.db", "--dotted.key=v", "--text=12abc", "--twice=1",
             "--twice=2", "--", "a", "--b=1"]
     expect(["run", "params.lua", *args], 0, out="ok\n", err="")
     # lundi's own options before the script, after the command name
@@ -146,6 +146,23 @@ def case_run_bad_params():
            err="lundi: missing the script to run (lundi run SCRIPT)\n" + hint)
     expect(["run", "--steps=3", "ok.lua"], 2,
            err=re.compile(r"^lundi: unknown option '--steps=3' before the script \(script parameters go after it: lundi run SCRIPT --steps=3\)\n"))
+
+
+def case_run_lundi_option_placement():
+    hint = "run 'lundi help run' for usage\n"
+    for arg in ("--plugin=./x.so", "--plugin"):
+        expect(["run", "ok.lua", arg], 2, out="",
+               err=f"lundi: '{arg}' comes after the script, where it would be a script parameter; lundi's "
+                   "--plugin goes before it (lundi run --plugin FILE SCRIPT)\n" + hint)
+    expect(["run", "ok.lua", "--no-record"], 2, out="",
+           err=re.compile(r"^lundi: '--no-record' comes after the script.*\(lundi run --no-record SCRIPT\)\n"))
+    # --no-record before the command, like the other options; no store is made
+    with tempfile.TemporaryDirectory() as d:
+        db = os.path.join(d, "fresh.db")
+        expect(["--no-record", "run", "ok.lua"], 0, err="", env={"LUNDI_DB": db})
+        check(not os.path.exists(db), "lundi --no-record run records nothing", db)
+        expect(["--no-record", "runs"], 2, out="",
+               err="lundi: --no-record is an option of 'lundi run' only\nrun 'lundi help runs' for usage\n")
 
 
 def case_run_error_traceback():
@@ -336,8 +353,10 @@ def case_run_device():
     check(len(notes) == 1 and "running on the CPU" in notes[0] and "driver" in notes[0],
           "no driver: one line says why Vulkan was not used", err)
     expect(["run", "--quiet", "device.lua"], 0, err="", env=no_driver)
-    expect(["run", "--device", "vulkan", "device.lua"], 1,
-           err=re.compile(r"^lundi: --device vulkan: Vulkan is not available: .*\(see 'lundi devices'\)\n$"), env=no_driver)
+    expect(["run", "--device", "vulkan", "device.lua"], 2,
+           err=re.compile(r"^lundi: --device vulkan: Vulkan is not available: .*\(see 'lundi devices'\)\nrun 'lundi help run' for usage\n$"), env=no_driver)
+    expect(["run", "device.lua"], 2, env={**no_driver, "LUNDI_DEVICE": "vulkan"},
+           err=re.compile(r"^lundi: LUNDI_DEVICE=vulkan: Vulkan is not available: "))
     _, out, _ = expect(["run", "--device", "cpu", "device.lua"], 0, err="")
     check(out == "device cpu cpu\n", "--device cpu", out)
     _, dev_out, _ = lundi("devices")
@@ -346,8 +365,8 @@ def case_run_device():
         check(re.fullmatch(r"device (vulkan:\d+) \1\n", out), "--device vulkan: the default device and tensors", out)
         _, out, _ = expect(["run", "--device", "vulkan:0", "device.lua"], 0, env={"LUNDI_DEVICE": "cpu"})
         check(out == "device vulkan:0 vulkan:0\n", "--device wins over LUNDI_DEVICE", out)
-        expect(["run", "--device", "vulkan:9", "device.lua"], 1,
-               err=re.compile(r"^lundi: --device vulkan:9: vulkan:9: no such device; \d+ Vulkan devices? found"))
+        expect(["run", "--device", "vulkan:9", "device.lua"], 2,
+               err=re.compile(r"^lundi: --device vulkan:9: no such device; \d+ Vulkan devices? found"))
 
 
 PLAIN_LINE = re.compile(r"train (\d+)/20 \((\d+)%\) [\d.?]+ (it/s|s/it) \d+s( eta \S+)? loss 0\.\d+ lr 0\.0001")

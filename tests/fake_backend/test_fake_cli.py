@@ -48,8 +48,8 @@ def case_accepted():
 def case_refused():
     script = os.path.join(SCRIPTS, "device.lua")
     rc, out, err = lundi("--plugin", FAKE, "--device", "fake:5", "run", "--no-record", script)
-    check(rc == 1 and err == "lundi: --device fake:5: fake:5: no such device; 1 fake device found "
-          "(see 'lundi devices')\n", "fake:5 is refused with the count", err)
+    check(rc == 2 and err == "lundi: --device fake:5: no such device; 1 fake device found "
+          "(see 'lundi devices')\nrun 'lundi help run' for usage\n", "fake:5 is refused with the count, the name once", err)
     rc, out, err = lundi("--plugin", FAKE, "--device", "fakes", "devices")
     check(rc == 2 and err.startswith("lundi: invalid --device 'fakes' (expected cpu, vulkan, vulkan:N, fake "
           "or fake:N)\n"), "an unknown name lists the registered backends", err)
