@@ -186,11 +186,17 @@ int lundi_register(lundi_registry *r, const lundi_plugin_desc *d, const char *or
 int lundi_registry_load_builtins(lundi_registry *r);
 /* dlopen()s a plugin file and calls its entry point. A file that is not a lundi plugin or was
  * built for another ABI is refused, naming the file and both versions; a file whose entry
- * point fails registers nothing. */
+ * point fails registers nothing. A file this registry has loaded already (under any name) is
+ * not loaded again: 0, nothing more registered. */
 int lundi_registry_load_file(lundi_registry *r, const char *path);
 /* Loads every *.so in a ':'-separated list of directories; NULL means $LUNDI_PLUGIN_PATH
- * (unset is fine). Stops at the first failing file. */
+ * (unset is fine). Stops at the first failing file or directory. */
 int lundi_registry_load_path(lundi_registry *r, const char *dirs);
+/* Like lundi_registry_load_path, for a search path the user set: a directory that cannot be
+ * opened and a file that fails to load are passed (with the reason) to warn and skipped, like
+ * PATH's missing entries. Fails only on out of memory or bad arguments. */
+typedef void (*lundi_warning_fn)(void *ud, const char *message);
+int lundi_registry_scan_path(lundi_registry *r, const char *dirs, lundi_warning_fn warn, void *ud);
 int lundi_registry_count(const lundi_registry *r);
 const lundi_plugin *lundi_registry_at(const lundi_registry *r, int i); /* registration order */
 /* NULL with the error set when absent; the message lists the names of that kind. */

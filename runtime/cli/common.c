@@ -107,6 +107,12 @@ int cli_check_device(const cli_opts *o) {
   return 0;
 }
 
+/* One bad entry of LUNDI_PLUGIN_PATH must not disable every command: say it and go on. */
+static void path_warning(void *ud, const char *message) {
+  (void)ud;
+  fprintf(stderr, "lundi: warning: %s (skipped)\n", message);
+}
+
 lundi_registry *cli_load_registry(const cli_opts *o) {
   lundi_registry *r = lundi_registry_new();
   if (!r) {
@@ -116,7 +122,7 @@ lundi_registry *cli_load_registry(const cli_opts *o) {
   const char *path = getenv("LUNDI_PLUGIN_PATH");
   if (lundi_registry_load_builtins(r) != 0) {
     cli_fail("built-in plugins: %s", lundi_last_error());
-  } else if (lundi_registry_load_path(r, NULL) != 0) {
+  } else if (lundi_registry_scan_path(r, NULL, path_warning, NULL) != 0) {
     cli_fail("%s\n(loading LUNDI_PLUGIN_PATH=%s)", lundi_last_error(), path ? path : "");
   } else {
     int i = 0;

@@ -46,6 +46,13 @@ int lundi_registry_load_file(lundi_registry *r, const char *path) {
                            open_as == path ? "" : " (opened as ", open_as == path ? "" : open_as,
                            open_as == path ? "" : ")", why ? why : "dlopen failed");
   }
+  /* dlopen hands back the same handle for a file already open (however it was named), so a
+   * file given twice, in LUNDI_PLUGIN_PATH and in --plugin say, is loaded once. */
+  for (int i = 0; i < r->nh; i++)
+    if (r->handles[i] == h) {
+      dlclose(h);
+      return 0;
+    }
   const int *abi = dlsym(h, LUNDI_PLUGIN_ABI_SYMBOL);
   const void *backend = dlsym(h, LUNDI_BACKEND_SYMBOL); /* a file may add a backend */
   if (!abi && backend) { /* a backend and no plugins: its kernel_count is its ABI check */
@@ -102,11 +109,21 @@ static int ends_with_so(const char *s) {
   return n > 3 && strcmp(s + n - 3, ".so") == 0;
 }
 
+/* Reports the pending error to warn and goes on, unless there is no warn (stop) or the error
+ * is out of memory (stop: nothing further would work). */
+static int skipped(int rc, lundi_warning_fn warn, void *ud) {
+  if (rc == 0 || !warn || rc == LUNDI_ENOMEM) return rc;
+  warn(ud, lundi_last_error());
+  lundi_clear_error();
+  return 0;
+}
+
 /* Every *.so of one directory, in sorted order so loading is reproducible. */
-static int load_dir(lundi_registry *r, const char *dir, const char *where) {
+static int load_dir(lundi_registry *r, const char *dir, const char *where, lundi_warning_fn warn, void *ud) {
   DIR *d = opendir(dir);
   if (!d)
-    return lundi_set_error(LUNDI_EIO, "%s: cannot open plugin directory '%s': %s", where, dir, strerror(errno));
+    return skipped(lundi_set_error(LUNDI_EIO, "%s: cannot open plugin directory '%s': %s", where, dir, strerror(errno)),
+                   warn, ud);
   char **names = NULL;
   int n = 0, cap = 0, rc = 0;
   struct dirent *e;
@@ -138,7 +155,7 @@ static int load_dir(lundi_registry *r, const char *dir, const char *where) {
       break;
     }
     snprintf(path, len, "%s/%s", dir, names[i]);
-    rc = lundi_registry_load_file(r, path);
+    rc = skipped(lundi_registry_load_file(r, path), warn, ud);
     free(path);
   }
   for (int i = 0; i < n; i++) free(names[i]);
@@ -146,7 +163,7 @@ static int load_dir(lundi_registry *r, const char *dir, const char *where) {
   return rc;
 }
 
-int lundi_registry_load_path(lundi_registry *r, const char *dirs) {
+static int load_path(lundi_registry *r, const char *dirs, lundi_warning_fn warn, void *ud) {
   if (!r) return lundi_set_error(LUNDI_EINVAL, "lundi_registry_load_path: NULL registry");
   const char *where = "plugin path";
   if (!dirs) {
@@ -159,9 +176,16 @@ int lundi_registry_load_path(lundi_registry *r, const char *dirs) {
   int rc = 0;
   char *save = NULL;
   for (char *dir = strtok_r(copy, ":", &save); dir && rc == 0; dir = strtok_r(NULL, ":", &save))
-    rc = load_dir(r, dir, where);
+    rc = load_dir(r, dir, where, warn, ud);
   free(copy);
   return rc;
+}
+
+int lundi_registry_load_path(lundi_registry *r, const char *dirs) { return load_path(r, dirs, NULL, NULL); }
+
+int lundi_registry_scan_path(lundi_registry *r, const char *dirs, lundi_warning_fn warn, void *ud) {
+  if (!warn) return lundi_set_error(LUNDI_EINVAL, "lundi_registry_scan_path: NULL warning function");
+  return load_path(r, dirs, warn, ud);
 }
 
 int lundi_registry_load_builtins(lundi_registry *r) {

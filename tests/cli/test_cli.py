@@ -298,6 +298,26 @@ def case_plugins_list():
            err=re.compile(r"^lundi: .*cli_test.*\n$"))
 
 
+def case_plugin_path_lenient():
+    with tempfile.TemporaryDirectory() as d:
+        os.symlink(PLUGIN, os.path.join(d, "a_good.so"))
+        os.symlink(NOT_PLUGIN, os.path.join(d, "b_bad.so"))
+        env = {"LUNDI_PLUGIN_PATH": f"/nonexistent/lundi:{d}"}
+        rc, out, err = expect(["plugins", "sampler"], 0, env=env)
+        lines = err.splitlines()
+        check(len(lines) == 2 and lines[0].startswith("lundi: warning: LUNDI_PLUGIN_PATH: cannot open plugin "
+              "directory '/nonexistent/lundi'") and lines[0].endswith("(skipped)")
+              and "b_bad.so is not a lundi plugin" in lines[1], "one warning per bad entry", err)
+        check("cli_test" in out and "image" in out, "the good file and the built-ins are listed", out)
+        # the same file in the path and in --plugin is loaded once
+        _, out, err = expect(["--plugin", PLUGIN, "plugins", "sampler"], 0, env={"LUNDI_PLUGIN_PATH": d})
+        check("already registered" not in err and out.count("sampler cli_test ") == 1, "listed once", out + err)
+        expect(["--plugin", os.path.join(d, "a_good.so"), "run", "--no-record", "ok.lua"], 0,
+               env={"LUNDI_PLUGIN_PATH": d})
+        # an explicit --plugin that is bad stays an error
+        expect(["--plugin", NOT_PLUGIN, "plugins"], 1, err=re.compile("is not a lundi plugin"))
+
+
 def case_plugins_kind():
     _, out, _ = expect(["plugins", "sampler", "--plugin", PLUGIN], 0, err="")
     check(plugin_block(out) is not None, "plugins sampler lists the sampler", out)

@@ -628,8 +628,13 @@ static void load_flow_euler(void) {
   CHECK(lundi_registry_load_file(r, path) == 0);
   CHECK(lundi_registry_count(r) == 1);
   check_flow_euler(r, path);
-  /* The same file again: its plugin is a duplicate, and the first stays usable. */
-  CHECK_ERR(lundi_registry_load_file(r, path), "scheduler 'flow_euler' is already registered");
+  /* The same file again, under another name too: loaded once, and the first stays usable. */
+  CHECK(lundi_registry_load_file(r, path) == 0);
+  char again[PATH_MAX + 8];
+  const char *slash = strrchr(path, '/');
+  if (slash) snprintf(again, sizeof again, "%.*s/./%s", (int)(slash - path), path, slash + 1);
+  else snprintf(again, sizeof again, "./%s", path);
+  CHECK(lundi_registry_load_file(r, again) == 0);
   CHECK(lundi_registry_count(r) == 1);
   lundi_instance *s = lundi_instance_create(r, LUNDI_SCHEDULER, "flow_euler", NULL);
   CHECK(s && lundi_scheduler_num_train_timesteps(s) == 1000);
@@ -761,6 +766,39 @@ static void plugin_path(void) {
   remove_dir(mixed, mixed_links);
 }
 
+typedef struct warnings {
+  int n;
+  char last[512];
+} warnings;
+
+static void note_warning(void *ud, const char *message) {
+  warnings *w = ud;
+  w->n++;
+  snprintf(w->last, sizeof w->last, "%s", message);
+}
+
+/* scan_path: a missing directory and bad files are warned about and skipped; the good
+ * files of every directory load. */
+static void plugin_path_scan(void) {
+  const char *flow = env_path("LUNDI_TEST_FLOW_SO"), *bad = env_path("LUNDI_TEST_NOT_PLUGIN_SO");
+  if (!flow || !bad) return;
+  char mixed[] = "/tmp/lundi_pp_scan_XXXXXX";
+  const char *links[] = {"a_bad.so", bad, "b_flow.so", flow, "c_bad.so", bad, NULL};
+  make_dir(mixed, links);
+  char dirs[256];
+  snprintf(dirs, sizeof dirs, "/nonexistent/lundi/plugins:%s", mixed);
+  lundi_registry *r = lundi_registry_new();
+  warnings w = {0};
+  CHECK(lundi_registry_scan_path(r, dirs, note_warning, &w) == 0);
+  CHECK(w.n == 3);
+  CHECK(strstr(w.last, "c_bad.so is not a lundi plugin") != NULL);
+  CHECK(lundi_registry_count(r) == 1 && lundi_registry_find(r, LUNDI_SCHEDULER, "flow_euler"));
+  CHECK(lundi_registry_load_file(r, flow) == 0 && lundi_registry_count(r) == 1); /* already there */
+  CHECK_ERR(lundi_registry_scan_path(r, dirs, NULL, NULL), "NULL warning function");
+  lundi_registry_free(r);
+  remove_dir(mixed, links);
+}
+
 static void builtins(void) {
   lundi_registry *r = lundi_registry_new();
   CHECK(lundi_registry_load_builtins(r) == 0);
@@ -781,6 +819,7 @@ static const test_case TESTS[] = {
     {"call_wrappers", call_wrappers},
     {"cond_cat", cond_cat},
     {"load_flow_euler", load_flow_euler},
+    {"plugin_path_scan", plugin_path_scan},
     {"load_external", load_external},
     {"abi_mismatch", abi_mismatch},
     {"not_a_plugin", not_a_plugin},
