@@ -212,9 +212,10 @@ static int check_types(parser *p, cmp *c, cmode *mode) {
   if (c->f.kind == Q_ATTR && !strcmp(q_attrs[c->f.attr].name, "status"))
     for (int i = 0; i < c->n; i++) {
       const char *s = c->v[i].s;
-      if (strcmp(s, "running") && strcmp(s, "finished") && strcmp(s, "failed") && strcmp(s, "interrupted"))
+      if (strcmp(s, "running") && strcmp(s, "finished") && strcmp(s, "failed") && strcmp(s, "interrupted") &&
+          strcmp(s, "crashed"))
         return q_lex_error(&p->lx, c->v[i].col,
-                           "unknown status '%s' at column %d (running, finished, failed or interrupted)", s,
+                           "unknown status '%s' at column %d (running, finished, failed, interrupted or crashed)", s,
                            c->v[i].col);
     }
   return 0;

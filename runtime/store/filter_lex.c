@@ -15,7 +15,7 @@ const qattr q_attrs[] = {
   {"id", "r.id", Q_NUM},
   {"uuid", "r.uuid", Q_TEXT},
   {"name", "r.name", Q_TEXT},
-  {"status", "r.status", Q_TEXT},
+  {"status", "lundi_status(r.status, r.pid, r.host, r.start_time)", Q_TEXT},
   {"start_time", "r.start_time", Q_TIME},
   {"end_time", "r.end_time", Q_TIME},
   {"duration", "(r.end_time - r.start_time)", Q_NUM},

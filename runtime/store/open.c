@@ -213,6 +213,10 @@ lundi_store *lundi_store_open(const char *path, int flags) {
                     s->db ? sqlite3_errmsg(s->db) : "out of memory");
     goto fail;
   }
+  if (lundi__store_add_functions(s->db) != SQLITE_OK) {
+    lundi_set_error(LUNDI_ENOMEM, "store: %s: cannot add lundi's SQL functions: %s", path, sqlite3_errmsg(s->db));
+    goto fail;
+  }
   sqlite3_extended_result_codes(s->db, 0);
   sqlite3_busy_timeout(s->db, 10000);
   int n_objects = 0;

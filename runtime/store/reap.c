@@ -55,6 +55,28 @@ static int gone(long pid, double run_start) {
   return ps > 0 && run_start > 0 && ps > run_start + 2.0;
 }
 
+/* lundi_status(status, pid, host, start_time): the status a reader should see. A run still
+ * 'running' whose process on this host is gone shows as 'crashed' even where the store cannot
+ * be written (a read-only open does not reap). */
+static void live_status(sqlite3_context *ctx, int argc, sqlite3_value **v) {
+  (void)argc;
+  const char *status = (const char *)sqlite3_value_text(v[0]);
+  if (!status) {
+    sqlite3_result_null(ctx);
+    return;
+  }
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  const char *run_host = (const char *)sqlite3_value_text(v[2]);
+  int crashed = !strcmp(status, "running") && run_host && !strcmp(run_host, host) &&
+                gone((long)sqlite3_value_int64(v[1]), sqlite3_value_double(v[3]));
+  sqlite3_result_text(ctx, crashed ? "crashed" : status, -1, crashed ? SQLITE_STATIC : SQLITE_TRANSIENT);
+}
+
+int lundi__store_add_functions(sqlite3 *db) {
+  return sqlite3_create_function_v2(db, "lundi_status", 4, SQLITE_UTF8, NULL, live_status, NULL, NULL, NULL);
+}
+
 int lundi__store_reap(lundi_store *s) {
   char host[256] = "";
   gethostname(host, sizeof host - 1);

@@ -84,7 +84,7 @@ static int fill_plugin(sqlite3_stmt *st, void *e) {
 static int read_run_row(sqlite3 *db, int64_t id, lundi_run_record *r) {
   sqlite3_stmt *st = prep_id(db,
                              "SELECT uuid, name, script_path, script_sha256, script_text, lundi_version, device,"
-                             " seed, status, start_time, end_time, exit_message, pid, host, deleted"
+                             " seed, lundi_status(status, pid, host, start_time), start_time, end_time, exit_message, pid, host, deleted"
                              " FROM runs WHERE id = ?",
                              id);
   if (!st) return lundi_last_error_code();

@@ -21,6 +21,8 @@ struct lundi_store {
 /* Marks runs of this host left "running" by a process that is gone as failed (crashed).
  * Returns the number of runs reaped, or a negative status. */
 int lundi__store_reap(lundi_store *s);
+/* SQL functions every connection has: lundi_status(status, pid, host, start_time) (reap.c). */
+int lundi__store_add_functions(sqlite3 *db);
 
 /* Sets the lundi error from db's last SQLite error: "<what> in <path>: <sqlite message>". */
 int lundi__store_sqlerr(lundi_store *s, const char *what);

@@ -163,6 +163,14 @@ def case_sigkill_then_reaped():
     p.kill()
     p.wait()
     check(q("SELECT status FROM runs") == [("running",)], "still 'running' right after SIGKILL")
+    # Readers see it crashed before any writer reaps it, and write nothing
+    rc, out, err = lundi("runs", "--columns", "name,status", "--format", "csv")
+    check(rc == 0 and out == "name,status\nkill,crashed\n", "lundi runs shows it crashed", out + err)
+    rc, out, err = lundi("runs", "--where", "status = 'crashed'", "--columns", "name", "--format", "csv")
+    check(rc == 0 and out == "name\nkill\n", "--where status = 'crashed' finds it", out + err)
+    rc, out, err = lundi("show", "1")
+    check(rc == 0 and re.search(r"^status +crashed", out, re.M), "lundi show says crashed", out + err)
+    check(q("SELECT status FROM runs") == [("running",)], "reading did not write")
     lundi("run", "--quiet", "marker.lua", f"--marker={os.path.join(TMP.name, 'm')}")  # the next invocation
     (status, msg), = q("SELECT status, exit_message FROM runs WHERE name = 'kill'")
     check(status == "failed" and msg == f"crashed (process {p.pid} is gone)", "reaped as crashed", f"{status} {msg}")
