@@ -116,8 +116,17 @@ int lundi_safetensors_load_mem(const uint8_t *buf, size_t n, lundi_param_list *o
  * JSON object ("{}" when absent); free it with free(). */
 int lundi_safetensors_metadata(const char *path, char **json);
 int lundi_module_save(const lundi_module *m, const char *path);
-/* strict: every module param must be present and no extra names allowed. */
-int lundi_module_load(lundi_module *m, const char *path, int strict);
+/* flags: LUNDI_LOAD_STRICT (every module param must be present and no extra names allowed;
+ * 1, as the old strict argument was) and LUNDI_LOAD_ALLOW_NONFINITE (load NaN and Inf values
+ * instead of refusing the file; the caller may then warn with lundi_param_list_check_finite).
+ * A refused file leaves the module untouched. */
+#define LUNDI_LOAD_STRICT 1
+#define LUNDI_LOAD_ALLOW_NONFINITE 2
+int lundi_module_load(lundi_module *m, const char *path, int flags);
+/* 0 when every float tensor of l is finite; else LUNDI_EFORMAT naming the first tensor with
+ * NaN or Inf, how many such values it holds and the first one's flat index. what prefixes
+ * the message. */
+int lundi_param_list_check_finite(const lundi_param_list *l, const char *what);
 
 #ifdef __cplusplus
 }

@@ -53,12 +53,17 @@ static int check_file(const char *path, const lundi_param_list *mine, const lund
                     n_missing ? ": " : "", missing, n_extra, n_extra ? ": " : "", extra);
 }
 
-int lundi_module_load(lundi_module *m, const char *path, int strict) {
+int lundi_module_load(lundi_module *m, const char *path, int flags) {
   if (!m || !path) return lundi__err(LUNDI_EINVAL, "module_load: module and path must be non-NULL");
   lundi_param_list mine = {0}, file = {0};
   int rc = lundi_module_parameters(m, &mine);
   if (!rc) rc = lundi_safetensors_load(path, &file);
-  if (!rc) rc = check_file(path, &mine, &file, strict);
+  if (!rc) rc = check_file(path, &mine, &file, flags & LUNDI_LOAD_STRICT);
+  if (!rc && !(flags & LUNDI_LOAD_ALLOW_NONFINITE)) {
+    char what[1100];
+    snprintf(what, sizeof what, "module_load '%s'", path);
+    rc = lundi_param_list_check_finite(&file, what);
+  }
   for (int i = 0; i < mine.n && !rc; i++) {
     lundi_tensor *t = lundi_param_list_find(&file, mine.names[i]);
     if (!t) continue;
