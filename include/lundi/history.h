@@ -108,6 +108,10 @@ int lundi_history_runs(lundi_store *s, lundi_runs_query *q, lundi_table *out);
 /* Resolves "42" (id), a uuid or a unique uuid prefix (4+ hex digits), "last" (the newest
  * run) or "-N" (the Nth newest: -1 is the last). */
 int lundi_history_resolve(lundi_store *s, const char *ref, int64_t *run_id);
+/* For a filter that matched nothing: *note is a line per metrics/params/tags key the filter
+ * reads that no run has ("no run has params.stepz (did you mean params.steps?)"), NULL when
+ * every key exists somewhere. Free it with free(). */
+int lundi_history_missing_keys(lundi_store *s, const char *where, char **note);
 
 typedef struct lundi_kv {
   char *key, *value, *type; /* type: params only ("int", "float", "bool", "string") */

@@ -100,7 +100,16 @@ int cli_cmd_runs(cli_opts *o, int argc, char **argv, int at) {
   }
   if (t.n_rows == 0 && fmt == CLI_FMT_TABLE)
   {
-    if (q.where) fprintf(stderr, "no runs match\n");
+    if (q.where) {
+      char *note = NULL;
+      if (lundi_history_missing_keys(s, q.where, &note) != 0) note = NULL;
+      fprintf(stderr, "no runs match\n");
+      for (char *line = note, *end; line && *line; line = end + 1) {
+        end = strchr(line, '\n');
+        fprintf(stderr, "note: %.*s\n", (int)(end - line), line);
+      }
+      free(note);
+    }
     else fprintf(stderr, "no runs recorded in %s yet\n", lundi_store_path(s));
   }
   else rc = cli_print_table(stdout, &t, fmt, 1);

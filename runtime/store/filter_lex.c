@@ -312,7 +312,7 @@ void q_field_clear(qfield *f) {
   memset(f, 0, sizeof *f);
 }
 
-static int small_distance(const char *a, const char *b) {
+int q_distance(const char *a, const char *b) {
   size_t la = strlen(a), lb = strlen(b);
   if (la > 31 || lb > 31) return 99;
   int d[32][32];
@@ -335,7 +335,7 @@ static void suggest(const qtok *t, char *out, size_t cap) {
   static const char *const prefixes[] = {"metrics", "params", "tags", "attributes"};
   if (t->n_segs >= 2) {
     for (int i = 0; i < 4; i++)
-      if (small_distance(s0, prefixes[i]) <= 2) {
+      if (q_distance(s0, prefixes[i]) <= 2) {
         int at = snprintf(out, cap, "did you mean '%s", prefixes[i]);
         for (int k = 1; k < t->n_segs && at < (int)cap; k++)
           at += snprintf(out + at, cap - (size_t)at, ".%s", t->segs[k].text);
@@ -346,7 +346,7 @@ static void suggest(const qtok *t, char *out, size_t cap) {
   }
   int best = 3;
   for (int i = 0; i < q_n_attrs; i++) {
-    int d = small_distance(s0, q_attrs[i].name);
+    int d = q_distance(s0, q_attrs[i].name);
     if (d < best && (size_t)d * 2 < strlen(q_attrs[i].name))
       best = d, snprintf(out, cap, "did you mean '%s'? ", q_attrs[i].name);
   }

@@ -95,6 +95,8 @@ int q_is_kw(const qtok *t, const char *kw);
  * naming the known ones. */
 int q_field_from_tok(qlex *lx, const qtok *t, qfield *f);
 void q_field_clear(qfield *f);
+/* Edit distance ignoring case; 99 for names over 31 characters (filter_lex.c). */
+int q_distance(const char *a, const char *b);
 /* Appends a scalar SQL expression of f for run r (for columns and ORDER BY). */
 void q_field_scalar(qsql *q, const qfield *f);
 

@@ -63,7 +63,12 @@ def case_runs_table():
     col = lines[0].index("status")
     check(all(l[col:].split()[0] in ("failed", "finished") for l in lines[1:]), "status column aligned", out)
     out, err = lundi("runs", "--where", "name = 'nobody'")
-    check(out == "" and "no runs match" in err, "empty result message", err)
+    check(out == "" and err == "no runs match\n", "empty result message, no note when the keys exist", err)
+    # keys no run has are named, with the nearest key that exists
+    out, err = lundi("runs", "--where", "params.stepz = 20 or metrics.los < 1 or tags.nosuchtag = 'x' or params.steps = 1")
+    check(out == "" and err == "no runs match\nnote: no run has params.stepz (did you mean params.steps?)\n"
+          "note: no run has metrics.los (did you mean metrics.loss?)\nnote: no run has tags.nosuchtag\n",
+          "a note per missing key", err)
     out, _ = lundi("runs", "--limit", "1", "--order-by", "id")
     check(len(out.splitlines()) == 2 and out.splitlines()[1].split()[2] == "alpha", "limit", out)
     out, _ = lundi("runs", "--deleted", "--columns", "name")
