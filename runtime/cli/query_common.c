@@ -101,14 +101,17 @@ static int width(const char *s) {
 
 #define MAX_CELL 48 /* wider text is cut with "..." in tables */
 
-static void clip(char *s) {
+/* Cuts s to MAX_CELL columns; returns whether it did. */
+static int clip(char *s) {
   int w = 0;
   for (char *p = s; *p; p++) {
     if (((unsigned char)*p & 0xC0) != 0x80 && ++w > MAX_CELL - 3) {
-      if (width(p) > 3) strcpy(p, "...");
-      return;
+      if (width(p) <= 3) return 0;
+      strcpy(p, "...");
+      return 1;
     }
   }
+  return 0;
 }
 
 static void print_aligned(FILE *out, const lundi_table *t, int pretty) {
@@ -118,12 +121,14 @@ static void print_aligned(FILE *out, const lundi_table *t, int pretty) {
     free(w), free(num);
     return;
   }
+  /* The last column needs no alignment after it, so its text is printed whole. */
+  int cut = 0, last_col = t->n_cols - 1;
   for (int c = 0; c < t->n_cols; c++) w[c] = width(t->cols[c]);
   for (int64_t r = 0; r < t->n_rows; r++)
     for (int c = 0; c < t->n_cols; c++) {
       const lundi_cell *cell = lundi_table_at(t, r, c);
       cell_text(cell, t->cols[c], pretty, buf, sizeof buf);
-      clip(buf);
+      if (c < last_col) cut |= clip(buf);
       if (width(buf) > w[c]) w[c] = width(buf);
       if (cell->type == LUNDI_CELL_INT || (cell->type == LUNDI_CELL_REAL && !(pretty && strstr(t->cols[c], "_time"))))
         num[c] = 1;
@@ -139,8 +144,13 @@ static void print_aligned(FILE *out, const lundi_table *t, int pretty) {
     for (int c = 0; c < t->n_cols; c++) {
       const lundi_cell *cell = lundi_table_at(t, r, c);
       int last = c == t->n_cols - 1;
+      if (last && cell->type == LUNDI_CELL_TEXT) {
+        fputs(cell->s, out);
+        fputc('\n', out);
+        continue;
+      }
       cell_text(cell, t->cols[c], pretty, buf, sizeof buf);
-      clip(buf);
+      if (!last) clip(buf);
       int pad = w[c] - width(buf);
       int right = num[c] && cell->type != LUNDI_CELL_TEXT;
       if (right) fprintf(out, "%*s", pad, "");
@@ -148,6 +158,7 @@ static void print_aligned(FILE *out, const lundi_table *t, int pretty) {
       if (!right && !last) fprintf(out, "%*s", pad, "");
       fputs(last ? "\n" : "  ", out);
     }
+  if (cut) fprintf(stderr, "(cells over %d characters are cut; --format csv or json shows them whole)\n", MAX_CELL);
   free(w), free(num);
 }
 

@@ -231,6 +231,11 @@ def case_sql():
     check(err == "(5 rows)\n", "row count", err)
     out, _ = lundi("sql", "SELECT count(*) AS n FROM metrics", "--format", "json")
     check(json.loads(out) == [{"n": 22}], "json", out)
+    # the help's own example: the schema's SQL, the last column, is shown whole in a table
+    out, err = lundi("sql", "SELECT name, sql FROM sqlite_schema WHERE name = 'params'")
+    check("PRIMARY KEY(run_id, key))" in out and "..." not in out and err == "(1 row)\n", "last column whole", out + err)
+    out, err = lundi("sql", "SELECT sql, name FROM sqlite_schema WHERE name = 'params'")
+    check("..." in out and "--format csv or json shows them whole" in err, "a cut cell says so", out + err)
     out, _ = lundi("sql", "-", "--format", "csv", stdin="SELECT name FROM runs WHERE id = 2")
     check(out == "name\nbeta\n", "stdin", out)
     for bad, needle in (("INSERT INTO tags VALUES (1, 'k', 'v')", "refused: INSERT into tags"),
