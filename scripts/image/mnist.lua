@@ -267,7 +267,8 @@ local function loss_curve()
   lundi.plot{series = {{label = "loss", x = xs, y = losses}, {label = "smoothed", x = xs, y = smooth(losses)}},
     path = path, title = "training loss (" .. O.objective .. (O.min_snr_gamma > 0 and ", min-SNR" or "") .. ")",
     log_y = true}
-  if run then run:save_image("loss_curve", lundi.load_image(path), {range = {0, 1}}) end
+  -- file = path: the file becomes the recorded PNG itself, so `lundi which` finds it
+  if run then run:save_image("loss_curve", lundi.load_image(path), {range = {0, 1}, file = path}) end
   written.loss_curve = path
   return path
 end

@@ -188,6 +188,8 @@ def case_train_and_resume():
           str(sizes.get("reverse_denoising.png")))
     rc, so_w, _ = lundi("which", os.path.join(out_a, "samples.png"))
     check(rc == 0 and uuid[:8] in so_w, "lundi which finds the run of the grid", so_w)
+    rc, so_w, se_w = lundi("which", os.path.join(out_a, "loss.png"))
+    check(rc == 0 and uuid[:8] in so_w and "loss_curve" in so_w, "lundi which finds the loss curve's run", so_w + se_w)
 
     ck = os.path.join(out_a, "checkpoint")
     for f in ("model.safetensors", "ema.safetensors", "optim.safetensors", "losses.txt"):
