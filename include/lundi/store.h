@@ -83,6 +83,7 @@ typedef struct lundi_run_info {
   const char *script_text; /* may be NULL; its sha256 is stored too */
   const char *device;      /* e.g. "cpu", "vulkan:0" */
   int64_t seed;
+  int no_seed;             /* 1: the run has no seed (yet): NULL, not 0 */
 } lundi_run_info;
 
 /* Starts a run (status running, this pid and host, a fresh uuid v4). */
@@ -91,7 +92,8 @@ int64_t lundi_run_id(const lundi_run *r);
 const char *lundi_run_uuid(const lundi_run *r);
 lundi_store *lundi_run_store(const lundi_run *r); /* the store r writes to */
 
-/* type: "int" | "float" | "bool" | "string". Setting a key twice keeps the last value. */
+/* type: "int" | "float" | "bool" | "string". Setting a key twice keeps the last value. An
+ * int param named "seed" is the run's seed too (the one `lundi runs`/`show` list). */
 int lundi_run_param(lundi_run *r, const char *key, const char *value, const char *type);
 int lundi_run_tag(lundi_run *r, const char *key, const char *value);
 /* Buffered: flushed in one transaction every LUNDI_RUN_FLUSH_EVERY values, or when a log call

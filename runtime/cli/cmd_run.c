@@ -221,7 +221,8 @@ static char *read_text(const char *path) {
 }
 
 /* Starts the run: name (params.name, else the script's name without .lua), script path,
- * text and sha256, device, seed (params.seed, else 0), and every param with its type. */
+ * text and sha256, device, seed (--seed, else none until the script records a seed param),
+ * and every param with its type. */
 static int begin_run(lundi_store *st, lua_State *L, const char *script,
                      const run_param *p, int n, lundi_run **out) {
   *out = NULL;
@@ -233,14 +234,16 @@ static int begin_run(lundi_store *st, lua_State *L, const char *script,
   size_t bl = strlen(name);
   if (bl > 4 && !strcmp(name + bl - 4, ".lua")) name[bl - 4] = 0;
   int64_t seed = 0;
+  int has_seed = 0;
   for (int i = 0; i < n; i++) {
     if (p[i].keylen == 4 && !strncmp(p[i].arg + 2, "name", 4) && p[i].value)
       snprintf(name, sizeof name, "%s", p[i].value);
     if (p[i].keylen == 4 && !strncmp(p[i].arg + 2, "seed", 4) && p[i].value)
-      seed = strtoll(p[i].value, NULL, 0);
+      seed = strtoll(p[i].value, NULL, 0), has_seed = 1;
   }
   lundi_run_info info = {.name = name, .script_path = abs ? abs : script, .script_text = text,
-                         .device = lundi_device_name(lundi_default_device()), .seed = seed};
+                         .device = lundi_device_name(lundi_default_device()), .seed = seed,
+                         .no_seed = !has_seed};
   lundi_run *r = lundi_run_begin(st, &info);
   free(abs);
   free(text);

@@ -78,7 +78,14 @@ static void print_values(const lundi_run_record *r, int w) {
   for (int i = 0; i < r->n_params; i++) {
     const lundi_kv *p = &r->params[i];
     int quote = p->type && !strcmp(p->type, "string");
-    printf("  %-*s  %s%s%s\n", w, p->key, quote ? "'" : "", p->value ? p->value : "", quote ? "'" : "");
+    const char *value = p->value ? p->value : "";
+    char num[64];
+    if (p->type && !strcmp(p->type, "float") && *value) { /* 0.98999999999999999 reads 0.99 */
+      char *end;
+      double d = strtod(value, &end);
+      if (!*end) cli_fmt_real(d, num, sizeof num), value = num;
+    }
+    printf("  %-*s  %s%s%s\n", w, p->key, quote ? "'" : "", value, quote ? "'" : "");
   }
   if (r->n_tags) printf("\ntags\n");
   for (int i = 0; i < r->n_tags; i++) printf("  %-*s  %s\n", w, r->tags[i].key, r->tags[i].value ? r->tags[i].value : "");

@@ -106,7 +106,8 @@ lundi_run *lundi_run_begin(lundi_store *s, const lundi_run_info *info) {
   bind_text_or_null(st, 5, info->script_text);
   sqlite3_bind_text(st, 6, lundi_version(), -1, SQLITE_STATIC);
   bind_text_or_null(st, 7, info->device);
-  sqlite3_bind_int64(st, 8, info->seed);
+  if (info->no_seed) sqlite3_bind_null(st, 8);
+  else sqlite3_bind_int64(st, 8, info->seed);
   sqlite3_bind_double(st, 9, lundi__store_now());
   sqlite3_bind_int64(st, 10, (sqlite3_int64)getpid());
   sqlite3_bind_text(st, 11, host, -1, SQLITE_STATIC);
@@ -134,10 +135,13 @@ int lundi_run_param(lundi_run *r, const char *key, const char *value, const char
     return lundi_set_error(LUNDI_EINVAL,
                            "store: param '%s' has type '%s'; use int, float, bool or string", key, type);
   const char *v[] = {key, value, type};
-  return exec_texts(r, "recording a param",
-                    "INSERT INTO params(run_id, key, value, type) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value, type = excluded.type",
-                    3, v);
+  int rc = exec_texts(r, "recording a param",
+                      "INSERT INTO params(run_id, key, value, type) VALUES (?, ?, ?, ?)"
+                      " ON CONFLICT(run_id, key) DO UPDATE SET value = excluded.value, type = excluded.type",
+                      3, v);
+  if (rc == 0 && !strcmp(key, "seed") && !strcmp(type, "int") && value) /* the script's own seed */
+    rc = exec_texts(r, "recording the seed", "UPDATE runs SET seed = CAST(?2 AS INTEGER) WHERE id = ?1", 1, &value);
+  return rc;
 }
 
 int lundi_run_tag(lundi_run *r, const char *key, const char *value) {

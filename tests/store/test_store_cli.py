@@ -123,6 +123,24 @@ def case_records_finished():
     check(not [f for f in os.listdir(TMP.name) if ".tmp" in f], "no temporary files left", repr(os.listdir(TMP.name)))
 
 
+def case_seed_and_float_display():
+    with tempfile.TemporaryDirectory() as d:
+        none, own = os.path.join(d, "noseed.lua"), os.path.join(d, "ownseed.lua")
+        open(none, "w").write("print('ok')\n")
+        open(own, "w").write("local r = lundi.current_run()\nr:param('seed', 42)\nr:param('ema_decay', 0.99)\n")
+        for script in (none, own):
+            rc, out, err = lundi("run", script)
+            check(rc == 0, f"{script} ran", out + err)
+    check(q("SELECT name, seed FROM runs WHERE name IN ('noseed', 'ownseed') ORDER BY id") ==
+          [("noseed", None), ("ownseed", 42)], "no seed is NULL; the script's seed param is the run's seed",
+          repr(q("SELECT name, seed FROM runs")))
+    rc, out, err = lundi("show", "noseed")
+    check(rc == 0 and not re.search(r", seed \d", out), "show prints no seed for a run without one", out + err)
+    rc, out, err = lundi("show", "ownseed")
+    check(rc == 0 and ", seed 42" in out and re.search(r"^  ema_decay +0\.99$", out, re.M), "seed 42, ema_decay 0.99",
+          out + err)
+
+
 def case_records_failed():
     rc, out, err = lundi("run", "record.lua", "--fail=now")
     check(rc == 1, "exit 1", err)
