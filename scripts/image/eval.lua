@@ -21,13 +21,13 @@ local DEFAULTS = {
                     .. "(its ema.safetensors, else model.safetensors)"},
   run = {"", "instead: a recorded run (id or any reference `lundi show` takes) whose \"ema\" (else\n"
              .. "\"model\") checkpoint output is evaluated; its recorded parameters (preset, objective,\n"
-             .. "beta_schedule, sampler, sample_steps, guidance, ...) become the defaults here"},
+             .. "beta_schedule, scheduler, sample_steps, guidance, ...) become the defaults here"},
   run_db = {"", "the store of --run (default $LUNDI_DB, else ./lundi.db)"},
   preset = {"mnist-tiny", "the unet2d the weights belong to (with base_channels, channel_mult, layers_per_block)"},
   base_channels = -1, channel_mult = "", layers_per_block = -1,
   objective = {"eps", "eps | v | x0 (the prediction type it was trained with)"},
   beta_schedule = {"linear", "the training schedule (the bound uses it; so does sampling)"},
-  sampler = {"ddim", "how the evaluation samples are drawn (with sample_steps, guidance)"},
+  scheduler = {"ddim", "the scheduler plugin that draws the evaluation samples (with sample_steps, guidance)"},
   sample_steps = 50, guidance = {3, "classifier-free guidance scale", type = "number"},
   per_class = {-1, "evaluation sizes (lib/eval.lua; -1: its defaults), with bpd_images, t_per_image, seed"},
   bpd_images = -1, t_per_image = -1, seed = -1,
@@ -36,10 +36,13 @@ local DEFAULTS = {
 }
 -- The settings that a training run records and that this script reads back with --run.
 local FROM_RUN = {"preset", "base_channels", "channel_mult", "layers_per_block", "objective", "beta_schedule",
-                  "sampler", "sample_steps", "guidance"}
+                  "scheduler", "sample_steps", "guidance"}
 
 -- Values keep their default's type (a string option given as a number is taken as its text);
 -- a misspelt option is refused.
+if P.sampler ~= nil then
+  error("eval.lua: --sampler is now --scheduler (lundi's scheduler plugins are what ComfyUI calls samplers)", 0)
+end
 local O = lundi.options(DEFAULTS, P, "Evaluates a trained MNIST model from its checkpoint or its recorded run.")
 
 -- Where the weights come from, and the defaults they bring: the command line over the run's
@@ -50,7 +53,10 @@ if P.run and P.run ~= "" then
   local db = (P.run_db and P.run_db ~= "") and P.run_db or os.getenv("LUNDI_DB") or "lundi.db"
   local rec = lundi.history.run(P.run, db)
   for _, k in ipairs(FROM_RUN) do
-    if P[k] == nil and rec.params[k] ~= nil then O[k] = rec.params[k] end
+    -- runs recorded before the rename call the scheduler "sampler"
+    local v = rec.params[k]
+    if v == nil and k == "scheduler" then v = rec.params.sampler end
+    if P[k] == nil and v ~= nil then O[k] = v end
   end
   local pick
   for _, want in ipairs({"ema", "model"}) do
@@ -99,7 +105,7 @@ if not ok then
                       weights, O.preset, O.base_channels, O.channel_mult, O.layers_per_block, tostring(err)), 0)
 end
 local cond = lundi.conditioner("class", {num_classes = 10})
-local pipe = lundi.pipeline{scheduler = lundi.scheduler(O.sampler, sched_cfg), denoiser = den, conditioner = cond,
+local pipe = lundi.pipeline{scheduler = lundi.scheduler(O.scheduler, sched_cfg), denoiser = den, conditioner = cond,
   sampler = lundi.sampler("image", {num_inference_steps = O.sample_steps, guidance_scale = O.guidance})}
 
 print("evaluating " .. source)

@@ -43,8 +43,9 @@ local DEFAULTS = {
   clip = {1.0, "gradient-norm clipping threshold"},
   sample_every = {1050, "a 10x10 sample grid every N steps (and always at the end); 0 = only at the end"},
   ckpt_every = {500, "checkpoint files every N steps (and at the end)"},
-  sampler = {"ddim", "the scheduler that samples: ddim or any scheduler plugin name"},
-  sample_steps = {50, "denoising steps of the sampler"},
+  scheduler = {"ddim", "the scheduler plugin that samples: ddim, euler, euler_ancestral, heun, dpmpp_2m, ddpm\n"
+                       .. "(what ComfyUI and A1111 call the sampler; docs/writing-plugins.md, \"Words\")"},
+  sample_steps = {50, "denoising steps of the scheduler"},
   guidance = {3, "classifier-free guidance scale", type = "number"},
   seed = {0, "seed of the weights, the batches, the noise and the samples"},
   out_dir = {"out/mnist", "where the PNGs and checkpoints are also written (printed at the end)"},
@@ -56,6 +57,9 @@ local DEFAULTS = {
 }
 -- Values keep their default's type; a string option given as a number ("--channel_mult=2")
 -- is taken as its text; a misspelt option is refused.
+if params.sampler ~= nil then -- the option's name before lundi said what it picks
+  error("mnist.lua: --sampler is now --scheduler (lundi's scheduler plugins are what ComfyUI calls samplers)", 0)
+end
 local O = lundi.options(DEFAULTS, params, "Class-conditional DDPM on MNIST: train, sample, draw and evaluate.")
 
 local PRED = {eps = "epsilon", v = "v_prediction", x0 = "sample"}
@@ -110,8 +114,8 @@ local lr_at = lundi.optim.lr_schedule{kind = "cosine", base_lr = O.lr, min_lr = 
 -- grid turns into scribbles; with it the digits are clean and of the requested class).
 local sample_cfg = {}
 for k, v in pairs(sched_cfg) do sample_cfg[k] = v end
-if O.sampler == "ddim" then sample_cfg.use_clipped_model_output = true end
-local sample_sched = lundi.scheduler(O.sampler, sample_cfg)
+if O.scheduler == "ddim" then sample_cfg.use_clipped_model_output = true end
+local sample_sched = lundi.scheduler(O.scheduler, sample_cfg)
 local pipe = lundi.pipeline{scheduler = sample_sched, denoiser = den_ema, conditioner = cond,
   sampler = lundi.sampler("image", {num_inference_steps = O.sample_steps, guidance_scale = O.guidance})}
 
@@ -214,7 +218,7 @@ local function sample_grid(step, final)
   ema:copy_to(model_ema)
   local x = pipe:sample{batch = 100, shape = {1, 28, 28}, cond = grid_y, seed = O.seed}
   local opts = {nrow = 10, range = {-1, 1},
-    parameters = {steps = O.sample_steps, sampler = O.sampler, cfg_scale = O.guidance, seed = O.seed}}
+    parameters = {steps = O.sample_steps, sampler = O.scheduler, cfg_scale = O.guidance, seed = O.seed}}
   if final then return picture("samples", "samples.png", x, opts) end
   local path = picture("samples_step" .. step, string.format("samples_step%06d.png", step), x, opts)
   written.during[#written.during + 1] = path
@@ -244,7 +248,7 @@ local function reverse_strip()
     for _, x in ipairs(cols) do tiles[#tiles + 1] = x:slice(1, j, j) end
   end
   return picture("reverse_denoising", "reverse_denoising.png", lundi.concat(tiles, 1), {nrow = #cols,
-    range = {-1, 1}, parameters = {steps = O.sample_steps, sampler = O.sampler, cfg_scale = O.guidance,
+    range = {-1, 1}, parameters = {steps = O.sample_steps, sampler = O.scheduler, cfg_scale = O.guidance,
     seed = O.seed + 2}})
 end
 

@@ -241,8 +241,8 @@ def case_train_and_resume():
 def case_objectives():
     """v and x0 objectives with min-SNR weighting, sampled by other schedulers: they run, and the
     sampling scheduler gets the training's prediction type."""
-    for i, extra in enumerate((["--objective=v", "--min_snr_gamma=5", "--sampler=dpmpp_2m"],
-                               ["--objective=x0", "--min_snr_gamma=5", "--sampler=euler"],
+    for i, extra in enumerate((["--objective=v", "--min_snr_gamma=5", "--scheduler=dpmpp_2m"],
+                               ["--objective=x0", "--min_snr_gamma=5", "--scheduler=euler"],
                                ["--objective=eps", "--min_snr_gamma=5", "--beta_schedule=squaredcos_cap_v2"])):
         out = os.path.join(TMP.name, f"o{i}")
         rc, so, se = lundi("run", SCRIPT, "--steps=3", "--batch=4", "--sample_steps=2", "--sample_every=0",
@@ -266,6 +266,8 @@ def case_bad_params():
     check(rc != 0 and "--objective must be eps, v or x0" in se, "an unknown objective is refused", se)
     rc, so, se = lundi("run", SCRIPT, "--steps=many")
     check(rc != 0 and "--steps must be a number, got 'many'" in se, "a non-number is refused", se)
+    rc, so, se = lundi("run", SCRIPT, "--sampler=euler")
+    check(rc != 0 and "--sampler is now --scheduler" in se, "the old option name says the new one", se)
     rc, so, se = lundi("run", SCRIPT, "--resume=" + os.path.join(TMP.name, "nowhere"))
     check(rc != 0 and "nowhere" in se, "a missing checkpoint is named", se)
 
