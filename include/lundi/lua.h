@@ -17,6 +17,10 @@ int luaopen_lundi(lua_State *L);
  * package.loaded.lundi and the global `lundi`, and pushes the module table. The registry must
  * outlive the state: free it after lua_close(). */
 int lundi_lua_open(lua_State *L, lundi_registry *reg);
+/* Lets reg load Lua plugin files (a file that calls lundi.register{...}) through
+ * lundi_registry_load_file and the plugin path, like .so files. The files run in a Lua state
+ * that reg owns and closes when it is freed. */
+int lundi_lua_add_plugin_loader(lundi_registry *reg);
 
 #ifdef __cplusplus
 }

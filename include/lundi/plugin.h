@@ -196,6 +196,18 @@ int lundi_registry_load_path(lundi_registry *r, const char *dirs);
  * opened and a file that fails to load are passed (with the reason) to warn and skipped, like
  * PATH's missing entries. Fails only on out of memory or bad arguments. */
 typedef void (*lundi_warning_fn)(void *ud, const char *message);
+/* Plugin files in another language than C, by how their name ends (".lua"): load registers
+ * the file's plugins into r, as a .so's entry point does (a failure registers nothing);
+ * close, when not NULL, runs once in lundi_registry_free after every plugin is gone. With a
+ * loader added, lundi_registry_load_file takes such files and the path scans load them
+ * beside the *.so. runtime/lua's lundi_lua_add_plugin_loader adds the one for Lua. */
+typedef struct lundi_file_loader {
+  const char *suffix; /* static text, e.g. ".lua" */
+  int (*load)(void *ud, lundi_registry *r, const char *path);
+  void (*close)(void *ud);
+  void *ud;
+} lundi_file_loader;
+int lundi_registry_add_loader(lundi_registry *r, const lundi_file_loader *loader);
 int lundi_registry_scan_path(lundi_registry *r, const char *dirs, lundi_warning_fn warn, void *ud);
 int lundi_registry_count(const lundi_registry *r);
 const lundi_plugin *lundi_registry_at(const lundi_registry *r, int i); /* registration order */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "lundi/lua.h"
 #include "lundi/lundi.h"
 
 const char *cli_run_status_name(cli_run_status s) {
@@ -120,7 +121,9 @@ lundi_registry *cli_load_registry(const cli_opts *o) {
     return NULL;
   }
   const char *path = getenv("LUNDI_PLUGIN_PATH");
-  if (lundi_registry_load_builtins(r) != 0) {
+  if (lundi_lua_add_plugin_loader(r) != 0) {
+    cli_fail("%s", lundi_last_error());
+  } else if (lundi_registry_load_builtins(r) != 0) {
     cli_fail("built-in plugins: %s", lundi_last_error());
   } else if (lundi_registry_scan_path(r, NULL, path_warning, NULL) != 0) {
     cli_fail("%s\n(loading LUNDI_PLUGIN_PATH=%s)", lundi_last_error(), path ? path : "");

@@ -28,6 +28,8 @@ static int keep_handle(lundi_registry *r, void *h) {
 int lundi_registry_load_file(lundi_registry *r, const char *path) {
   if (!r || !path || !*path)
     return lundi_set_error(LUNDI_EINVAL, "lundi_registry_load_file: NULL %s", r ? "path" : "registry");
+  const lundi_file_loader *other = lundi__loader_for(r, path);
+  if (other) return lundi__load_with(r, other, path);
   /* A bare file name means the file here, not a search of the library path. */
   char local[4096];
   const char *open_as = path;
@@ -128,7 +130,7 @@ static int load_dir(lundi_registry *r, const char *dir, const char *where, lundi
   int n = 0, cap = 0, rc = 0;
   struct dirent *e;
   while ((e = readdir(d))) {
-    if (!ends_with_so(e->d_name)) continue;
+    if (!ends_with_so(e->d_name) && !lundi__loader_for(r, e->d_name)) continue;
     if (n == cap) {
       int nc = cap ? cap * 2 : 16;
       char **nn = realloc(names, (size_t)nc * sizeof *nn);

@@ -29,6 +29,8 @@ struct lundi_plugin {
   lundi_params *defaults;     /* validated; tag = this plugin */
 };
 
+#define LUNDI__MAX_LOADERS 4
+
 struct lundi_registry {
   lundi_plugin **items;
   int n, cap;
@@ -37,6 +39,10 @@ struct lundi_registry {
   const char *loading;        /* path of the file whose entry point is running, or NULL */
   int live;                   /* instances not yet freed */
   int dying;                  /* lundi_registry_free() was called while instances lived */
+  lundi_file_loader loaders[LUNDI__MAX_LOADERS]; /* file_loader.c: .lua and the like */
+  int n_loaders;
+  char **files;               /* real paths of the files loaded through loaders (once each) */
+  int n_files;
 };
 
 struct lundi_instance {
@@ -44,6 +50,12 @@ struct lundi_instance {
   lundi_params *params;
   void *self;
 };
+
+/* file_loader.c: the loader whose suffix path ends with, or NULL; loading through one; and
+ * closing them all (registry free, after the plugins are gone). */
+const lundi_file_loader *lundi__loader_for(const lundi_registry *r, const char *path);
+int lundi__load_with(lundi_registry *r, const lundi_file_loader *l, const char *path);
+void lundi__loaders_close(lundi_registry *r);
 
 /* Validates a schema (names, types, choices, ranges); owner names it in messages. */
 int lundi__schema_check(const char *owner, const lundi_param_spec *specs, int n);

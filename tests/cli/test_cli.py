@@ -318,6 +318,26 @@ def case_plugin_path_lenient():
         expect(["--plugin", NOT_PLUGIN, "plugins"], 1, err=re.compile("is not a lundi plugin"))
 
 
+def case_lua_plugin_file():
+    plugin = os.path.abspath("lua_file_plugin.lua")
+    _, out, _ = expect(["--plugin", plugin, "plugins", "scheduler"], 0, err="")
+    check(re.search(r"^scheduler lua_file_sched 0\.2 .* \(" + re.escape(plugin) + r":2\)$", out, re.M)
+          and re.search(r"^  scale +float +0\.5 ", out, re.M), "lundi plugins shows a Lua plugin's schema", out)
+    expect(["--plugin", plugin, "run", "--no-record", "uses_lua_file_plugin.lua"], 0, out="steps 3 t0 9 x 0.75\n", err="")
+    with tempfile.TemporaryDirectory() as d:
+        os.symlink(plugin, os.path.join(d, "a.lua"))
+        with open(os.path.join(d, "b_broken.lua"), "w") as f:
+            f.write(open("broken_plugin.lua.txt").read())
+        env = {"LUNDI_PLUGIN_PATH": d}
+        _, out, err = expect(["plugins", "scheduler"], 0, env=env)
+        check("scheduler lua_file_sched " in out, "a .lua file on LUNDI_PLUGIN_PATH is loaded", out)
+        check(re.fullmatch(r"lundi: warning: plugin \S+b_broken\.lua failed to load \(nothing registered from it\): "
+                           r"\S+b_broken\.lua:2: .*\(skipped\)\n", err, re.S), "a broken one is named and skipped", err)
+        expect(["--plugin", plugin, "plugins"], 0, env=env)  # the same file twice: loaded once
+        expect(["--plugin", os.path.join(d, "b_broken.lua"), "plugins"], 1,
+               err=re.compile(r"^lundi: plugin \S+b_broken\.lua failed to load .*b_broken\.lua:2: "))
+
+
 def case_plugins_kind():
     _, out, _ = expect(["plugins", "sampler", "--plugin", PLUGIN], 0, err="")
     check(plugin_block(out) is not None, "plugins sampler lists the sampler", out)
