@@ -19,6 +19,7 @@ int lundi_param_list_push(lundi_param_list *l, const char *name, lundi_tensor *t
 lundi_tensor *lundi_param_list_find(const lundi_param_list *l, const char *name); /* borrowed */
 void lundi_param_list_free(lundi_param_list *l); /* releases and zeroes */
 int64_t lundi_param_list_numel(const lundi_param_list *l);
+void lundi_param_list_sort(lundi_param_list *l); /* by name (strcmp), stable: a reproducible order */
 
 /* ---- modules ----
  * A module owns named parameters and named children. Built-in layers are modules whose
