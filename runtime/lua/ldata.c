@@ -171,11 +171,8 @@ void lundi_lua_open_data(lua_State *L, int mod) {
                                  {"batches", l_batches},
                                  {NULL, NULL}};
   mod = lua_absindex(L, mod);
-  if (luaL_newmetatable(L, BATCH_ITER)) {
-    lua_pushcfunction(L, batch_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
+  static const luaL_Reg meta[] = {{"__gc", batch_gc}, {NULL, NULL}};
+  lundi_lua_new_class(L, BATCH_ITER, meta, NULL);
   luaL_newlib(L, fns);
   lua_setfield(L, mod, "data");
 }

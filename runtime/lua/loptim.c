@@ -222,22 +222,6 @@ static int clip_grad_norm(lua_State *L) {
   return 1;
 }
 
-static void new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc, lua_CFunction tostring) {
-  luaL_newmetatable(L, name);
-  if (gc) {
-    lua_pushcfunction(L, gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  if (tostring) {
-    lua_pushcfunction(L, tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-}
-
 void lundi_lua_open_optim(lua_State *L, int mod) {
   mod = lua_absindex(L, mod);
   static const luaL_Reg adamw_methods[] = {
@@ -249,9 +233,11 @@ void lundi_lua_open_optim(lua_State *L, int mod) {
   static const luaL_Reg ema_methods[] = {
     {"update", ema_update}, {"copy_to", ema_copy_to}, {"shadow", ema_shadow}, {NULL, NULL},
   };
-  new_class(L, ADAMW, adamw_methods, adamw_gc, adamw_tostring);
-  new_class(L, SCHEDULE, schedule_methods, NULL, NULL);
-  new_class(L, EMA, ema_methods, ema_gc, NULL);
+  static const luaL_Reg adamw_meta[] = {{"__gc", adamw_gc}, {"__tostring", adamw_tostring}, {NULL, NULL}};
+  static const luaL_Reg ema_meta[] = {{"__gc", ema_gc}, {NULL, NULL}};
+  lundi_lua_new_class(L, ADAMW, adamw_meta, adamw_methods);
+  lundi_lua_new_class(L, SCHEDULE, NULL, schedule_methods);
+  lundi_lua_new_class(L, EMA, ema_meta, ema_methods);
   static const luaL_Reg optim[] = {
     {"AdamW", optim_adamw}, {"lr_schedule", optim_lr_schedule}, {"EMA", optim_ema},
     {"clip_grad_norm", clip_grad_norm}, {NULL, NULL},
