@@ -79,7 +79,8 @@ lundi_adamw_config lundi_adamw_defaults(void); /* 1e-3, 0.9, 0.999, 1e-8, 0.01 *
 typedef struct lundi_adamw lundi_adamw;
 lundi_adamw *lundi_adamw_new(const lundi_param_list *params, lundi_adamw_config cfg);
 int lundi_adamw_step(lundi_adamw *o); /* params without a grad are skipped */
-void lundi_adamw_set_lr(lundi_adamw *o, float lr);
+void lundi_adamw_set_lr(lundi_adamw *o, float lr); /* lr < 0 is ignored */
+float lundi_adamw_lr(const lundi_adamw *o);
 int64_t lundi_adamw_step_count(const lundi_adamw *o);
 /* Moments as a param list ("exp_avg.<name>", "exp_avg_sq.<name>") plus "step", for resume. */
 int lundi_adamw_state(const lundi_adamw *o, lundi_param_list *out);
