@@ -67,6 +67,9 @@ lundi_module *lundi_mha_new(int dim, int heads, int kv_dim, int bias, lundi_rng 
  * ([B, L or 1, S], e.g. key padding with -INFINITY) and gets the head axis inserted. */
 lundi_tensor *lundi_mha_forward(lundi_module *m, lundi_tensor *x, lundi_tensor *ctx,
                                 lundi_tensor *mask, int causal);
+/* The forward of a built-in layer by its type name; ctx, mask and causal are for
+ * MultiheadAttention (ignored by the others). Any other type is an error. */
+lundi_tensor *lundi_layer_forward(lundi_module *m, lundi_tensor *x, lundi_tensor *ctx, lundi_tensor *mask, int causal);
 
 /* Sinusoidal embedding of t [N] -> [N, dim] (cos half then sin half), no grad. */
 lundi_tensor *lundi_timestep_embedding(lundi_tensor *t, int dim, float max_period);

@@ -205,32 +205,17 @@ static int nn_construct(lua_State *L) {
 
 /* ---- methods ---- */
 
-typedef lundi_tensor *(*forward_fn)(lundi_module *, lundi_tensor *);
-static const struct {
-  const char *type;
-  forward_fn fn;
-} forwards[] = {
-  {"Linear", lundi_linear_forward},       {"Conv2d", lundi_conv2d_forward},   {"Conv1d", lundi_conv1d_forward},
-  {"GroupNorm", lundi_group_norm_forward}, {"LayerNorm", lundi_layer_norm_forward},
-  {"RMSNorm", lundi_rms_norm_forward},    {"Embedding", lundi_embedding_forward},
-};
-
 static int m_forward(lua_State *L) {
   lundi_module *m = lundi_lua_check_module(L, 1);
-  lundi_tensor *x = lundi_lua_check_tensor(L, 2);
-  const char *type = lundi_module_type(m);
-  if (!strcmp(type, "MultiheadAttention")) {
-    lundi_tensor *ctx = lundi_lua_opt_tensor(L, 3), *mask = lundi_lua_opt_tensor(L, 4);
-    int causal = lundi_lua_opt_bool(L, 5, 0);
-    lundi_lua_push_tensor(L, lundi_mha_forward(m, x, ctx, mask, causal), "forward");
-    return 1;
+  lundi_tensor *x = lundi_lua_check_tensor(L, 2), *ctx = NULL, *mask = NULL;
+  int causal = 0;
+  if (!strcmp(lundi_module_type(m), "MultiheadAttention")) { /* the one layer with more inputs */
+    ctx = lundi_lua_opt_tensor(L, 3);
+    mask = lundi_lua_opt_tensor(L, 4);
+    causal = lundi_lua_opt_bool(L, 5, 0);
   }
-  for (size_t i = 0; i < sizeof forwards / sizeof forwards[0]; i++)
-    if (!strcmp(type, forwards[i].type)) {
-      lundi_lua_push_tensor(L, forwards[i].fn(m, x), "forward");
-      return 1;
-    }
-  return luaL_error(L, "forward: a %s module has no forward of its own (only built-in layers do)", type);
+  lundi_lua_push_tensor(L, lundi_layer_forward(m, x, ctx, mask, causal), "forward");
+  return 1;
 }
 
 static int m_parameters(lua_State *L) {
