@@ -25,12 +25,12 @@ lundi_tensor *lundi_image_load(const char *path) {
   lundi_image im = {0};
   if (read_png(path, &im)) return NULL;
   int64_t shape[3] = {im.channels, im.height, im.width};
-  size_t plane = (size_t)im.width * (size_t)im.height;
-  float *v = malloc(sizeof *v * plane * (size_t)im.channels);
+  size_t plane = (size_t)im.width * (size_t)im.height, nc = (size_t)im.channels;
+  float *v = malloc(sizeof *v * plane * nc);
   lundi_tensor *t = NULL;
   if (v) {
     for (size_t i = 0; i < plane; i++) /* interleaved HWC -> planar CHW */
-      for (int c = 0; c < im.channels; c++) v[(size_t)c * plane + i] = im.pixels[i * (size_t)im.channels + (size_t)c] / 255.0f;
+      for (size_t c = 0; c < nc; c++) v[c * plane + i] = im.pixels[i * nc + c] / 255.0f;
     t = lundi_from_f32(3, shape, v);
   } else {
     lundi_set_error(LUNDI_ENOMEM, "out of memory for a %dx%d image", im.width, im.height);

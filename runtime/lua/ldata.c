@@ -46,7 +46,8 @@ static int l_mnist(lua_State *L) {
   if (strcmp(split, "train") && strcmp(split, "test") && strcmp(split, "all"))
     return luaL_error(L, "mnist: split '%s' is not one of \"train\", \"test\", \"all\"", split);
   lundi_tensor *images, *labels;
-  if (lundi_mnist_ensure(fetch, stderr) || lundi_mnist_load(split, &images, &labels)) return lundi_lua_error(L, "mnist");
+  if (lundi_mnist_ensure(fetch, stderr) || lundi_mnist_load(split, &images, &labels))
+    return lundi_lua_error(L, "mnist");
   images = lundi_lua_placed(images);
   labels = lundi_lua_placed(labels);
   if (!images || !labels) {

@@ -49,7 +49,8 @@ static int l_frechet_gaussians(lua_State *L) {
   lundi_tensor *t[4];
   for (int i = 0; i < 4; i++) t[i] = lundi_lua_check_tensor(L, i + 1);
   double out;
-  if (lundi_frechet_gaussians_tensors(t[0], t[1], t[2], t[3], &out) != 0) return lundi_lua_error(L, "frechet_gaussians");
+  if (lundi_frechet_gaussians_tensors(t[0], t[1], t[2], t[3], &out) != 0)
+    return lundi_lua_error(L, "frechet_gaussians");
   lua_pushnumber(L, out);
   return 1;
 }
