@@ -81,7 +81,10 @@ static void test_adamw_reference(void) {
   double lr = cfg.lr;
   for (int64_t t = 1; t <= 6; t++) {
     if (t == 4) { /* the schedule changes lr between steps */
+      CHECK(lundi_adamw_lr(o) == cfg.lr);
       lundi_adamw_set_lr(o, 3e-3f);
+      lundi_adamw_set_lr(o, -1); /* refused: lr stays */
+      CHECK(lundi_adamw_lr(o) == 3e-3f);
       lr = 3e-3f;
     }
     for (int i = 0; i < 3; i++) {

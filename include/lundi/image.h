@@ -39,6 +39,12 @@ int lundi_png_find_text(const uint8_t *data, size_t size, const char *key, char 
 int lundi_png_write_file(const char *path, const lundi_image *im, const lundi_png_text *texts,
                          int n_texts);
 
+/* A PNG file as an f32 tensor [C, H, W] in [0, 1], C = 1..4 as stored; NULL and an error
+ * naming the file when it cannot be read or decoded. */
+lundi_tensor *lundi_image_load(const char *path);
+/* Text chunk key of a PNG file, as lundi_png_find_text (NULL when absent). */
+int lundi_png_file_text(const char *path, const char *key, char **value);
+
 /* Tensor [C, H, W] or [H, W] (C = 1 or 3) -> 8-bit image, mapping lo..hi to 0..255 with
  * clamping (lo = -1, hi = 1 for diffusion samples). */
 int lundi_image_from_tensor(lundi_tensor *t, float lo, float hi, lundi_image *out);

@@ -19,6 +19,8 @@
 
 #include <stdint.h>
 
+#include "lundi/tensor.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -30,6 +32,12 @@ int lundi_frechet_gaussians(int d, const double *mu1, const double *s1, const do
 /* Fits mean and unbiased covariance (divide by n - 1) to the rows of a [na, d] and b [nb, d]
  * (each n >= 2) and returns their Fréchet distance. */
 int lundi_frechet_features(int d, const float *a, int64_t na, const float *b, int64_t nb, double *out);
+
+/* The same on tensors (any device, f32 values): features a [na, d] and b [nb, d]; means mu
+ * [d] and covariances s [d, d]. Shapes are checked with messages naming the function. */
+int lundi_frechet_tensors(lundi_tensor *a, lundi_tensor *b, double *out);
+int lundi_frechet_gaussians_tensors(lundi_tensor *mu1, lundi_tensor *s1, lundi_tensor *mu2, lundi_tensor *s2,
+                                    double *out);
 
 /* Mean and unbiased covariance of the rows of x [n, d]; mu [d], cov [d, d]. n >= 2. */
 int lundi_mean_cov(int d, const float *x, int64_t n, double *mu, double *cov);

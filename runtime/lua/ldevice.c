@@ -58,14 +58,10 @@ static int l_devices(lua_State *L) {
       char name[64];
       if (lundi_backend_device_info(b, i, &info) != 0) continue;
       lua_createtable(L, 0, 4);
-      lua_pushstring(L, lundi_backend_device_name(b, i, name, sizeof name));
-      lua_setfield(L, -2, "name");
-      lua_pushstring(L, lundi_backend_name(b));
-      lua_setfield(L, -2, "backend");
-      lua_pushstring(L, info.type ? info.type : "other");
-      lua_setfield(L, -2, "type");
-      lua_pushstring(L, info.name);
-      lua_setfield(L, -2, "description");
+      lundi_lua_set_str(L, "name", lundi_backend_device_name(b, i, name, sizeof name));
+      lundi_lua_set_str(L, "backend", lundi_backend_name(b));
+      lundi_lua_set_str(L, "type", info.type ? info.type : "other");
+      lundi_lua_set_str(L, "description", info.name);
       lua_rawseti(L, -2, ++k);
     }
   lundi_clear_error();

@@ -5,6 +5,7 @@
  * ref: an id (number) or any reference `lundi show` takes. db: else $LUNDI_DB, else ./lundi.db.
  * Each call opens the store read-only and closes it before returning. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,21 +76,60 @@ static const char *check_ref(lua_State *L, int idx, char *buf, size_t n) {
   return luaL_checkstring(L, idx);
 }
 
-static void set_str(lua_State *L, const char *k, const char *v) {
-  if (!v) return;
-  lua_pushstring(L, v);
-  lua_setfield(L, -2, k);
+/* One row per field of a result table: its key, the member's C type ('i' int64_t; 'n'
+ * double, left out when NaN: not recorded; 's' char *, left out when NULL) and offset. */
+typedef struct field {
+  const char *key;
+  char type;
+  size_t off;
+} field;
+
+#define RUN(type, key, member) {key, type, offsetof(lundi_run_record, member)}
+static const field run_fields[] = {
+  RUN('i', "id", id),         RUN('s', "uuid", uuid),
+  RUN('s', "name", name),     RUN('s', "status", status),
+  RUN('s', "exit_message", exit_message),   RUN('s', "script", script_path),
+  RUN('s', "script_sha256", script_sha256), RUN('s', "script_text", script_text),
+  RUN('s', "lundi_version", lundi_version), RUN('s', "device", device),
+  RUN('s', "host", host),     RUN('n', "start_time", start_time),
+  RUN('n', "end_time", end_time),           {NULL, 0, 0},
+};
+#define METRIC(type, key, member) {key, type, offsetof(lundi_metric_summary, member)}
+static const field metric_fields[] = {
+  METRIC('n', "last", last),   METRIC('n', "min", min),             METRIC('n', "max", max),
+  METRIC('i', "count", count), METRIC('i', "last_step", last_step), {NULL, 0, 0},
+};
+#define OUTPUT(type, key, member) {key, type, offsetof(lundi_output_info, member)}
+static const field output_fields[] = {
+  OUTPUT('i', "id", id),     OUTPUT('s', "kind", kind),         OUTPUT('s', "name", name),
+  OUTPUT('s', "mime", mime), OUTPUT('i', "size", size),         OUTPUT('s', "sha256", sha256),
+  OUTPUT('s', "path", path), OUTPUT('s', "metadata", metadata), OUTPUT('n', "created", created),
+  {NULL, 0, 0},
+};
+#define PLUGIN(key, member) {key, 's', offsetof(lundi_plugin_use, member)}
+static const field plugin_fields[] = {
+  PLUGIN("kind", kind),     PLUGIN("name", name),     PLUGIN("version", version),
+  PLUGIN("params", params), PLUGIN("origin", origin), {NULL, 0, 0},
+};
+
+static void set_fields(lua_State *L, const void *obj, const field *f) {
+  for (; f->key; f++) {
+    const char *p = (const char *)obj + f->off;
+    if (f->type == 'i') lundi_lua_set_int(L, f->key, *(const int64_t *)p);
+    else if (f->type == 's') lundi_lua_set_str(L, f->key, *(char *const *)p);
+    else if (!isnan(*(const double *)p)) lundi_lua_set_num(L, f->key, *(const double *)p);
+  }
 }
 
-static void set_num(lua_State *L, const char *k, double v) {
-  if (isnan(v)) return;
-  lua_pushnumber(L, v);
-  lua_setfield(L, -2, k);
-}
-
-static void set_int(lua_State *L, const char *k, int64_t v) {
-  lua_pushinteger(L, (lua_Integer)v);
-  lua_setfield(L, -2, k);
+/* n structs of size bytes at base, as an array of tables in field key of the table on top. */
+static void set_array(lua_State *L, const char *key, const void *base, int n, size_t size, const field *f) {
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    lua_newtable(L);
+    set_fields(L, (const char *)base + (size_t)i * size, f);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, key);
 }
 
 static void push_param(lua_State *L, const lundi_kv *p) {
@@ -101,16 +141,11 @@ static void push_param(lua_State *L, const lundi_kv *p) {
 
 static void push_record(lua_State *L, const lundi_run_record *r) {
   lua_createtable(L, 0, 24);
-  set_int(L, "id", r->id);
-  set_str(L, "uuid", r->uuid), set_str(L, "name", r->name), set_str(L, "status", r->status);
-  set_str(L, "exit_message", r->exit_message), set_str(L, "script", r->script_path);
-  set_str(L, "script_sha256", r->script_sha256), set_str(L, "script_text", r->script_text);
-  set_str(L, "lundi_version", r->lundi_version), set_str(L, "device", r->device), set_str(L, "host", r->host);
-  if (r->has_seed) set_int(L, "seed", r->seed);
-  set_num(L, "start_time", r->start_time), set_num(L, "end_time", r->end_time);
-  set_num(L, "duration", r->end_time - r->start_time);
-  lua_pushboolean(L, r->deleted);
-  lua_setfield(L, -2, "deleted");
+  set_fields(L, r, run_fields);
+  if (r->has_seed) lundi_lua_set_int(L, "seed", r->seed);
+  double duration = r->end_time - r->start_time;
+  if (!isnan(duration)) lundi_lua_set_num(L, "duration", duration);
+  lundi_lua_set_bool(L, "deleted", r->deleted);
   lua_createtable(L, 0, r->n_params);
   for (int i = 0; i < r->n_params; i++) {
     push_param(L, &r->params[i]);
@@ -118,36 +153,17 @@ static void push_record(lua_State *L, const lundi_run_record *r) {
   }
   lua_setfield(L, -2, "params");
   lua_createtable(L, 0, r->n_tags);
-  for (int i = 0; i < r->n_tags; i++) set_str(L, r->tags[i].key, r->tags[i].value ? r->tags[i].value : "");
+  for (int i = 0; i < r->n_tags; i++) lundi_lua_set_str(L, r->tags[i].key, r->tags[i].value ? r->tags[i].value : "");
   lua_setfield(L, -2, "tags");
   lua_createtable(L, 0, r->n_metrics);
   for (int i = 0; i < r->n_metrics; i++) {
-    const lundi_metric_summary *m = &r->metrics[i];
     lua_createtable(L, 0, 5);
-    set_num(L, "last", m->last), set_num(L, "min", m->min), set_num(L, "max", m->max);
-    set_int(L, "count", m->count), set_int(L, "last_step", m->last_step);
-    lua_setfield(L, -2, m->key);
+    set_fields(L, &r->metrics[i], metric_fields);
+    lua_setfield(L, -2, r->metrics[i].key);
   }
   lua_setfield(L, -2, "metrics");
-  lua_createtable(L, r->n_outputs, 0);
-  for (int i = 0; i < r->n_outputs; i++) {
-    const lundi_output_info *o = &r->outputs[i];
-    lua_createtable(L, 0, 9);
-    set_int(L, "id", o->id), set_str(L, "kind", o->kind), set_str(L, "name", o->name), set_str(L, "mime", o->mime);
-    set_int(L, "size", o->size), set_str(L, "sha256", o->sha256), set_str(L, "path", o->path);
-    set_str(L, "metadata", o->metadata), set_num(L, "created", o->created);
-    lua_rawseti(L, -2, i + 1);
-  }
-  lua_setfield(L, -2, "outputs");
-  lua_createtable(L, r->n_plugins, 0);
-  for (int i = 0; i < r->n_plugins; i++) {
-    const lundi_plugin_use *p = &r->plugins[i];
-    lua_createtable(L, 0, 5);
-    set_str(L, "kind", p->kind), set_str(L, "name", p->name), set_str(L, "version", p->version);
-    set_str(L, "params", p->params), set_str(L, "origin", p->origin);
-    lua_rawseti(L, -2, i + 1);
-  }
-  lua_setfield(L, -2, "plugins");
+  set_array(L, "outputs", r->outputs, r->n_outputs, sizeof *r->outputs, output_fields);
+  set_array(L, "plugins", r->plugins, r->n_plugins, sizeof *r->plugins, plugin_fields);
 }
 
 static int l_run(lua_State *L) {

@@ -13,11 +13,6 @@
 #include "lua_internal.h"
 #include "lundi/image.h"
 
-/* Raises "fn: '<path>': <message>" for errors whose C message does not name the file. */
-static int file_error(lua_State *L, const char *fn, const char *path) {
-  return luaL_error(L, "%s: '%s': %s", fn, path, lundi_last_error());
-}
-
 /* Text chunks from the table at idx (string keys, string or number values), as a
  * userdata array (collected by Lua, so an error mid-way leaks nothing). */
 static lundi_png_text *text_list(lua_State *L, int idx, const char *fn, int *n) {
@@ -89,43 +84,14 @@ static int l_save_image(lua_State *L) {
 }
 
 static int l_load_image(lua_State *L) {
-  static const char fn[] = "lundi.load_image";
-  const char *path = luaL_checkstring(L, 1);
-  uint8_t *data = NULL;
-  size_t n = 0;
-  if (lundi_file_read_all(path, &data, &n)) return lundi_lua_error(L, fn);
-  lundi_image im = {0};
-  int rc = lundi_png_decode(data, n, &im);
-  free(data);
-  if (rc) return file_error(L, fn, path);
-  int64_t shape[3] = {im.channels, im.height, im.width};
-  size_t plane = (size_t)im.width * (size_t)im.height;
-  float *v = malloc(sizeof *v * plane * (size_t)im.channels);
-  lundi_tensor *t = NULL;
-  if (v) {
-    for (size_t i = 0; i < plane; i++) /* interleaved HWC -> planar CHW */
-      for (int c = 0; c < im.channels; c++) v[(size_t)c * plane + i] = im.pixels[i * (size_t)im.channels + (size_t)c] / 255.0f;
-    t = lundi_from_f32(3, shape, v);
-  } else {
-    lundi_set_error(LUNDI_ENOMEM, "out of memory for a %dx%d image", im.width, im.height);
-  }
-  free(v);
-  lundi_image_free(&im);
-  lundi_lua_push_tensor(L, t, fn);
+  lundi_lua_push_tensor(L, lundi_image_load(luaL_checkstring(L, 1)), "lundi.load_image");
   return 1;
 }
 
 static int l_png_text(lua_State *L) {
-  static const char fn[] = "lundi.png_text";
-  const char *path = luaL_checkstring(L, 1);
-  const char *key = luaL_checkstring(L, 2);
-  uint8_t *data = NULL;
-  size_t n = 0;
-  if (lundi_file_read_all(path, &data, &n)) return lundi_lua_error(L, fn);
+  const char *path = luaL_checkstring(L, 1), *key = luaL_checkstring(L, 2);
   char *v = NULL;
-  int rc = lundi_png_find_text(data, n, key, &v);
-  free(data);
-  if (rc) return file_error(L, fn, path);
+  if (lundi_png_file_text(path, key, &v)) return lundi_lua_error(L, "lundi.png_text");
   if (v) lua_pushstring(L, v);
   else lua_pushnil(L);
   free(v);
@@ -223,9 +189,7 @@ void lundi_lua_open_image(lua_State *L, int mod) {
                                  {"png_text", l_png_text},
                                  {"plot", l_plot},
                                  {NULL, NULL}};
-  mod = lua_absindex(L, mod);
-  for (const luaL_Reg *f = fns; f->name; f++) {
-    lua_pushcfunction(L, f->func);
-    lua_setfield(L, mod, f->name);
-  }
+  lua_pushvalue(L, mod);
+  luaL_setfuncs(L, fns, 0);
+  lua_pop(L, 1);
 }

@@ -39,38 +39,17 @@ static lundi_tensor *check_2d(lua_State *L, int idx, const char *what) {
 
 static int l_frechet(lua_State *L) {
   lundi_tensor *a = check_2d(L, 1, "features"), *b = check_2d(L, 2, "features");
-  int64_t d = lundi_dim(a, 1);
-  if (lundi_dim(b, 1) != d)
-    return luaL_error(L, "frechet: the two feature sets differ in width (%d and %d)", (int)d, (int)lundi_dim(b, 1));
-  if (d > 65536) return luaL_error(L, "frechet: %d features is too many", (int)d);
-  float *fa = read_all(L, a, "frechet"), *fb = read_all(L, b, "frechet");
   double out;
-  if (lundi_frechet_features((int)d, fa, lundi_dim(a, 0), fb, lundi_dim(b, 0), &out) != 0)
-    return lundi_lua_error(L, "frechet");
+  if (lundi_frechet_tensors(a, b, &out) != 0) return lundi_lua_error(L, "frechet");
   lua_pushnumber(L, out);
   return 1;
-}
-
-static double *to_doubles(lua_State *L, const float *f, int64_t n) {
-  double *d = lua_newuserdatauv(L, sizeof(double) * (size_t)(n ? n : 1), 0);
-  for (int64_t i = 0; i < n; i++) d[i] = f[i];
-  return d;
 }
 
 static int l_frechet_gaussians(lua_State *L) {
   lundi_tensor *t[4];
   for (int i = 0; i < 4; i++) t[i] = lundi_lua_check_tensor(L, i + 1);
-  int64_t d = lundi_numel(t[0]);
-  if (lundi_ndim(t[0]) != 1 || lundi_ndim(t[2]) != 1 || lundi_numel(t[2]) != d)
-    return luaL_error(L, "frechet_gaussians: the means must be [D] tensors of the same D");
-  for (int i = 1; i < 4; i += 2)
-    if (lundi_ndim(t[i]) != 2 || lundi_dim(t[i], 0) != d || lundi_dim(t[i], 1) != d)
-      return luaL_error(L, "frechet_gaussians: covariance %d must be [%d, %d]", (i + 1) / 2, (int)d, (int)d);
-  if (d < 1 || d > 65536) return luaL_error(L, "frechet_gaussians: bad width %d", (int)d);
-  double *v[4];
-  for (int i = 0; i < 4; i++) v[i] = to_doubles(L, read_all(L, t[i], "frechet_gaussians"), lundi_numel(t[i]));
   double out;
-  if (lundi_frechet_gaussians((int)d, v[0], v[1], v[2], v[3], &out) != 0)
+  if (lundi_frechet_gaussians_tensors(t[0], t[1], t[2], t[3], &out) != 0)
     return lundi_lua_error(L, "frechet_gaussians");
   lua_pushnumber(L, out);
   return 1;

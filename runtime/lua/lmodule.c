@@ -26,17 +26,12 @@ static void build_module(lua_State *L) {
   int mod = lua_gettop(L);
   lua_pushstring(L, lundi_version());
   lua_setfield(L, mod, "version");
-  lundi_lua_open_tensor(L, mod);
-  lundi_lua_open_nn(L, mod);
-  lundi_lua_open_plugin(L, mod);
-  lundi_lua_open_progress(L, mod);
-  lundi_lua_open_run(L, mod);
-  lundi_lua_open_history(L, mod);
-  lundi_lua_open_image(L, mod);
-  lundi_lua_open_data(L, mod);
-  lundi_lua_open_metrics(L, mod);
-  lundi_lua_open_device(L, mod);
-  lundi_lua_open_options(L, mod);
+  static void (*const opens[])(lua_State *, int) = {
+    lundi_lua_open_tensor, lundi_lua_open_nn,      lundi_lua_open_plugin, lundi_lua_open_progress,
+    lundi_lua_open_run,    lundi_lua_open_history, lundi_lua_open_image,  lundi_lua_open_data,
+    lundi_lua_open_metrics, lundi_lua_open_device, lundi_lua_open_options,
+  };
+  for (size_t i = 0; i < sizeof opens / sizeof opens[0]; i++) opens[i](L, mod);
 }
 
 int lundi_lua_open(lua_State *L, lundi_registry *reg) {

@@ -67,13 +67,11 @@ static int params_gc(lua_State *L) {
 }
 
 lundi_param_list *lundi_lua_new_params(lua_State *L) {
+  static const luaL_Reg meta[] = {{"__gc", params_gc}, {NULL, NULL}};
   lundi_param_list *l = lua_newuserdatauv(L, sizeof *l, 0);
   memset(l, 0, sizeof *l);
-  if (luaL_newmetatable(L, "lundi.ParamList")) {
-    lua_pushcfunction(L, params_gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  lua_setmetatable(L, -2);
+  lundi_lua_new_class(L, "lundi.ParamList", meta, NULL);
+  luaL_setmetatable(L, "lundi.ParamList");
   return l;
 }
 
@@ -111,15 +109,7 @@ lundi_param_list *lundi_lua_check_params(lua_State *L, int arg) {
     push_param(L, l, lua_tostring(L, -2), *box);
     lua_pop(L, 1);
   }
-  for (int i = 1; i < l->n; i++) /* insertion sort: lists are short */
-    for (int j = i; j > 0 && strcmp(l->names[j - 1], l->names[j]) > 0; j--) {
-      char *s = l->names[j];
-      lundi_tensor *t = l->tensors[j];
-      l->names[j] = l->names[j - 1];
-      l->tensors[j] = l->tensors[j - 1];
-      l->names[j - 1] = s;
-      l->tensors[j - 1] = t;
-    }
+  lundi_param_list_sort(l);
   return l;
 }
 
@@ -147,105 +137,85 @@ static lundi_rng *opt_rng_field(lua_State *L, int arg) {
   return r;
 }
 
-static int nn_linear(lua_State *L) {
-  static const char *const keys[] = {"bias", "rng", NULL};
-  int in = lundi_lua_check_int(L, 1), out = lundi_lua_check_int(L, 2);
-  lundi_lua_check_options(L, 3, NULL, keys);
-  int bias = lundi_lua_opt_bool_field(L, 3, NULL, "bias", 1);
-  push_module(L, lundi_linear_new(in, out, bias, opt_rng_field(L, 3)), 1, 0, "Linear");
-  return 1;
+/* What a constructor reads: its positional integers, then the options. */
+typedef struct nn_args {
+  int n[3];
+  lundi_conv_params conv;
+  float eps;
+  int affine, kv_dim, bias;
+  lundi_rng *rng;
+} nn_args;
+
+static lundi_module *make_linear(const nn_args *a) { return lundi_linear_new(a->n[0], a->n[1], a->bias, a->rng); }
+static lundi_module *make_conv2d(const nn_args *a) {
+  return lundi_conv2d_new(a->n[0], a->n[1], a->n[2], &a->conv, a->bias, a->rng);
+}
+static lundi_module *make_conv1d(const nn_args *a) {
+  return lundi_conv1d_new(a->n[0], a->n[1], a->n[2], &a->conv, a->bias, a->rng);
+}
+static lundi_module *make_group_norm(const nn_args *a) { return lundi_group_norm_new(a->n[0], a->n[1], a->eps); }
+static lundi_module *make_layer_norm(const nn_args *a) { return lundi_layer_norm_new(a->n[0], a->eps, a->affine); }
+static lundi_module *make_rms_norm(const nn_args *a) { return lundi_rms_norm_new(a->n[0], a->eps); }
+static lundi_module *make_embedding(const nn_args *a) { return lundi_embedding_new(a->n[0], a->n[1], a->rng); }
+static lundi_module *make_mha(const nn_args *a) {
+  return lundi_mha_new(a->n[0], a->n[1], a->kv_dim, a->bias, a->rng);
 }
 
-static int conv_k(lua_State *L, int two) {
-  static const char *const extra[] = {"bias", "rng", NULL};
-  int cin = lundi_lua_check_int(L, 1), cout = lundi_lua_check_int(L, 2), k = lundi_lua_check_int(L, 3);
-  lundi_conv_params p;
-  lundi_lua_check_conv_params(L, 4, &p, extra);
-  int bias = lundi_lua_opt_bool_field(L, 4, NULL, "bias", 1);
-  lundi_rng *r = opt_rng_field(L, 4);
-  lundi_module *m = two ? lundi_conv2d_new(cin, cout, k, &p, bias, r) : lundi_conv1d_new(cin, cout, k, &p, bias, r);
-  push_module(L, m, 1, 0, two ? "Conv2d" : "Conv1d");
-  return 1;
-}
-static int nn_conv2d(lua_State *L) { return conv_k(L, 1); }
-static int nn_conv1d(lua_State *L) { return conv_k(L, 0); }
+/* One row per constructor: keys NULL takes eps as a plain number after the integers
+ * (GroupNorm); conv adds keys to the convolution options. Absent keys read as defaults. */
+static const char *const bias_rng[] = {"bias", "rng", NULL};
+static const char *const eps_affine[] = {"eps", "affine", NULL};
+static const char *const eps_only[] = {"eps", NULL};
+static const char *const rng_only[] = {"rng", NULL};
+static const char *const mha_keys[] = {"kv_dim", "bias", "rng", NULL};
+static const struct nn_ctor {
+  const char *name;
+  int n_ints, conv;
+  double eps;
+  const char *const *keys;
+  lundi_module *(*make)(const nn_args *);
+} ctors[] = {
+  {"Linear", 2, 0, 0, bias_rng, make_linear},
+  {"Conv2d", 3, 1, 0, bias_rng, make_conv2d},
+  {"Conv1d", 3, 1, 0, bias_rng, make_conv1d},
+  {"GroupNorm", 2, 0, 1e-5, NULL, make_group_norm},
+  {"LayerNorm", 1, 0, 1e-5, eps_affine, make_layer_norm},
+  {"RMSNorm", 1, 0, 1e-6, eps_only, make_rms_norm},
+  {"Embedding", 2, 0, 0, rng_only, make_embedding},
+  {"MultiheadAttention", 2, 0, 0, mha_keys, make_mha},
+};
 
-static int nn_group_norm(lua_State *L) {
-  int groups = lundi_lua_check_int(L, 1), ch = lundi_lua_check_int(L, 2);
-  float eps = (float)luaL_optnumber(L, 3, 1e-5);
-  push_module(L, lundi_group_norm_new(groups, ch, eps), 1, 0, "GroupNorm");
-  return 1;
-}
-
-static int nn_layer_norm(lua_State *L) {
-  static const char *const keys[] = {"eps", "affine", NULL};
-  int dim = lundi_lua_check_int(L, 1);
-  lundi_lua_check_options(L, 2, NULL, keys);
-  float eps = (float)lundi_lua_opt_num_field(L, 2, NULL, "eps", 1e-5);
-  int affine = lundi_lua_opt_bool_field(L, 2, NULL, "affine", 1);
-  push_module(L, lundi_layer_norm_new(dim, eps, affine), 1, 0, "LayerNorm");
-  return 1;
-}
-
-static int nn_rms_norm(lua_State *L) {
-  static const char *const keys[] = {"eps", NULL};
-  int dim = lundi_lua_check_int(L, 1);
-  lundi_lua_check_options(L, 2, NULL, keys);
-  float eps = (float)lundi_lua_opt_num_field(L, 2, NULL, "eps", 1e-6);
-  push_module(L, lundi_rms_norm_new(dim, eps), 1, 0, "RMSNorm");
-  return 1;
-}
-
-static int nn_embedding(lua_State *L) {
-  static const char *const keys[] = {"rng", NULL};
-  int n = lundi_lua_check_int(L, 1), dim = lundi_lua_check_int(L, 2);
-  lundi_lua_check_options(L, 3, NULL, keys);
-  push_module(L, lundi_embedding_new(n, dim, opt_rng_field(L, 3)), 1, 0, "Embedding");
-  return 1;
-}
-
-static int nn_mha(lua_State *L) {
-  static const char *const keys[] = {"kv_dim", "bias", "rng", NULL};
-  int dim = lundi_lua_check_int(L, 1), heads = lundi_lua_check_int(L, 2);
-  lundi_lua_check_options(L, 3, NULL, keys);
-  int kv = (int)lundi_lua_opt_int_field(L, 3, NULL, "kv_dim", 0, LUNDI_LUA_ANY_INT);
-  int bias = lundi_lua_opt_bool_field(L, 3, NULL, "bias", 1);
-  push_module(L, lundi_mha_new(dim, heads, kv, bias, opt_rng_field(L, 3)), 1, 0, "MultiheadAttention");
+/* The constructor of the row in upvalue 1. */
+static int nn_construct(lua_State *L) {
+  const struct nn_ctor *c = lua_touserdata(L, lua_upvalueindex(1));
+  nn_args a = {0};
+  for (int i = 0; i < c->n_ints; i++) a.n[i] = lundi_lua_check_int(L, i + 1);
+  int opt = c->n_ints + 1;
+  if (c->conv) lundi_lua_check_conv_params(L, opt, &a.conv, c->keys);
+  else if (c->keys) lundi_lua_check_options(L, opt, NULL, c->keys);
+  if (c->keys) a.eps = (float)lundi_lua_opt_num_field(L, opt, NULL, "eps", c->eps);
+  else a.eps = (float)luaL_optnumber(L, opt, c->eps);
+  a.affine = lundi_lua_opt_bool_field(L, opt, NULL, "affine", 1);
+  a.kv_dim = (int)lundi_lua_opt_int_field(L, opt, NULL, "kv_dim", 0, LUNDI_LUA_ANY_INT);
+  a.bias = lundi_lua_opt_bool_field(L, opt, NULL, "bias", 1);
+  a.rng = opt_rng_field(L, opt);
+  push_module(L, c->make(&a), 1, 0, c->name);
   return 1;
 }
 
 /* ---- methods ---- */
 
-typedef lundi_tensor *(*forward_fn)(lundi_module *, lundi_tensor *);
-static const struct {
-  const char *type;
-  forward_fn fn;
-} forwards[] = {
-  {"Linear", lundi_linear_forward},       {"Conv2d", lundi_conv2d_forward},   {"Conv1d", lundi_conv1d_forward},
-  {"GroupNorm", lundi_group_norm_forward}, {"LayerNorm", lundi_layer_norm_forward},
-  {"RMSNorm", lundi_rms_norm_forward},    {"Embedding", lundi_embedding_forward},
-};
-
 static int m_forward(lua_State *L) {
   lundi_module *m = lundi_lua_check_module(L, 1);
-  lundi_tensor *x = lundi_lua_check_tensor(L, 2);
-  const char *type = lundi_module_type(m);
-  if (!strcmp(type, "MultiheadAttention")) {
-    lundi_tensor *ctx = lundi_lua_opt_tensor(L, 3), *mask = lundi_lua_opt_tensor(L, 4);
-    int causal = 0;
-    if (!lua_isnoneornil(L, 5)) {
-      luaL_checktype(L, 5, LUA_TBOOLEAN);
-      causal = lua_toboolean(L, 5);
-    }
-    lundi_lua_push_tensor(L, lundi_mha_forward(m, x, ctx, mask, causal), "forward");
-    return 1;
+  lundi_tensor *x = lundi_lua_check_tensor(L, 2), *ctx = NULL, *mask = NULL;
+  int causal = 0;
+  if (!strcmp(lundi_module_type(m), "MultiheadAttention")) { /* the one layer with more inputs */
+    ctx = lundi_lua_opt_tensor(L, 3);
+    mask = lundi_lua_opt_tensor(L, 4);
+    causal = lundi_lua_opt_bool(L, 5, 0);
   }
-  for (size_t i = 0; i < sizeof forwards / sizeof forwards[0]; i++)
-    if (!strcmp(type, forwards[i].type)) {
-      lundi_lua_push_tensor(L, forwards[i].fn(m, x), "forward");
-      return 1;
-    }
-  return luaL_error(L, "forward: a %s module has no forward of its own (only built-in layers do)", type);
+  lundi_lua_push_tensor(L, lundi_layer_forward(m, x, ctx, mask, causal), "forward");
+  return 1;
 }
 
 static int m_parameters(lua_State *L) {
@@ -286,12 +256,7 @@ static int m_type(lua_State *L) {
 /* m:train([on=true]) and m:eval() return m; m:training() queries. */
 static int m_train(lua_State *L) {
   lundi_module *m = lundi_lua_check_module(L, 1);
-  int on = 1;
-  if (!lua_isnoneornil(L, 2)) {
-    luaL_checktype(L, 2, LUA_TBOOLEAN);
-    on = lua_toboolean(L, 2);
-  }
-  lundi_module_set_training(m, on);
+  lundi_module_set_training(m, lundi_lua_opt_bool(L, 2, 1));
   lua_settop(L, 1);
   return 1;
 }
@@ -322,12 +287,7 @@ static int m_save(lua_State *L) {
 static int m_load(lua_State *L) {
   lundi_module *m = lundi_lua_check_module(L, 1);
   const char *path = luaL_checkstring(L, 2);
-  int strict = 1;
-  if (!lua_isnoneornil(L, 3)) {
-    luaL_checktype(L, 3, LUA_TBOOLEAN);
-    strict = lua_toboolean(L, 3);
-  }
-  if (lundi_module_load(m, path, strict) != 0) return lundi_lua_error(L, "load");
+  if (lundi_module_load(m, path, lundi_lua_opt_bool(L, 3, 1)) != 0) return lundi_lua_error(L, "load");
   lua_settop(L, 1);
   return 1;
 }
@@ -375,12 +335,6 @@ static const luaL_Reg module_methods[] = {
   {NULL, NULL},
 };
 
-static const luaL_Reg constructors[] = {
-  {"Linear", nn_linear},       {"Conv2d", nn_conv2d},       {"Conv1d", nn_conv1d},
-  {"GroupNorm", nn_group_norm}, {"LayerNorm", nn_layer_norm}, {"RMSNorm", nn_rms_norm},
-  {"Embedding", nn_embedding}, {"MultiheadAttention", nn_mha}, {NULL, NULL},
-};
-
 void lundi_lua_open_nn(lua_State *L, int mod) {
   mod = lua_absindex(L, mod);
   lundi_rng *r = lua_newuserdatauv(L, sizeof *r, 0);
@@ -388,18 +342,14 @@ void lundi_lua_open_nn(lua_State *L, int mod) {
   luaL_setmetatable(L, LUNDI_LUA_RNG);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &default_rng_key);
 
-  luaL_newmetatable(L, LUNDI_LUA_MODULE);
-  lua_pushcfunction(L, mod_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_pushcfunction(L, m_forward);
-  lua_setfield(L, -2, "__call");
-  lua_pushcfunction(L, m_tostring);
-  lua_setfield(L, -2, "__tostring");
-  luaL_newlib(L, module_methods);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-
-  luaL_newlib(L, constructors);
+  static const luaL_Reg meta[] = {{"__gc", mod_gc}, {"__call", m_forward}, {"__tostring", m_tostring}, {NULL, NULL}};
+  lundi_lua_new_class(L, LUNDI_LUA_MODULE, meta, module_methods);
+  lua_createtable(L, 0, sizeof ctors / sizeof ctors[0]);
+  for (size_t i = 0; i < sizeof ctors / sizeof ctors[0]; i++) {
+    lua_pushlightuserdata(L, (void *)&ctors[i]);
+    lua_pushcclosure(L, nn_construct, 1);
+    lua_setfield(L, -2, ctors[i].name);
+  }
   lua_setfield(L, mod, "nn");
   lundi_lua_open_optim(L, mod);
 }

@@ -17,17 +17,12 @@
 #define EMA "lundi.EMA"
 #define SCHEDULE "lundi.LRSchedule"
 
-typedef struct ladamw {
-  lundi_adamw *o;
-  float lr;
-} ladamw;
-
-static ladamw *check_adamw(lua_State *L) { return luaL_checkudata(L, 1, ADAMW); }
+static lundi_adamw **check_adamw(lua_State *L) { return luaL_checkudata(L, 1, ADAMW); }
 
 static int adamw_gc(lua_State *L) {
-  ladamw *a = check_adamw(L);
-  lundi_adamw_free(a->o);
-  a->o = NULL;
+  lundi_adamw **a = check_adamw(L);
+  lundi_adamw_free(*a);
+  *a = NULL;
   return 0;
 }
 
@@ -56,21 +51,20 @@ static int optim_adamw(lua_State *L) {
   }
   lua_pop(L, 1);
   lundi_param_list *params = lundi_lua_check_params(L, 1); /* pushed; user value below */
-  ladamw *a = lua_newuserdatauv(L, sizeof *a, 1);
-  a->o = NULL;
-  a->lr = c.lr;
+  lundi_adamw **a = lua_newuserdatauv(L, sizeof *a, 1);
+  *a = NULL;
   luaL_setmetatable(L, ADAMW);
   lua_pushvalue(L, -2);
   lua_setiuservalue(L, -2, 1); /* the params, for zero_grad */
-  a->o = lundi_adamw_new(params, c);
-  if (!a->o) return lundi_lua_error(L, "AdamW");
+  *a = lundi_adamw_new(params, c);
+  if (!*a) return lundi_lua_error(L, "AdamW");
   return 1;
 }
 
 static lundi_adamw *live_adamw(lua_State *L) {
-  ladamw *a = check_adamw(L);
-  if (!a->o) luaL_argerror(L, 1, "optimiser was freed");
-  return a->o;
+  lundi_adamw **a = check_adamw(L);
+  if (!*a) luaL_argerror(L, 1, "optimiser was freed");
+  return *a;
 }
 
 static int adamw_step(lua_State *L) {
@@ -91,13 +85,11 @@ static int adamw_set_lr(lua_State *L) {
   float lr = (float)luaL_checknumber(L, 2);
   luaL_argcheck(L, lr >= 0, 2, "learning rate must be >= 0");
   lundi_adamw_set_lr(o, lr);
-  check_adamw(L)->lr = lr;
   return 0;
 }
 
 static int adamw_lr(lua_State *L) {
-  live_adamw(L);
-  lua_pushnumber(L, check_adamw(L)->lr);
+  lua_pushnumber(L, lundi_adamw_lr(live_adamw(L)));
   return 1;
 }
 
@@ -133,9 +125,9 @@ static int adamw_load(lua_State *L) {
 }
 
 static int adamw_tostring(lua_State *L) {
-  ladamw *a = check_adamw(L);
-  if (!a->o) lua_pushliteral(L, "AdamW(freed)");
-  else lua_pushfstring(L, "AdamW(lr=%f, step=%I)", (double)a->lr, (LUAI_UACINT)lundi_adamw_step_count(a->o));
+  lundi_adamw *a = *check_adamw(L);
+  if (!a) lua_pushliteral(L, "AdamW(freed)");
+  else lua_pushfstring(L, "AdamW(lr=%f, step=%I)", (double)lundi_adamw_lr(a), (LUAI_UACINT)lundi_adamw_step_count(a));
   return 1;
 }
 
@@ -222,22 +214,6 @@ static int clip_grad_norm(lua_State *L) {
   return 1;
 }
 
-static void new_class(lua_State *L, const char *name, const luaL_Reg *methods, lua_CFunction gc, lua_CFunction tostring) {
-  luaL_newmetatable(L, name);
-  if (gc) {
-    lua_pushcfunction(L, gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  if (tostring) {
-    lua_pushcfunction(L, tostring);
-    lua_setfield(L, -2, "__tostring");
-  }
-  lua_newtable(L);
-  luaL_setfuncs(L, methods, 0);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
-}
-
 void lundi_lua_open_optim(lua_State *L, int mod) {
   mod = lua_absindex(L, mod);
   static const luaL_Reg adamw_methods[] = {
@@ -249,9 +225,11 @@ void lundi_lua_open_optim(lua_State *L, int mod) {
   static const luaL_Reg ema_methods[] = {
     {"update", ema_update}, {"copy_to", ema_copy_to}, {"shadow", ema_shadow}, {NULL, NULL},
   };
-  new_class(L, ADAMW, adamw_methods, adamw_gc, adamw_tostring);
-  new_class(L, SCHEDULE, schedule_methods, NULL, NULL);
-  new_class(L, EMA, ema_methods, ema_gc, NULL);
+  static const luaL_Reg adamw_meta[] = {{"__gc", adamw_gc}, {"__tostring", adamw_tostring}, {NULL, NULL}};
+  static const luaL_Reg ema_meta[] = {{"__gc", ema_gc}, {NULL, NULL}};
+  lundi_lua_new_class(L, ADAMW, adamw_meta, adamw_methods);
+  lundi_lua_new_class(L, SCHEDULE, NULL, schedule_methods);
+  lundi_lua_new_class(L, EMA, ema_meta, ema_methods);
   static const luaL_Reg optim[] = {
     {"AdamW", optim_adamw}, {"lr_schedule", optim_lr_schedule}, {"EMA", optim_ema},
     {"clip_grad_norm", clip_grad_norm}, {NULL, NULL},

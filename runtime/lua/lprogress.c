@@ -1,9 +1,6 @@
 /* lundi.progress{total=N, label="train"} -> a bar with :update(step, extra) and :finish().
  * extra is a string or a table {loss=0.04, lr=1e-4}, shown as "loss 0.04 lr 0.0001" (keys
  * sorted, numbers with %.4g). __gc and __close finish and free the bar. */
-#include <stdlib.h>
-#include <string.h>
-
 #include "lua_internal.h"
 #include "lundi/progress.h"
 
@@ -27,11 +24,8 @@ static int progress_new(lua_State *L) {
   return 1;
 }
 
-static int cmp_str(const void *a, const void *b) {
-  return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* Formats the table at idx into buf: string keys sorted, "key value" pairs. */
+/* Formats the table at idx into buf (lundi_progress_format_pairs): values other than numbers
+ * go through tostring, their strings anchored in a scratch table. */
 static void format_extra(lua_State *L, int idx, char *buf, size_t cap) {
   int n = 0;
   lua_pushnil(L);
@@ -41,33 +35,23 @@ static void format_extra(lua_State *L, int idx, char *buf, size_t cap) {
     n++;
     lua_pop(L, 1);
   }
-  const char **keys = lua_newuserdatauv(L, sizeof *keys * (size_t)(n ? n : 1), 0);
+  lundi_progress_pair *p = lua_newuserdatauv(L, sizeof *p * (size_t)(n ? n : 1), 0);
+  lua_createtable(L, n, 0);
   int i = 0;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    keys[i++] = lua_tostring(L, -2); /* anchored by the table */
+    p[i] = (lundi_progress_pair){.key = lua_tostring(L, -2), .is_int = lua_isinteger(L, -1)};
+    if (p[i].is_int) p[i].i = (int64_t)lua_tointeger(L, -1);
+    else if (lua_type(L, -1) == LUA_TNUMBER) p[i].d = lua_tonumber(L, -1);
+    else {
+      p[i].text = luaL_tolstring(L, -1, NULL);
+      lua_rawseti(L, -4, i + 1); /* into the scratch table below key and value */
+    }
+    i++;
     lua_pop(L, 1);
   }
-  qsort(keys, (size_t)n, sizeof *keys, cmp_str);
-  size_t len = 0;
-  buf[0] = 0;
-  int top = lua_gettop(L);
-  for (i = 0; i < n && len + 1 < cap; i++) {
-    lua_getfield(L, idx, keys[i]);
-    int w;
-    if (lua_isinteger(L, -1))
-      w = snprintf(buf + len, cap - len, "%s%s %lld", len ? " " : "", keys[i],
-                   (long long)lua_tointeger(L, -1));
-    else if (lua_type(L, -1) == LUA_TNUMBER)
-      w = snprintf(buf + len, cap - len, "%s%s %.4g", len ? " " : "", keys[i], lua_tonumber(L, -1));
-    else
-      w = snprintf(buf + len, cap - len, "%s%s %s", len ? " " : "", keys[i],
-                   luaL_tolstring(L, -1, NULL));
-    if (w > 0) len += (size_t)w;
-    if (len >= cap) len = cap - 1;
-    lua_settop(L, top);
-  }
-  lua_pop(L, 1); /* keys */
+  lundi_progress_format_pairs(buf, cap, p, n);
+  lua_pop(L, 2);
 }
 
 static int progress_update(lua_State *L) {

@@ -118,6 +118,8 @@ void lundi_adamw_set_lr(lundi_adamw *o, float lr) {
   if (o && lr >= 0) o->cfg.lr = lr;
 }
 
+float lundi_adamw_lr(const lundi_adamw *o) { return o ? o->cfg.lr : 0; }
+
 int64_t lundi_adamw_step_count(const lundi_adamw *o) { return o ? o->step : 0; }
 
 static int push_prefixed(lundi_param_list *out, const char *prefix, const char *name, lundi_tensor *t) {

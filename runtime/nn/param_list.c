@@ -54,3 +54,15 @@ int64_t lundi_param_list_numel(const lundi_param_list *l) {
   for (int i = 0; l && i < l->n; i++) n += lundi_numel(l->tensors[i]);
   return n;
 }
+
+void lundi_param_list_sort(lundi_param_list *l) {
+  for (int i = 1; l && i < l->n; i++) /* insertion sort: lists are short, and it is stable */
+    for (int j = i; j > 0 && strcmp(l->names[j - 1], l->names[j]) > 0; j--) {
+      char *s = l->names[j];
+      lundi_tensor *t = l->tensors[j];
+      l->names[j] = l->names[j - 1];
+      l->tensors[j] = l->tensors[j - 1];
+      l->names[j - 1] = s;
+      l->tensors[j - 1] = t;
+    }
+}

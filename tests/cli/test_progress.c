@@ -115,6 +115,21 @@ static void truncation(void) {
   CHECK(lundi_progress_format(NULL, 0, &v) == 0);
 }
 
+/* The extra text from pairs: sorted by key, integers, %.4g numbers, texts; truncated. */
+static void extra_pairs(void) {
+  lundi_progress_pair p[] = {
+    {.key = "lr", .d = 1e-4}, {.key = "loss", .d = 0.041234}, {.key = "epoch", .is_int = 1, .i = 3},
+    {.key = "phase", .text = "warmup"},
+  };
+  char buf[64];
+  CHECK(lundi_progress_format_pairs(buf, sizeof buf, p, 4) == strlen(buf));
+  CHECK_STR(buf, "epoch 3 loss 0.04123 lr 0.0001 phase warmup");
+  char small[12];
+  CHECK(lundi_progress_format_pairs(small, sizeof small, p, 4) == 11);
+  CHECK_STR(small, "epoch 3 los");
+  CHECK(lundi_progress_format_pairs(buf, sizeof buf, p, 0) == 0 && buf[0] == 0);
+}
+
 /* Reads f from the start into lines; returns the count. */
 static int read_lines(FILE *f, char lines[][256], int max) {
   rewind(f);
@@ -182,6 +197,6 @@ static const test_case tests[] = {
   {"durations", durations},       {"plain_line", plain_line},   {"final_line", final_line},
   {"unknown_total", unknown_total}, {"rates", rates},           {"tty_line", tty_line},
   {"narrow_terminal", narrow_terminal}, {"truncation", truncation},
-  {"object_plain", object_plain}, {"object_disabled", object_disabled},
+  {"object_plain", object_plain}, {"object_disabled", object_disabled}, {"extra_pairs", extra_pairs},
 };
 TEST_MAIN(tests)
