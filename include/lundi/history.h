@@ -131,6 +131,10 @@ typedef struct lundi_plugin_use {
   char *kind, *name, *version, *params, *origin; /* any may be NULL */
 } lundi_plugin_use;
 
+typedef struct lundi_plugin_file {
+  char *path, *sha256, *role; /* as in plugin_files (lundi/store.h) */
+} lundi_plugin_file;
+
 typedef struct lundi_run_record {
   int64_t id;
   char *uuid, *name, *script_path, *script_sha256, *script_text, *lundi_version, *device;
@@ -148,6 +152,9 @@ typedef struct lundi_run_record {
   int n_outputs;
   lundi_plugin_use *plugins;
   int n_plugins;
+  char *cwd;                /* the working directory at the start; NULL before schema 3 */
+  lundi_plugin_file *files; /* the files it loaded, in the order recorded */
+  int n_files;
 } lundi_run_record;
 /* ref as for lundi_history_resolve. *out is allocated; free with lundi_run_record_free. */
 int lundi_history_run(lundi_store *s, const char *ref, lundi_run_record **out);

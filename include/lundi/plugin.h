@@ -197,6 +197,10 @@ int lundi_registry_load_path(lundi_registry *r, const char *dirs);
  * PATH's missing entries. Fails only on out of memory or bad arguments. */
 typedef void (*lundi_warning_fn)(void *ud, const char *message);
 int lundi_registry_scan_path(lundi_registry *r, const char *dirs, lundi_warning_fn warn, void *ud);
+/* The files loaded by lundi_registry_load_file (directly or from a path), in load order and
+ * named as they were given; a file loaded once under two names is listed once. */
+int lundi_registry_file_count(const lundi_registry *r);
+const char *lundi_registry_file(const lundi_registry *r, int i); /* NULL when out of range */
 int lundi_registry_count(const lundi_registry *r);
 const lundi_plugin *lundi_registry_at(const lundi_registry *r, int i); /* registration order */
 /* NULL with the error set when absent; the message lists the names of that kind. */

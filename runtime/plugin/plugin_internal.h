@@ -33,6 +33,7 @@ struct lundi_registry {
   lundi_plugin **items;
   int n, cap;
   void **handles;             /* dlopen() handles, closed by lundi_registry_free() */
+  char **files;               /* the path each handle was loaded from (caph of them) */
   int nh, caph;
   const char *loading;        /* path of the file whose entry point is running, or NULL */
   int live;                   /* instances not yet freed */

@@ -43,8 +43,9 @@ void lundi__registry_destroy(lundi_registry *r) {
   lundi__registry_truncate(r, 0);
   free(r->items);
   /* Plugins (and their release_user) are gone before the code they came from is unmapped. */
-  for (int i = r->nh - 1; i >= 0; i--) dlclose(r->handles[i]);
+  for (int i = r->nh - 1; i >= 0; i--) dlclose(r->handles[i]), free(r->files[i]);
   free(r->handles);
+  free(r->files);
   free(r);
 }
 
