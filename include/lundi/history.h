@@ -195,9 +195,12 @@ int lundi_metric_higher_is_better(const char *key);
 
 /* The bytes of an output (inline or from its blob file), checked against its sha256. */
 int lundi_history_output_data(lundi_store *s, int64_t output_id, uint8_t **data, size_t *size);
-/* Writes each output as a file, the script (as its base name, or script.lua) and
- * manifest.json (run info, params, tags, metric summaries, plugins, outputs with their
- * file name and sha256) into dir, created when missing. File names come from the output
+/* Writes each output as a file, the script (as its base name, or script.lua), each file the
+ * run loaded (lundi_run_record.files) that still has its recorded sha256 as
+ * plugins/<base name> ("-2", ... on a clash), and manifest.json (run info, params, tags,
+ * metric summaries, plugins, plugin_files with path, sha256, role and the copy's file name
+ * (null, with not_copied saying why, for one gone or changed), outputs with their file name
+ * and sha256) into dir, created when missing. File names come from the output
  * names made safe ('/' and control characters become '_'), with an extension from the mime
  * type, and "-<id>" added on a clash. *manifest (when not NULL) receives the malloc'd path of
  * manifest.json. */

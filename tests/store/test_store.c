@@ -108,7 +108,7 @@ static void migrate_from_v1(void) {
   CHECK(s != NULL);
   if (!s) return;
   sqlite3 *db = lundi__store_db(s);
-  CHECK(q_int(db, "PRAGMA user_version") == 2);
+  CHECK(q_int(db, "PRAGMA user_version") == LUNDI_STORE_SCHEMA_VERSION);
   CHECK(q_int(db, "SELECT count(*) FROM runs") == 2);
   CHECK(q_text_is(db, "SELECT status FROM runs WHERE uuid='u-2'", "failed"));
   CHECK(q_int(db, "SELECT count(*) FROM params") == 2);
@@ -143,7 +143,7 @@ static void newer_version_refused(void) {
   char before[65], after[65];
   file_sha(p, before);
   CHECK_ERR(lundi_store_open(p, 0), "has schema version 7; this lundi");
-  CHECK(strstr(lundi_last_error(), "supports up to 2; upgrade lundi") != NULL);
+  CHECK(strstr(lundi_last_error(), "supports up to 3; upgrade lundi") != NULL);
   CHECK(strstr(lundi_last_error(), p) != NULL);
   CHECK_ERR(lundi_store_open(p, LUNDI_STORE_READONLY), "upgrade lundi");
   file_sha(p, after);
