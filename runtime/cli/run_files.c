@@ -54,7 +54,36 @@ void cli_record_plugin_files(lundi_run *run, const cli_opts *o, const lundi_regi
 
 /* ---- Lua files: the wrappers record, then do what the originals do ---- */
 
-static void note_lua(const char *path) { note(lundi_session_current(), path, "lua"); }
+/* The names recorded for the current run, so a loop calling dofile hashes the file once. */
+static struct {
+  lundi_run *run;
+  char **names;
+  int n, cap;
+} noted;
+
+static int noted_before(lundi_run *run, const char *path) {
+  if (run != noted.run) {
+    for (int i = 0; i < noted.n; i++) free(noted.names[i]);
+    noted.n = 0;
+    noted.run = run;
+  }
+  for (int i = 0; i < noted.n; i++)
+    if (!strcmp(noted.names[i], path)) return 1;
+  if (noted.n == noted.cap) {
+    int cap = noted.cap ? 2 * noted.cap : 16;
+    char **g = realloc(noted.names, (size_t)cap * sizeof *g);
+    if (!g) return 0;
+    noted.names = g;
+    noted.cap = cap;
+  }
+  if ((noted.names[noted.n] = strdup(path))) noted.n++;
+  return 0;
+}
+
+static void note_lua(const char *path) {
+  lundi_run *run = lundi_session_current();
+  if (run && !noted_before(run, path)) note(run, path, "lua");
+}
 
 static int dofile_done(lua_State *L, int status, lua_KContext ctx) {
   (void)status, (void)ctx;
