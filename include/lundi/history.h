@@ -135,6 +135,10 @@ typedef struct lundi_plugin_use {
   char *kind, *name, *version, *params, *origin; /* any may be NULL */
 } lundi_plugin_use;
 
+typedef struct lundi_plugin_file {
+  char *path, *sha256, *role; /* as in plugin_files (lundi/store.h) */
+} lundi_plugin_file;
+
 typedef struct lundi_run_record {
   int64_t id;
   char *uuid, *name, *script_path, *script_sha256, *script_text, *lundi_version, *device;
@@ -152,6 +156,9 @@ typedef struct lundi_run_record {
   int n_outputs;
   lundi_plugin_use *plugins;
   int n_plugins;
+  char *cwd;                /* the working directory at the start; NULL before schema 3 */
+  lundi_plugin_file *files; /* the files it loaded, in the order recorded */
+  int n_files;
 } lundi_run_record;
 /* ref as for lundi_history_resolve. *out is allocated; free with lundi_run_record_free. */
 int lundi_history_run(lundi_store *s, const char *ref, lundi_run_record **out);
@@ -192,9 +199,12 @@ int lundi_metric_higher_is_better(const char *key);
 
 /* The bytes of an output (inline or from its blob file), checked against its sha256. */
 int lundi_history_output_data(lundi_store *s, int64_t output_id, uint8_t **data, size_t *size);
-/* Writes each output as a file, the script (as its base name, or script.lua) and
- * manifest.json (run info, params, tags, metric summaries, plugins, outputs with their
- * file name and sha256) into dir, created when missing. File names come from the output
+/* Writes each output as a file, the script (as its base name, or script.lua), each file the
+ * run loaded (lundi_run_record.files) that still has its recorded sha256 as
+ * plugins/<base name> ("-2", ... on a clash), and manifest.json (run info, params, tags,
+ * metric summaries, plugins, plugin_files with path, sha256, role and the copy's file name
+ * (null, with not_copied saying why, for one gone or changed), outputs with their file name
+ * and sha256) into dir, created when missing. File names come from the output
  * names made safe ('/' and control characters become '_'), with an extension from the mime
  * type, and "-<id>" added on a clash. *manifest (when not NULL) receives the malloc'd path of
  * manifest.json. */

@@ -209,6 +209,10 @@ typedef struct lundi_file_loader {
 } lundi_file_loader;
 int lundi_registry_add_loader(lundi_registry *r, const lundi_file_loader *loader);
 int lundi_registry_scan_path(lundi_registry *r, const char *dirs, lundi_warning_fn warn, void *ud);
+/* The files loaded by lundi_registry_load_file (directly or from a path), in load order and
+ * named as they were given; a file loaded once under two names is listed once. */
+int lundi_registry_file_count(const lundi_registry *r);
+const char *lundi_registry_file(const lundi_registry *r, int i); /* NULL when out of range */
 int lundi_registry_count(const lundi_registry *r);
 const lundi_plugin *lundi_registry_at(const lundi_registry *r, int i); /* registration order */
 /* NULL with the error set when absent; the message lists the names of that kind. */

@@ -7,7 +7,8 @@
  *        script_sha256 TEXT, script_text TEXT, lundi_version TEXT, device TEXT, seed INTEGER,
  *        status TEXT NOT NULL  -- running | finished | failed | interrupted
  *        start_time REAL, end_time REAL,      -- unix seconds
- *        exit_message TEXT, pid INTEGER, host TEXT, deleted INTEGER NOT NULL DEFAULT 0)
+ *        exit_message TEXT, pid INTEGER, host TEXT, deleted INTEGER NOT NULL DEFAULT 0,
+ *        cwd TEXT)           -- the working directory at the start (NULL before schema 3)
  *   params(run_id -> runs.id, key TEXT, value TEXT, type TEXT, PRIMARY KEY(run_id, key))
  *        -- type: "int" | "float" | "bool" | "string"
  *   metrics(run_id -> runs.id, key TEXT, step INTEGER, value REAL, wall_time REAL)
@@ -27,6 +28,11 @@
  *        created REAL)
  *   plugins_used(run_id -> runs.id, kind TEXT, name TEXT, version TEXT, params TEXT, origin TEXT)
  *        -- params: the JSON of lundi_params_to_json()
+ *   plugin_files(run_id -> runs.id, path TEXT NOT NULL, sha256 TEXT NOT NULL,
+ *        role TEXT NOT NULL, PRIMARY KEY(run_id, path))
+ *        -- each file the run loaded, by absolute path, with its sha256 when loaded; role:
+ *        -- plugin (--plugin), path (LUNDI_PLUGIN_PATH), lua (a Lua file the script loaded
+ *        -- with dofile, loadfile or require)
  * Foreign keys are on, with ON DELETE CASCADE from runs. The DB runs in WAL mode with a busy
  * timeout, so several processes may write at once. A NaN metric is stored as NULL (SQLite
  * has no NaN); the summary's min/max skip it; infinities are kept.
@@ -46,7 +52,7 @@
 extern "C" {
 #endif
 
-#define LUNDI_STORE_SCHEMA_VERSION 2
+#define LUNDI_STORE_SCHEMA_VERSION 3
 #define LUNDI_STORE_INLINE_MAX (256 * 1024) /* bytes; larger outputs go to blob files */
 
 typedef struct lundi_store lundi_store;
@@ -86,7 +92,7 @@ typedef struct lundi_run_info {
   int no_seed;             /* 1: the run has no seed (yet): NULL, not 0 */
 } lundi_run_info;
 
-/* Starts a run (status running, this pid and host, a fresh uuid v4). */
+/* Starts a run (status running, this pid, host and working directory, a fresh uuid v4). */
 lundi_run *lundi_run_begin(lundi_store *s, const lundi_run_info *info);
 int64_t lundi_run_id(const lundi_run *r);
 const char *lundi_run_uuid(const lundi_run *r);
@@ -103,6 +109,11 @@ int lundi_run_log(lundi_run *r, const char *key, int64_t step, double value);
 int lundi_run_flush(lundi_run *r);
 int lundi_run_plugin(lundi_run *r, const char *kind, const char *name, const char *version,
                      const char *params_json, const char *origin);
+/* Records a file the run loaded: its absolute path (a relative one is taken from the
+ * working directory, symlinks resolved) and the sha256 of its bytes now. role: "plugin",
+ * "path" or "lua" (see plugin_files above). A path recorded already for this run keeps its
+ * first row (0). A file that cannot be read is an error naming it; nothing is recorded. */
+int lundi_run_plugin_file(lundi_run *r, const char *path, const char *role);
 /* Stores bytes (inline or as a content-addressed blob file, written atomically before the
  * row). kind: image | text | trajectory | checkpoint | file. metadata_json may be NULL.
  * *id receives the output's id when id is not NULL. */
@@ -113,6 +124,8 @@ int lundi_run_end(lundi_run *r, lundi_run_status st, const char *message);
 
 /* sha256 of bytes as 64 lowercase hex digits plus NUL. */
 void lundi_sha256_hex(const void *data, size_t n, char out[65]);
+/* sha256 of a file's bytes; an error naming the file when it cannot be read (out[0] = 0). */
+int lundi_sha256_file(const char *path, char out[65]);
 
 #ifdef __cplusplus
 }

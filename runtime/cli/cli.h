@@ -68,6 +68,15 @@ const char *cli_suggest(const char *s, const char *const *names, int n);
 /* Prints the help of cmd (NULL: the general help) to out. */
 void cli_print_help(FILE *out, const cli_command *cmd);
 
+/* run_files.c: records in run the plugin files reg loaded (role plugin for the --plugin
+ * ones, path for LUNDI_PLUGIN_PATH's), as lundi/store.h's plugin_files. */
+struct lundi_run;
+void cli_record_plugin_files(struct lundi_run *run, const cli_opts *o, const lundi_registry *reg);
+/* Wraps dofile, loadfile and the package searchers of L so each Lua file they load is
+ * recorded (role lua) in the session's current run, when there is one. */
+struct lua_State;
+void cli_watch_lua_files(struct lua_State *L);
+
 int cli_cmd_run(cli_opts *o, int argc, char **argv, int at);
 int cli_cmd_plugins(cli_opts *o, int argc, char **argv, int at);
 int cli_cmd_devices(cli_opts *o, int argc, char **argv, int at);

@@ -1,6 +1,7 @@
 /* lundi export RUN DIR: the outputs as files, the script, and manifest.json. */
-#include <string.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 #include "lundi/lundi.h"
@@ -11,8 +12,12 @@ const char cli_export_help[] =
     "Writes into DIR (created when missing) every output of RUN as a file named after\n"
     "the output (with an extension from its type; '-ID' added when two names clash),\n"
     "the script as it was when the run started, and manifest.json: the run's\n"
-    "attributes, params, tags, metric summaries, plugins, and each output's file,\n"
-    "kind, type, size and sha256. Every output is checked against its sha256 first.\n"
+    "attributes, params, tags, metric summaries, plugins, each output's file, kind,\n"
+    "type, size and sha256, and under plugin_files each file the run loaded (plugin\n"
+    "files and the Lua files its script loaded) with its path, role and sha256.\n"
+    "Those files are copied to DIR/plugins/ when they still have the recorded sha256;\n"
+    "one that is gone or changed is not copied (a warning, and the manifest says\n"
+    "why). Every output is checked against its sha256 first.\n"
     "\n"
     "RUN as in 'lundi show': an id, a uuid or its start, a name, 'last' or -N.\n"
     "\n"
@@ -46,9 +51,19 @@ int cli_cmd_export(cli_opts *o, int argc, char **argv, int at) {
   if (lundi_history_resolve(s, pos[0], &id) != 0 || lundi_history_run(s, pos[0], &r) != 0 ||
       lundi_history_export(s, id, pos[1], &manifest) != 0)
     rc = cli_fail("%s", lundi_last_error());
-  else
-    printf("exported run %lld (%s) to %s: %d output%s%s, manifest.json\n", (long long)id, r->name ? r->name : "-",
-           pos[1], r->n_outputs, r->n_outputs == 1 ? "" : "s", r->script_text ? ", the script" : "");
+  else {
+    int copied = 0;
+    for (int i = 0; i < r->n_files; i++) {
+      char now[65];
+      if (lundi_sha256_file(r->files[i].path, now) == 0 && !strcmp(now, r->files[i].sha256)) copied++;
+      else fprintf(stderr, "lundi: warning: %s was not copied: %s (recorded sha256 %s)\n",
+                   r->files[i].path, *now ? "it changed since the run" : "it is gone", r->files[i].sha256);
+    }
+    printf("exported run %lld (%s) to %s: %d output%s%s", (long long)id, r->name ? r->name : "-", pos[1],
+           r->n_outputs, r->n_outputs == 1 ? "" : "s", r->script_text ? ", the script" : "");
+    if (r->n_files) printf(", %d of %d loaded file%s in plugins/", copied, r->n_files, r->n_files == 1 ? "" : "s");
+    printf(", manifest.json\n");
+  }
   lundi_run_record_free(r);
   free(manifest);
   lundi_store_close(s);

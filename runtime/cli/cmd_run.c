@@ -6,6 +6,7 @@
  * second Ctrl-C kills the process at once. */
 #include <lauxlib.h>
 #include <lualib.h>
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,10 @@ const char cli_run_help[] =
     "Options before SCRIPT are lundi's (--plugin, --device, --threads, --quiet, --db;\n"
     "see 'lundi help') and:\n"
     "  --no-record   run without recording anything in the store\n"
+    "  --script-text FILE\n"
+    "                run the text in FILE as if it were SCRIPT (SCRIPT is what is\n"
+    "                recorded, named in messages and arg[0], and the folder its\n"
+    "                debug.getinfo source points at); 'lundi rerun' uses it\n"
     "Everything after SCRIPT belongs to the script:\n"
     "  --key=value   params.key = value: a number when it reads as one, true or false\n"
     "                as booleans, a string otherwise (the last one given wins)\n"
@@ -37,14 +42,16 @@ const char cli_run_help[] =
     "are the words after it.\n"
     "\n"
     "Recording: each run is recorded in the store (--db FILE, else $LUNDI_DB, else\n"
-    "./lundi.db): the script's path, text and sha256, the params with their types, the\n"
-    "plugins created, and what the script logs through lundi.current_run() (run:log{...},\n"
-    "run:save_image(...), ...). The run ends as finished, failed (with the error) or\n"
-    "interrupted (Ctrl-C, after a final flush); one killed outright shows as crashed at\n"
-    "once and is marked failed (crashed) by the next lundi command that writes the\n"
-    "store. If the store cannot be\n"
-    "opened (read-only, corrupt, from a newer lundi), lundi refuses to start the script\n"
-    "and exits with 1 before doing any work; --no-record runs it without a store.\n"
+    "./lundi.db): the script's path, text and sha256, the working directory, the\n"
+    "params with their types, the plugins created, each plugin file and Lua file\n"
+    "loaded (dofile, loadfile, require) with its sha256, and what the script logs\n"
+    "through lundi.current_run() (run:log{...}, run:save_image(...), ...). The run\n"
+    "ends as finished, failed (with the error) or interrupted (Ctrl-C, after a final\n"
+    "flush); one killed outright shows as crashed at once and is marked failed\n"
+    "(crashed) by the next lundi command that writes the store. If the store cannot\n"
+    "be opened (read-only, corrupt, from a newer lundi), lundi refuses to start the\n"
+    "script and exits with 1 before doing any work; --no-record runs it without a\n"
+    "store.\n"
     "\n"
     "Exit status: 0 when the script finishes (os.exit(n) picks another), 1 on an error\n"
     "(shown with a traceback), 2 on a usage error, 130 after Ctrl-C. Ctrl-C stops the\n"
@@ -221,12 +228,12 @@ static char *read_text(const char *path) {
 }
 
 /* Starts the run: name (params.name, else the script's name without .lua), script path,
- * text and sha256, device, seed (--seed, else none until the script records a seed param),
- * and every param with its type. */
-static int begin_run(lundi_store *st, lua_State *L, const char *script,
+ * text (given_text, else the file's) and sha256, device, seed (--seed, else none until the
+ * script records a seed param), and every param with its type. */
+static int begin_run(lundi_store *st, lua_State *L, const char *script, const char *given_text,
                      const run_param *p, int n, lundi_run **out) {
   *out = NULL;
-  char *text = read_text(script);
+  char *text = given_text ? strdup(given_text) : read_text(script);
   if (!text) return 0; /* the script cannot be read: luaL_loadfile reports it; no run */
   char name[256], *abs = realpath(script, NULL);
   const char *base = strrchr(script, '/') ? strrchr(script, '/') + 1 : script;
@@ -290,12 +297,24 @@ static void wrap_os_exit(lua_State *L) {
 
 /* ---- the run ---- */
 
-static cli_run_status run_script(lua_State *L, const char *script, const run_param *params,
+/* text (from --script-text) loads under SCRIPT's name, its '#' first line skipped as
+ * luaL_loadfile does (the newline kept, so line numbers stay). */
+static int load_script(lua_State *L, const char *script, const char *text) {
+  if (!text) return luaL_loadfile(L, script);
+  const char *body = text;
+  if (*body == '#') body += strcspn(body, "\n");
+  lua_pushfstring(L, "@%s", script);
+  int rc = luaL_loadbufferx(L, body, strlen(body), lua_tostring(L, -1), "t");
+  lua_remove(L, -2);
+  return rc;
+}
+
+static cli_run_status run_script(lua_State *L, const char *script, const char *text, const run_param *params,
                                  int n_params, int argc, char **argv, int script_at, int rest,
                                  char **error) {
   lua_pushcfunction(L, message_handler);
   int base = lua_gettop(L);
-  if (luaL_loadfile(L, script) != LUA_OK) {
+  if (load_script(L, script, text) != LUA_OK) {
     *error = strdup(lua_tostring(L, -1)); /* "cannot open x" or "x.lua:3: ..." */
     return CLI_RUN_FAILED;
   }
@@ -347,6 +366,7 @@ static int resolve_device(const cli_opts *o) {
 
 int cli_cmd_run(cli_opts *o, int argc, char **argv, int at) {
   int i = at + 1, record = !o->no_record;
+  const char *text_file = NULL;
   while (i < argc && argv[i][0] == '-' && argv[i][1]) {
     if (cli_is_help(argv[i])) {
       cli_print_help(stdout, cli_find_command("run"));
@@ -357,7 +377,8 @@ int cli_cmd_run(cli_opts *o, int argc, char **argv, int at) {
       i++;
       continue;
     }
-    int r = cli_global_option(o, argc, argv, &i, "run");
+    int r = cli_take_value(argc, argv, &i, "--script-text", &text_file, "run");
+    if (r == 0) r = cli_global_option(o, argc, argv, &i, "run");
     if (r < 0) return CLI_USAGE;
     if (r == 0)
       return cli_usage_error("run", "unknown option '%s' before the script (script parameters go "
@@ -366,25 +387,28 @@ int cli_cmd_run(cli_opts *o, int argc, char **argv, int at) {
   if (i >= argc) return cli_usage_error("run", "missing the script to run (lundi run SCRIPT)");
   int script_at = i;
   const char *script = argv[i];
+  char *text = NULL;
+  if (text_file && !(text = read_text(text_file)))
+    return cli_fail("cannot read --script-text %s: %s", text_file, strerror(errno));
   run_param *params = calloc((size_t)argc, sizeof *params);
   int n_params, rest;
-  if (!params) return cli_fail("out of memory");
+  if (!params) return free(text), cli_fail("out of memory");
   if (parse_params(argc, argv, script_at + 1, params, &n_params, &rest) != 0) {
-    free(params);
+    free(params), free(text);
     return CLI_USAGE;
   }
   cli_apply(o);
   /* The plugins before the device: a plugin file may add the backend --device names. */
   lundi_registry *reg = cli_load_registry(o);
   if (!reg) {
-    free(params);
+    free(params), free(text);
     return CLI_FAIL;
   }
   int bad = cli_check_device(o);
   if (!bad) bad = resolve_device(o);
   if (bad) {
     lundi_registry_free(reg);
-    free(params);
+    free(params), free(text);
     return bad;
   }
   if (o->db) setenv("LUNDI_DB", o->db, 1); /* lundi.run{} in the script defaults to it too */
@@ -392,7 +416,7 @@ int cli_cmd_run(cli_opts *o, int argc, char **argv, int at) {
   lundi_store *store = NULL;
   if (record && !(store = lundi_store_open(o->db, 0))) {
     lundi_registry_free(reg);
-    free(params);
+    free(params), free(text);
     return cli_fail("%s\nlundi: the script was not started; fix the store, pick another with "
                     "--db FILE, or run without recording (lundi run --no-record ...)",
                     lundi_last_error());
@@ -401,7 +425,7 @@ int cli_cmd_run(cli_opts *o, int argc, char **argv, int at) {
   if (!L) {
     lundi_registry_free(reg);
     lundi_store_close(store);
-    free(params);
+    free(params), free(text);
     return cli_fail("cannot create a Lua state: out of memory");
   }
   luaL_openlibs(L);
@@ -409,11 +433,11 @@ int cli_cmd_run(cli_opts *o, int argc, char **argv, int at) {
   lua_pop(L, 1);
   lundi_run *run = NULL;
   if (store) {
-    if (begin_run(store, L, script, params, n_params, &run) != 0) {
+    if (begin_run(store, L, script, text, params, n_params, &run) != 0) {
       lua_close(L);
       lundi_registry_free(reg);
       lundi_store_close(store);
-      free(params);
+      free(params), free(text);
       return CLI_FAIL;
     }
     if (run) {
@@ -421,16 +445,18 @@ int cli_cmd_run(cli_opts *o, int argc, char **argv, int at) {
       if (lundi_session_set_current(run) != 0) fprintf(stderr, "lundi: warning: %s\n", lundi_last_error());
       recording = run;
       wrap_os_exit(L);
+      cli_record_plugin_files(run, o, reg);
+      cli_watch_lua_files(L);
     }
   }
   char *error = NULL;
-  cli_run_status st = run_script(L, script, params, n_params, argc, argv, script_at, rest, &error);
+  cli_run_status st = run_script(L, script, text, params, n_params, argc, argv, script_at, rest, &error);
   lundi_run_status rst = st == CLI_RUN_FINISHED ? LUNDI_RUN_FINISHED
                          : st == CLI_RUN_INTERRUPTED ? LUNDI_RUN_INTERRUPTED : LUNDI_RUN_FAILED;
   lundi_lua_set_exit_status(L, rst);
   lua_close(L); /* finalisers run here, before the messages below (a bar ends its line) */
   lundi_registry_free(reg);
-  free(params);
+  free(params), free(text);
   if (recording) { /* after lua_close: finalisers may still log to it */
     lundi_session_set_current(NULL);
     char *msg = exit_message(error);

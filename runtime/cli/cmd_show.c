@@ -10,8 +10,11 @@ const char cli_show_help[] =
     "usage: lundi show RUN\n"
     "\n"
     "Shows one run: status (and the error of a failed run), times, script and its\n"
-    "sha256, device, seed, params, tags, each metric's last, min and max value, the\n"
-    "outputs (kind, name, size, sha256, where they are stored) and the plugins used.\n"
+    "sha256, the working directory, device, seed, params, tags, each metric's last,\n"
+    "min and max value, the outputs (kind, name, size, sha256, where they are\n"
+    "stored), the plugins used, and the files loaded with their sha256: plugin\n"
+    "(--plugin), path (from LUNDI_PLUGIN_PATH), lua (by the script's dofile, loadfile\n"
+    "or require).\n"
     "\n"
     "RUN is an id (42), a uuid or its first characters (4 or more), a run name (the\n"
     "newest run with it), 'last' or -N (the Nth newest run: -1 is the last).\n"
@@ -61,6 +64,7 @@ static void print_header(const lundi_run_record *r) {
   else printf("%-10s %s .. %s (%s)\n", "time", a, b, d);
   if (r->script_path) printf("%-10s %s\n", "script", r->script_path);
   if (r->script_sha256) printf("%-10s %s%s\n", "sha256", r->script_sha256, r->script_text ? "" : " (text not recorded)");
+  if (r->cwd) printf("%-10s %s\n", "cwd", r->cwd);
   printf("%-10s %s", "device", r->device ? r->device : "-");
   if (r->has_seed) printf(", seed %lld", (long long)r->seed);
   putchar('\n');
@@ -123,6 +127,11 @@ static void print_outputs(const lundi_run_record *r, int64_t highlight) {
     if (p->params && strcmp(p->params, "{}")) printf("  %s", p->params);
     putchar('\n');
   }
+  /* what a rerun reloads and checks: plugin (--plugin), path (LUNDI_PLUGIN_PATH), lua */
+  if (r->n_files) printf("\nfiles loaded\n");
+  for (int i = 0; i < r->n_files; i++)
+    printf("  %-6s  %s  sha256 %s\n", r->files[i].role ? r->files[i].role : "?", r->files[i].path,
+           r->files[i].sha256 ? r->files[i].sha256 : "?");
 }
 
 int cli_show_run(lundi_store *s, const char *ref, int64_t highlight) {

@@ -33,17 +33,17 @@ const lundi_file_loader *lundi__loader_for(const lundi_registry *r, const char *
 int lundi__load_with(lundi_registry *r, const lundi_file_loader *l, const char *path) {
   char *real = realpath(path, NULL);
   if (!real) return lundi_set_error(LUNDI_EIO, "cannot load plugin %s: no such file", path);
-  for (int i = 0; i < r->n_files; i++)
-    if (!strcmp(r->files[i], real)) { /* the same file twice (path and --plugin): once */
+  for (int i = 0; i < r->n_loader_files; i++)
+    if (!strcmp(r->loader_files[i], real)) { /* the same file twice (path and --plugin): once */
       free(real);
       return 0;
     }
-  char **files = realloc(r->files, sizeof *files * (size_t)(r->n_files + 1));
+  char **files = realloc(r->loader_files, sizeof *files * (size_t)(r->n_loader_files + 1));
   if (!files) {
     free(real);
     return lundi_set_error(LUNDI_ENOMEM, "%s: out of memory", path);
   }
-  r->files = files;
+  r->loader_files = files;
   const char *outer = r->loading;
   int n0 = r->n;
   r->loading = path;
@@ -58,7 +58,7 @@ int lundi__load_with(lundi_registry *r, const lundi_file_loader *l, const char *
     return lundi_set_error(rc < 0 ? rc : LUNDI_EINVAL, "plugin %s failed to load (nothing registered from it): %s",
                            path, msg);
   }
-  r->files[r->n_files++] = real;
+  r->loader_files[r->n_loader_files++] = real;
   return 0;
 }
 
@@ -66,8 +66,8 @@ void lundi__loaders_close(lundi_registry *r) {
   for (int i = r->n_loaders - 1; i >= 0; i--)
     if (r->loaders[i].close) r->loaders[i].close(r->loaders[i].ud);
   r->n_loaders = 0;
-  for (int i = 0; i < r->n_files; i++) free(r->files[i]);
-  free(r->files);
-  r->files = NULL;
-  r->n_files = 0;
+  for (int i = 0; i < r->n_loader_files; i++) free(r->loader_files[i]);
+  free(r->loader_files);
+  r->loader_files = NULL;
+  r->n_loader_files = 0;
 }

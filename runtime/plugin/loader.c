@@ -13,16 +13,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int keep_handle(lundi_registry *r, void *h) {
+/* Keeps h open, and the path it was loaded from for lundi_registry_file(). */
+static int keep_handle(lundi_registry *r, void *h, const char *path) {
   if (r->nh == r->caph) {
     int nc = r->caph ? r->caph * 2 : 8;
     void **nh = realloc(r->handles, (size_t)nc * sizeof *nh);
     if (!nh) return -1;
     r->handles = nh;
+    char **nf = realloc(r->files, (size_t)nc * sizeof *nf);
+    if (!nf) return -1;
+    r->files = nf;
     r->caph = nc;
   }
+  if (!(r->files[r->nh] = lundi__strdup(path))) return -1;
   r->handles[r->nh++] = h;
   return 0;
+}
+
+/* The shared objects in load order, then the files of other loaders (.lua) in theirs. */
+int lundi_registry_file_count(const lundi_registry *r) { return r ? r->nh + r->n_loader_files : 0; }
+const char *lundi_registry_file(const lundi_registry *r, int i) {
+  if (!r || i < 0) return NULL;
+  if (i < r->nh) return r->files[i];
+  return i - r->nh < r->n_loader_files ? r->loader_files[i - r->nh] : NULL;
 }
 
 int lundi_registry_load_file(lundi_registry *r, const char *path) {
@@ -59,7 +72,7 @@ int lundi_registry_load_file(lundi_registry *r, const char *path) {
   const void *backend = dlsym(h, LUNDI_BACKEND_SYMBOL); /* a file may add a backend */
   if (!abi && backend) { /* a backend and no plugins: its kernel_count is its ABI check */
     int rc = lundi__plugin_add_backend(backend, path, open_as);
-    if (rc == 0 && keep_handle(r, h) == 0) return 0;
+    if (rc == 0 && keep_handle(r, h, path) == 0) return 0;
     dlclose(h);
     return rc ? rc : lundi_set_error(LUNDI_ENOMEM, "%s: out of memory", path);
   }
@@ -94,7 +107,7 @@ int lundi_registry_load_file(lundi_registry *r, const char *path) {
   int rc = init(r);
   r->loading = outer;
   if (rc == 0 && backend) rc = lundi__plugin_add_backend(backend, path, open_as);
-  if (rc == 0 && keep_handle(r, h) == 0) return 0;
+  if (rc == 0 && keep_handle(r, h, path) == 0) return 0;
   char msg[1024];
   snprintf(msg, sizeof msg, "%s", rc == 0 ? "out of memory" : *lundi_last_error() ? lundi_last_error()
                                                                                    : "it returned an error without a message");

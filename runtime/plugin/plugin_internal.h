@@ -35,14 +35,15 @@ struct lundi_registry {
   lundi_plugin **items;
   int n, cap;
   void **handles;             /* dlopen() handles, closed by lundi_registry_free() */
+  char **files;               /* the path each handle was loaded from (caph of them) */
   int nh, caph;
   const char *loading;        /* path of the file whose entry point is running, or NULL */
   int live;                   /* instances not yet freed */
   int dying;                  /* lundi_registry_free() was called while instances lived */
   lundi_file_loader loaders[LUNDI__MAX_LOADERS]; /* file_loader.c: .lua and the like */
   int n_loaders;
-  char **files;               /* real paths of the files loaded through loaders (once each) */
-  int n_files;
+  char **loader_files;        /* real paths of the files loaded through loaders (once each) */
+  int n_loader_files;
 };
 
 struct lundi_instance {

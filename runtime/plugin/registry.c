@@ -44,8 +44,9 @@ void lundi__registry_destroy(lundi_registry *r) {
   lundi__loaders_close(r); /* a Lua state closes once its plugins are released */
   free(r->items);
   /* Plugins (and their release_user) are gone before the code they came from is unmapped. */
-  for (int i = r->nh - 1; i >= 0; i--) dlclose(r->handles[i]);
+  for (int i = r->nh - 1; i >= 0; i--) dlclose(r->handles[i]), free(r->files[i]);
   free(r->handles);
+  free(r->files);
   free(r);
 }
 

@@ -171,10 +171,75 @@ static cJSON *run_json(const lundi_run_record *r) {
   cJSON_AddItemToObject(j, "device", str_or_null(r->device));
   cJSON_AddItemToObject(j, "seed", r->has_seed ? cJSON_CreateNumber((double)r->seed) : cJSON_CreateNull());
   cJSON_AddItemToObject(j, "host", str_or_null(r->host));
+  cJSON_AddItemToObject(j, "cwd", str_or_null(r->cwd));
   return j;
 }
 
-static cJSON *manifest(const lundi_run_record *r, const char *script_file, char **files) {
+/* ---- the files the run loaded, copied to plugins/ ---- */
+
+/* "plugins/<base name>", "-2", "-3", ... before the extension when the name is taken. */
+static char *plugin_copy_name(const char *path, char **names, int n) {
+  const char *b = strrchr(path, '/');
+  b = b && b[1] ? b + 1 : path;
+  char base[200];
+  snprintf(base, sizeof base, "%s", b);
+  if (base[0] == '.') base[0] = '_';
+  char *dot = strrchr(base, '.'), ext[32] = "";
+  if (dot && dot != base && strlen(dot) < sizeof ext) snprintf(ext, sizeof ext, "%s", dot), *dot = 0;
+  char name[256];
+  for (int k = 1;; k++) {
+    if (k == 1) snprintf(name, sizeof name, "plugins/%s%s", base, ext);
+    else snprintf(name, sizeof name, "plugins/%s-%d%s", base, k, ext);
+    int taken = 0;
+    for (int i = 0; i < n && !taken; i++) taken = names[i] && !strcmp(names[i], name);
+    if (!taken) return strdup(name);
+  }
+}
+
+/* Copies each file with its recorded bytes (sha256 unchanged) to dir/plugins/; names[i]
+ * stays NULL for one that is gone or changed since the run (the manifest says which). */
+static int export_plugin_files(const char *dir, const lundi_run_record *r, char **names) {
+  if (!r->n_files) return 0;
+  char sub[4200];
+  snprintf(sub, sizeof sub, "%s/plugins", dir);
+  int rc = mkdirs(sub);
+  for (int i = 0; i < r->n_files && !rc; i++) {
+    uint8_t *data = NULL;
+    size_t n = 0;
+    char sha[65];
+    if (read_file(r->files[i].path, &data, &n)) continue;
+    lundi_sha256_hex(data, n, sha);
+    if (!strcmp(sha, r->files[i].sha256)) {
+      names[i] = plugin_copy_name(r->files[i].path, names, i);
+      if (!names[i]) rc = lundi_set_error(LUNDI_ENOMEM, "out of memory");
+      else rc = write_file(dir, names[i], data, n);
+    }
+    free(data);
+  }
+  return rc;
+}
+
+static cJSON *plugin_files_json(const lundi_run_record *r, char **names) {
+  cJSON *a = cJSON_CreateArray();
+  for (int i = 0; i < r->n_files; i++) {
+    const lundi_plugin_file *f = &r->files[i];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "path", str_or_null(f->path));
+    cJSON_AddItemToObject(o, "sha256", str_or_null(f->sha256));
+    cJSON_AddItemToObject(o, "role", str_or_null(f->role));
+    cJSON_AddItemToObject(o, "file", str_or_null(names[i]));
+    if (!names[i]) {
+      char now[65];
+      int gone = lundi_sha256_file(f->path, now) != 0;
+      cJSON_AddItemToObject(o, "not_copied", cJSON_CreateString(gone ? "the file is gone" : "the file changed since the run"));
+      if (!gone) cJSON_AddItemToObject(o, "sha256_now", cJSON_CreateString(now));
+    }
+    cJSON_AddItemToArray(a, o);
+  }
+  return a;
+}
+
+static cJSON *manifest(const lundi_run_record *r, const char *script_file, char **files, char **plugin_names) {
   cJSON *m = cJSON_CreateObject();
   cJSON_AddItemToObject(m, "run", run_json(r));
   cJSON_AddItemToObject(m, "script", str_or_null(script_file));
@@ -205,6 +270,7 @@ static cJSON *manifest(const lundi_run_record *r, const char *script_file, char 
     cJSON_AddItemToObject(o, "origin", str_or_null(p->origin));
     cJSON_AddItemToArray(plugins, o);
   }
+  cJSON_AddItemToObject(m, "plugin_files", plugin_files_json(r, plugin_names));
   cJSON *outs = cJSON_AddArrayToObject(m, "outputs");
   for (int i = 0; i < r->n_outputs; i++) {
     const lundi_output_info *o = &r->outputs[i];
@@ -262,8 +328,11 @@ int lundi_history_export(lundi_store *s, int64_t run_id, const char *dir, char *
     else if (!(rc = write_file(dir, files[i], data, n))) taken[n_taken++] = strdup(files[i]);
     free(data);
   }
+  char **plugin_names = calloc((size_t)r->n_files + 1, sizeof *plugin_names);
+  if (!plugin_names && !rc) rc = lundi_set_error(LUNDI_ENOMEM, "out of memory");
+  if (!rc) rc = export_plugin_files(dir, r, plugin_names);
   if (!rc) {
-    cJSON *m = manifest(r, script_file, files);
+    cJSON *m = manifest(r, script_file, files, plugin_names);
     char *text = m ? cJSON_Print(m) : NULL;
     cJSON_Delete(m);
     if (!text) rc = lundi_set_error(LUNDI_ENOMEM, "out of memory writing the manifest");
@@ -284,6 +353,8 @@ int lundi_history_export(lundi_store *s, int64_t run_id, const char *dir, char *
   free(taken);
   for (int i = 0; files && i < r->n_outputs; i++) free(files[i]);
   free(files);
+  for (int i = 0; plugin_names && i < r->n_files; i++) free(plugin_names[i]);
+  free(plugin_names);
   free(script_file);
 done:
   lundi_run_record_free(r);

@@ -60,7 +60,18 @@ static const char v1_to_v2[] =
     " FROM metrics m GROUP BY m.run_id, m.key;"
     "ALTER TABLE outputs ADD COLUMN metadata TEXT;";
 
-static const char *const steps[] = {v0_to_v1, v1_to_v2};
+/* v3: the working directory a run started in, and the files it loaded (plugin files and
+ * the Lua files its script loaded) with their sha256, so a rerun can reload and check them.
+ * Older runs have cwd NULL and no rows. */
+static const char v2_to_v3[] =
+    "ALTER TABLE runs ADD COLUMN cwd TEXT;"
+    "CREATE TABLE plugin_files("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " path TEXT NOT NULL, sha256 TEXT NOT NULL,"
+    " role TEXT NOT NULL CHECK (role IN ('plugin','path','lua')),"
+    " PRIMARY KEY(run_id, path));";
+
+static const char *const steps[] = {v0_to_v1, v1_to_v2, v2_to_v3};
 _Static_assert(sizeof steps / sizeof steps[0] == LUNDI_STORE_SCHEMA_VERSION,
                "one migration step per schema version");
 

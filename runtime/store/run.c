@@ -86,14 +86,16 @@ lundi_run *lundi_run_begin(lundi_store *s, const lundi_run_info *info) {
     free(r);
     return NULL;
   }
-  char host[256] = "", sha[65];
+  char host[256] = "", sha[65], cwd[4096];
   gethostname(host, sizeof host - 1);
+  /* so a rerun resolves relative paths (data, dofile, outputs) as this run did */
+  const char *dir = getcwd(cwd, sizeof cwd);
   if (info->script_text) lundi_sha256_hex(info->script_text, strlen(info->script_text), sha);
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(s->db,
                          "INSERT INTO runs(uuid, name, script_path, script_sha256, script_text,"
-                         " lundi_version, device, seed, status, start_time, pid, host)"
-                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
+                         " lundi_version, device, seed, status, start_time, pid, host, cwd)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
                          -1, &st, NULL) != SQLITE_OK) {
     lundi__store_sqlerr(s, "starting a run");
     free(r);
@@ -111,6 +113,7 @@ lundi_run *lundi_run_begin(lundi_store *s, const lundi_run_info *info) {
   sqlite3_bind_double(st, 9, lundi__store_now());
   sqlite3_bind_int64(st, 10, (sqlite3_int64)getpid());
   sqlite3_bind_text(st, 11, host, -1, SQLITE_STATIC);
+  bind_text_or_null(st, 12, dir);
   if (sqlite3_step(st) != SQLITE_DONE) {
     lundi__store_sqlerr(s, "starting a run");
     sqlite3_finalize(st);

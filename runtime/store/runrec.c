@@ -81,10 +81,15 @@ static int fill_plugin(sqlite3_stmt *st, void *e) {
          DUP(p->origin, st, 4);
 }
 
+static int fill_file(sqlite3_stmt *st, void *e) {
+  lundi_plugin_file *f = e;
+  return DUP(f->path, st, 0) | DUP(f->sha256, st, 1) | DUP(f->role, st, 2);
+}
+
 static int read_run_row(sqlite3 *db, int64_t id, lundi_run_record *r) {
   sqlite3_stmt *st = prep_id(db,
                              "SELECT uuid, name, script_path, script_sha256, script_text, lundi_version, device,"
-                             " seed, lundi_status(status, pid, host, start_time), start_time, end_time, exit_message, pid, host, deleted"
+                             " seed, lundi_status(status, pid, host, start_time), start_time, end_time, exit_message, pid, host, deleted, cwd"
                              " FROM runs WHERE id = ?",
                              id);
   if (!st) return lundi_last_error_code();
@@ -97,7 +102,7 @@ static int read_run_row(sqlite3 *db, int64_t id, lundi_run_record *r) {
   r->id = id;
   int bad = DUP(r->uuid, st, 0) | DUP(r->name, st, 1) | DUP(r->script_path, st, 2) | DUP(r->script_sha256, st, 3) |
             DUP(r->script_text, st, 4) | DUP(r->lundi_version, st, 5) | DUP(r->device, st, 6) |
-            DUP(r->status, st, 8) | DUP(r->exit_message, st, 11) | DUP(r->host, st, 13);
+            DUP(r->status, st, 8) | DUP(r->exit_message, st, 11) | DUP(r->host, st, 13) | DUP(r->cwd, st, 15);
   r->has_seed = sqlite3_column_type(st, 7) != SQLITE_NULL;
   r->seed = sqlite3_column_int64(st, 7);
   r->start_time = q_real_col(st, 9);
@@ -144,6 +149,9 @@ int lundi_history_run(lundi_store *s, const char *ref, lundi_run_record **out) {
               prep_id(db, "SELECT kind, name, version, params, origin FROM plugins_used WHERE run_id = ? ORDER BY rowid",
                       id),
               (void **)&r->plugins, &r->n_plugins, sizeof *r->plugins, fill_plugin);
+  if (!rc)
+    rc = rows(db, prep_id(db, "SELECT path, sha256, role FROM plugin_files WHERE run_id = ? ORDER BY rowid", id),
+              (void **)&r->files, &r->n_files, sizeof *r->files, fill_file);
   sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
   if (rc) {
     lundi_run_record_free(r);
@@ -168,7 +176,9 @@ void lundi_run_record_free(lundi_run_record *r) {
     lundi_plugin_use *p = &r->plugins[i];
     free(p->kind), free(p->name), free(p->version), free(p->params), free(p->origin);
   }
-  free(r->params), free(r->tags), free(r->metrics), free(r->outputs), free(r->plugins);
+  for (int i = 0; i < r->n_files; i++) free(r->files[i].path), free(r->files[i].sha256), free(r->files[i].role);
+  free(r->params), free(r->tags), free(r->metrics), free(r->outputs), free(r->plugins), free(r->files);
+  free(r->cwd);
   free(r);
 }
 

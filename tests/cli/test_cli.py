@@ -492,6 +492,164 @@ def case_progress_tty():
     check(re.fullmatch(r"train 30/30 \[=+\] 100% [\d.]+ it/s \d+s loss 0\.025 lr 0\.0001", final), f"final bar: {final!r}")
     check(any(re.match(r"train \d+/30 \[=*>? *\] +\d+% ", d) for d in draws[:-1]), "intermediate bars", repr(text))
 
+# ---- rerun reproduces a run: its directory, its plugin files, its recorded script ----
+
+def lundi_in(cwd, *args, env=None, rc=None):
+    """lundi run in cwd; checks rc when given; returns (rc, stdout, stderr)."""
+    e = dict(os.environ)
+    e.pop("LUNDI_PROGRESS", None)
+    e.pop("LUNDI_PLUGIN_PATH", None)
+    e.update(env or {})
+    r = subprocess.run([LUNDI, *args], capture_output=True, text=True, env=e, cwd=cwd, timeout=60)
+    sanitized(r.stderr)
+    shown = f"$ (cd {cwd}; lundi {' '.join(args)})\nrc {r.returncode}\n--- stdout\n{r.stdout}--- stderr\n{r.stderr}"
+    if rc is not None:
+        check(r.returncode == rc, f"lundi {' '.join(args)}: exit {r.returncode}, expected {rc}", shown)
+    return r.returncode, r.stdout, r.stderr
+
+
+def sha256_of(path):
+    import hashlib
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def runs_json(cwd, db, cols):
+    _, out, _ = lundi_in(cwd, "--db", db, "runs", "--order-by", "id", "--format", "json", "--columns", cols, rc=0)
+    return json.loads(out)
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def case_rerun_plugin_files():
+    with tempfile.TemporaryDirectory() as d:
+        d = os.path.realpath(d)
+        work, other, db = os.path.join(d, "work"), os.path.join(d, "other"), os.path.join(d, "runs.db")
+        os.makedirs(other)
+        so = os.path.join(work, "x.so")
+        os.makedirs(work)
+        with open(PLUGIN, "rb") as f, open(so, "wb") as g:
+            g.write(f.read())
+        write(os.path.join(work, "p.lua"), 'local s = lundi.sampler("cli_test")\nprint("made " .. s.name)\n')
+        lundi_in(work, "--db", db, "--plugin", "./x.so", "run", "p.lua", rc=0)
+        want = sha256_of(so)
+        _, out, _ = lundi_in(other, "--db", db, "show", "1", rc=0)
+        check(re.search(r"^  plugin  " + re.escape(so) + "  sha256 " + want + "$", out, re.M),
+              "show lists the --plugin file by absolute path and sha256", out)
+        check(re.search(r"^cwd +" + re.escape(work) + "$", out, re.M), "show has the working directory", out)
+        # from another directory, without --plugin: the recorded file is loaded again
+        rc, out, err = lundi_in(other, "--db", db, "rerun", "1", rc=0)
+        check(out == "made cli_test\n", "the rerun loads the recorded plugin file", out + err)
+        # a changed file: refused, naming it and both hashes; --allow-changed warns and goes on
+        with open(so, "ab") as f:
+            f.write(b"\0")
+        now = sha256_of(so)
+        rc, out, err = lundi_in(other, "--db", db, "rerun", "1", rc=1)
+        check(out == "" and f"plugin file {so} changed since run 1: recorded sha256 {want}, now {now}" in err,
+              "a changed plugin file is refused with both hashes", err)
+        check("--allow-changed" in err, "the refusal names --allow-changed", err)
+        rc, out, err = lundi_in(other, "--db", db, "rerun", "1", "--allow-changed", rc=0)
+        check(out == "made cli_test\n" and f"lundi: warning: plugin file {so} changed since run 1" in err,
+              "--allow-changed warns and reruns", out + err)
+        n_runs = len(runs_json(other, db, "id"))
+        os.remove(so)
+        rc, out, err = lundi_in(other, "--db", db, "rerun", "1", rc=1)
+        check(f"plugin file {so} of run 1 is gone" in err and want in err, "a gone plugin file is refused", err)
+        check(len(runs_json(other, db, "id")) == n_runs, "a refused rerun records no run")
+        # a plugin found on LUNDI_PLUGIN_PATH is recorded as such and reloaded without it
+        pdir = os.path.join(d, "plugins")
+        os.makedirs(pdir)
+        os.symlink(PLUGIN, os.path.join(pdir, "cli_test.so"))
+        lundi_in(work, "--db", db, "run", "p.lua", env={"LUNDI_PLUGIN_PATH": pdir}, rc=0)
+        _, out, _ = lundi_in(other, "--db", db, "show", "last", rc=0)
+        check(re.search(r"^  path    " + re.escape(os.path.realpath(PLUGIN)) + "  sha256 " + sha256_of(PLUGIN) + "$",
+                        out, re.M), "a LUNDI_PLUGIN_PATH file is recorded (resolved)", out)
+        rc, out, err = lundi_in(other, "--db", db, "rerun", "last", rc=0)
+        check(out == "made cli_test\n", "rerun reloads a LUNDI_PLUGIN_PATH file without the variable", out + err)
+
+
+def case_rerun_edited_script():
+    with tempfile.TemporaryDirectory() as d:
+        d = os.path.realpath(d)
+        work, other, db = os.path.join(d, "work"), os.path.join(d, "other"), os.path.join(d, "runs.db")
+        os.makedirs(other)
+        script = os.path.join(work, "scripts", "ex", "s.lua")
+        # beside the script's folder (found from its own location), and in the working directory
+        write(os.path.join(work, "lib", "near.lua"), 'return "near"\n')
+        write(os.path.join(work, "data.lua"), 'return "data"\n')
+        write(os.path.join(work, "scripts", "ex", "mod.lua"), 'return "mod"\n')
+        write(script, 'local here = debug.getinfo(1, "S").source:match("^@(.*[/\\\\])") or "./"\n'
+                      'package.path = here .. "?.lua;" .. package.path\n'
+                      'print(dofile(here .. "../../lib/near.lua"), dofile("data.lua"), require("mod"),'
+                      ' arg[0] == params.want, params.v)\n')
+        lundi_in(work, "--db", db, "run", script, f"--want={script}", "--v=1", rc=0)
+        _, out, _ = lundi_in(other, "--db", db, "show", "1", rc=0)
+        for rel in ("lib/near.lua", "data.lua", "scripts/ex/mod.lua"):
+            f = os.path.join(work, rel)
+            check(re.search(r"^  lua     " + re.escape(f) + "  sha256 " + sha256_of(f) + "$", out, re.M),
+                  f"show lists {rel} (dofile, require) with its sha256", out)
+        rc, out, err = lundi_in(other, "--db", db, "rerun", "1", rc=0)
+        check(out == "near\tdata\tmod\ttrue\t1\n", "an unchanged script reruns from the run's directory", out + err)
+        with open(script, "a") as f:
+            f.write('print("edited")\n')
+        rc, out, err = lundi_in(other, "--db", db, "rerun", "1", rc=0)
+        check(out == "near\tdata\tmod\ttrue\t1\n", "the recorded text runs from the script's folder and the "
+              "run's directory", out + err)
+        check(f"{script} changed since run 1; running the recorded text" in err, "says it ran the recorded text", err)
+        runs = runs_json(other, db, "id,script,tags.rerun_script,tags.rerun_of,uuid")
+        check(runs[1]["tags.rerun_script"] == "file", "an unchanged script is tagged rerun_script=file", str(runs))
+        check(runs[2]["script"] == script, "the new run records the original script path", str(runs))
+        check(runs[2]["tags.rerun_script"] == "recorded_text" and runs[2]["tags.rerun_of"] == runs[0]["uuid"],
+              "tagged rerun_script=recorded_text", str(runs))
+        check(not [n for n in os.listdir(os.path.dirname(script)) if n.startswith(".")], "nothing left beside the script")
+        # a Lua file the script loaded changed: refused like a plugin file
+        near = os.path.join(work, "lib", "near.lua")
+        old = sha256_of(near)
+        write(near, 'return "NEAR"\n')
+        rc, out, err = lundi_in(other, "--db", db, "rerun", "1", rc=1)
+        check(f"lua file {near} changed since run 1: recorded sha256 {old}, now {sha256_of(near)}" in err,
+              "a changed dofile'd file is refused", err)
+        rc, out, err = lundi_in(other, "--db", db, "rerun", "--allow-changed", "1", rc=0)
+        check(out.startswith("NEAR\t"), "--allow-changed before the run", out + err)
+
+
+def case_export_plugin_files():
+    with tempfile.TemporaryDirectory() as d:
+        d = os.path.realpath(d)
+        work, db = os.path.join(d, "work"), os.path.join(d, "runs.db")
+        write(os.path.join(work, "lib.lua"), 'return 1\n')
+        write(os.path.join(work, "p.lua"), 'dofile("lib.lua")\nlundi.sampler("cli_test")\n')
+        lundi_in(work, "--db", db, "--plugin", PLUGIN, "run", "p.lua", rc=0)
+        out_dir = os.path.join(d, "exp")
+        _, out, err = lundi_in(work, "--db", db, "export", "last", out_dir, rc=0)
+        check("2 of 2 loaded files in plugins/" in out, "export says what it copied", out + err)
+        with open(os.path.join(out_dir, "manifest.json")) as f:
+            m = json.load(f)
+        files = m.get("plugin_files", [])
+        want = [{"path": os.path.realpath(PLUGIN), "sha256": sha256_of(PLUGIN), "role": "plugin",
+                 "file": "plugins/" + os.path.basename(PLUGIN)},
+                {"path": os.path.join(work, "lib.lua"), "sha256": sha256_of(os.path.join(work, "lib.lua")),
+                 "role": "lua", "file": "plugins/lib.lua"}]
+        check(files == want, "manifest plugin_files", json.dumps(files, indent=1))
+        check(m["run"].get("cwd") == work, "manifest has the working directory", json.dumps(m["run"]))
+        for w in want:
+            copy = os.path.join(out_dir, w["file"])
+            check(os.path.exists(copy) and sha256_of(copy) == w["sha256"], f"{w['file']} copied with its bytes")
+        write(os.path.join(work, "lib.lua"), 'return 2\n')
+        out_dir2 = os.path.join(d, "exp2")
+        _, out, err = lundi_in(work, "--db", db, "export", "last", out_dir2, rc=0)
+        check("1 of 2 loaded files" in out and "lib.lua was not copied: it changed since the run" in err,
+              "a changed file is not copied, with a warning", out + err)
+        with open(os.path.join(out_dir2, "manifest.json")) as f:
+            lib = json.load(f)["plugin_files"][1]
+        check(lib["file"] is None and lib["not_copied"] == "the file changed since the run" and
+              lib["sha256_now"] == sha256_of(os.path.join(work, "lib.lua")), "the manifest says why", str(lib))
+        check(not os.path.exists(os.path.join(out_dir2, "plugins", "lib.lua")), "the changed file is not copied")
+
 
 if __name__ == "__main__":
     fn = globals().get("case_" + CASE)

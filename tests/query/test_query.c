@@ -826,7 +826,7 @@ static void t_sql(void) {
   lundi_table_free(&t);
   CHECK(lundi_history_sql(db, "PRAGMA table_info(runs)", &t) == 0 && t.n_rows > 10);
   lundi_table_free(&t);
-  CHECK(lundi_history_sql(db, "PRAGMA user_version", &t) == 0 && t.cells[0].i == 2);
+  CHECK(lundi_history_sql(db, "PRAGMA user_version", &t) == 0 && t.cells[0].i == LUNDI_STORE_SCHEMA_VERSION);
   lundi_table_free(&t);
   CHECK(lundi_history_sql(db, "WITH x AS (SELECT 1 AS a) SELECT a FROM x", &t) == 0 && t.n_rows == 1);
   lundi_table_free(&t);

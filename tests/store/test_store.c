@@ -2,6 +2,8 @@
  * leave files untouched, the round trip of every table, and the metric flush policy. */
 #include "store_util.h"
 
+#include "lundi/history.h"
+
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -36,8 +38,9 @@ static void open_creates_schema(void) {
   CHECK(q_int(db, "PRAGMA foreign_keys") == 1);
   CHECK(q_int(db, "PRAGMA synchronous") == 1); /* NORMAL */
   CHECK(q_int(db, "PRAGMA user_version") == LUNDI_STORE_SCHEMA_VERSION);
-  const char *tables[] = {"runs", "params", "metrics", "metric_summary", "tags", "outputs", "plugins_used"};
-  for (int i = 0; i < 7; i++) {
+  const char *tables[] = {"runs", "params", "metrics", "metric_summary", "tags", "outputs", "plugins_used",
+                          "plugin_files"};
+  for (int i = 0; i < 8; i++) {
     char sql[200];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_schema WHERE type='table' AND name='%s'", tables[i]);
     CHECK(q_int(db, sql) == 1);
@@ -108,7 +111,7 @@ static void migrate_from_v1(void) {
   CHECK(s != NULL);
   if (!s) return;
   sqlite3 *db = lundi__store_db(s);
-  CHECK(q_int(db, "PRAGMA user_version") == 2);
+  CHECK(q_int(db, "PRAGMA user_version") == LUNDI_STORE_SCHEMA_VERSION);
   CHECK(q_int(db, "SELECT count(*) FROM runs") == 2);
   CHECK(q_text_is(db, "SELECT status FROM runs WHERE uuid='u-2'", "failed"));
   CHECK(q_int(db, "SELECT count(*) FROM params") == 2);
@@ -134,6 +137,83 @@ static void migrate_from_v1(void) {
   lundi_store_close(s);
 }
 
+/* A version-2 file (before runs.cwd and plugin_files) migrates; its runs read with no cwd
+ * and no files, and new runs record both. */
+static void migrate_from_v2(void) {
+  const char *p = t_path("v2.db");
+  sqlite3 *db = NULL;
+  sqlite3_open(p, &db);
+  sqlite3_exec(db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+  CHECK(lundi__store_migrate(db, 2) == 0);
+  CHECK(q_int(db, "SELECT count(*) FROM pragma_table_info('runs') WHERE name='cwd'") == 0);
+  CHECK(sqlite3_exec(db, "INSERT INTO runs(id, uuid, name, status, start_time, host, pid)"
+                         " VALUES (1, 'u-1', 'old', 'finished', 10, 'h', 1)", NULL, NULL, NULL) == SQLITE_OK);
+  sqlite3_close(db);
+  lundi_store *s = lundi_store_open(p, 0);
+  CHECK(s != NULL);
+  if (!s) return;
+  db = lundi__store_db(s);
+  CHECK(q_int(db, "PRAGMA user_version") == LUNDI_STORE_SCHEMA_VERSION);
+  CHECK(q_int(db, "SELECT count(*) FROM runs WHERE cwd IS NULL") == 1);
+  CHECK(q_int(db, "SELECT count(*) FROM plugin_files") == 0);
+  lundi_run_record *rec = NULL;
+  CHECK(lundi_history_run(s, "1", &rec) == 0);
+  CHECK(rec && rec->cwd == NULL && rec->n_files == 0 && rec->files == NULL);
+  lundi_run_record_free(rec);
+  lundi_run *r = lundi_run_begin(s, NULL);
+  CHECK(r != NULL);
+  CHECK(lundi_run_end(r, LUNDI_RUN_FINISHED, NULL) == 0);
+  CHECK(q_int(db, "SELECT count(*) FROM runs WHERE cwd IS NOT NULL") == 1);
+  lundi_store_close(s);
+}
+
+/* lundi_run_plugin_file: absolute path, sha256 of the bytes, the role; the first row of a
+ * path is kept; a bad role or an unreadable file is an error naming it. lundi_history_run
+ * reads them back in order, with the working directory. */
+static void plugin_files(void) {
+  const char *p = t_path("files.db");
+  char here[4096], a[600], b[600];
+  CHECK(getcwd(here, sizeof here) != NULL);
+  snprintf(a, sizeof a, "%s", t_path("a.so"));
+  snprintf(b, sizeof b, "%s", t_path("b.lua"));
+  write_file(a, "abc", 3);
+  write_file(b, "", 0);
+  char h[65];
+  CHECK(lundi_sha256_file(a, h) == 0 && !strcmp(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+  CHECK(lundi_sha256_file(t_path("none"), h) != 0 && h[0] == 0);
+  lundi_store *s = lundi_store_open(p, 0);
+  CHECK(s != NULL);
+  if (!s) return;
+  lundi_run *r = lundi_run_begin(s, NULL);
+  CHECK(r != NULL);
+  if (!r) return;
+  CHECK(chdir(t_dir) == 0); /* a relative path is taken from the working directory */
+  CHECK(lundi_run_plugin_file(r, "./a.so", "plugin") == 0);
+  CHECK(chdir(here) == 0);
+  CHECK(lundi_run_plugin_file(r, b, "lua") == 0);
+  CHECK(lundi_run_plugin_file(r, a, "path") == 0); /* recorded already: kept as first */
+  CHECK(lundi_run_plugin_file(r, a, "script") == LUNDI_EINVAL);
+  CHECK(strstr(lundi_last_error(), "role 'script'") != NULL);
+  CHECK_ERR(lundi_run_plugin_file(r, t_path("gone.so"), "plugin") != 0, "gone.so");
+  CHECK(lundi_run_end(r, LUNDI_RUN_FINISHED, NULL) == 0);
+  lundi_run_record *rec = NULL;
+  CHECK(lundi_history_run(s, "last", &rec) == 0);
+  if (rec) {
+    CHECK(rec->cwd && !strcmp(rec->cwd, here));
+    CHECK(rec->n_files == 2);
+    if (rec->n_files == 2) {
+      char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+      CHECK(ra && !strcmp(rec->files[0].path, ra) && !strcmp(rec->files[0].role, "plugin"));
+      CHECK(!strcmp(rec->files[0].sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+      CHECK(rb && !strcmp(rec->files[1].path, rb) && !strcmp(rec->files[1].role, "lua"));
+      CHECK(!strcmp(rec->files[1].sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+      free(ra), free(rb);
+    }
+  }
+  lundi_run_record_free(rec);
+  lundi_store_close(s);
+}
+
 static void newer_version_refused(void) {
   const char *p = t_path("new.db");
   lundi_store_close(lundi_store_open(p, 0));
@@ -143,7 +223,7 @@ static void newer_version_refused(void) {
   char before[65], after[65];
   file_sha(p, before);
   CHECK_ERR(lundi_store_open(p, 0), "has schema version 7; this lundi");
-  CHECK(strstr(lundi_last_error(), "supports up to 2; upgrade lundi") != NULL);
+  CHECK(strstr(lundi_last_error(), "supports up to 3; upgrade lundi") != NULL);
   CHECK(strstr(lundi_last_error(), p) != NULL);
   CHECK_ERR(lundi_store_open(p, LUNDI_STORE_READONLY), "upgrade lundi");
   file_sha(p, after);
@@ -473,6 +553,8 @@ static const test_case cases[] = {
     {"default_path", default_path},
     {"open_creates_schema", open_creates_schema},
     {"migrate_from_v1", migrate_from_v1},
+    {"migrate_from_v2", migrate_from_v2},
+    {"plugin_files", plugin_files},
     {"newer_version_refused", newer_version_refused},
     {"corrupt_random_bytes", corrupt_random_bytes},
     {"corrupt_truncated", corrupt_truncated},

@@ -239,7 +239,7 @@ def case_refuses_newer_store():
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         con.execute("PRAGMA journal_mode = DELETE")
         con.close()
-    refuse(newer, "has schema version 7; this lundi (0.1.0) supports up to 2; upgrade lundi")
+    refuse(newer, "has schema version 7; this lundi (0.1.0) supports up to 3; upgrade lundi")
 
 
 def case_plain_lua_runs():
