@@ -102,6 +102,8 @@ lundi_store *lundi_run_store(const lundi_run *r); /* the store r writes to */
  * int param named "seed" is the run's seed too (the one `lundi runs`/`show` list). */
 int lundi_run_param(lundi_run *r, const char *key, const char *value, const char *type);
 int lundi_run_tag(lundi_run *r, const char *key, const char *value);
+/* A device the run moved to: appended to its device field ("cpu, vulkan:0"), once each. */
+int lundi_run_add_device(lundi_run *r, const char *device);
 /* Buffered: flushed in one transaction every LUNDI_RUN_FLUSH_EVERY values, or when a log call
  * finds the last flush older than 1 s, and by flush/end. NaN and inf are stored as given. */
 #define LUNDI_RUN_FLUSH_EVERY 4096

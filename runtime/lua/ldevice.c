@@ -11,6 +11,10 @@
  *   lundi.device_memory([name]) -> bytes used by live buffers, bytes reserved from the driver. */
 #include "lua_internal.h"
 #include "lundi/device.h"
+#include "lundi/session.h"
+#include "lundi/store.h"
+
+#include <stdio.h>
 
 lundi_device *lundi_lua_check_device(lua_State *L, int idx) {
   const char *s = luaL_checkstring(L, idx);
@@ -35,6 +39,10 @@ static int l_device(lua_State *L) {
 static int l_set_device(lua_State *L) {
   lundi_device *d = lundi_lua_check_device(L, 1);
   lundi_set_default_device(d);
+  /* The run of `lundi run` records every device its script moves to, not only the first. */
+  lundi_run *run = lundi_session_current();
+  if (run && lundi_run_add_device(run, lundi_device_name(d)) != 0)
+    fprintf(stderr, "lundi: warning: %s\n", lundi_last_error());
   lua_pushstring(L, lundi_device_name(d));
   return 1;
 }

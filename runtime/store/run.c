@@ -147,6 +147,16 @@ int lundi_run_param(lundi_run *r, const char *key, const char *value, const char
   return rc;
 }
 
+int lundi_run_add_device(lundi_run *r, const char *device) {
+  if (!r || !device || !*device) return lundi_set_error(LUNDI_EINVAL, "store: lundi_run_add_device needs a run and a device");
+  const char *v[] = {device};
+  return exec_texts(r, "recording a device",
+                    "UPDATE runs SET device = CASE WHEN device IS NULL OR device = '' THEN ?2"
+                    " WHEN instr(', ' || device || ', ', ', ' || ?2 || ', ') > 0 THEN device"
+                    " ELSE device || ', ' || ?2 END WHERE id = ?1",
+                    1, v);
+}
+
 int lundi_run_tag(lundi_run *r, const char *key, const char *value) {
   if (!r) return lundi_set_error(LUNDI_EINVAL, "store: lundi_run_tag needs a run");
   if (valid_key("tag", key) != 0) return LUNDI_EINVAL;

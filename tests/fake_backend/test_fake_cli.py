@@ -45,6 +45,15 @@ def case_accepted():
     check(rc == 0 and "default: fake:0 (from LUNDI_DEVICE or --device)" in out, "the default line", out + err)
 
 
+def case_records_moves():
+    with tempfile.TemporaryDirectory() as d:
+        db = os.path.join(d, "runs.db")
+        rc, out, err = lundi("--plugin", FAKE, "--device", "cpu", "--db", db, "run", os.path.join(SCRIPTS, "moves.lua"))
+        check(rc == 0 and out == "moved\n", "the script ran", out + err)
+        rc, out, err = lundi("--db", db, "show", "last")
+        check(rc == 0 and re.search(r"^device +cpu, fake:0\b", out, re.M), "the run lists every device it used", out + err)
+
+
 def case_refused():
     script = os.path.join(SCRIPTS, "device.lua")
     rc, out, err = lundi("--plugin", FAKE, "--device", "fake:5", "run", "--no-record", script)
