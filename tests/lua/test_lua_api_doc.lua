@@ -272,6 +272,8 @@ function cases.plugin_params_doc()
          "the sampler got " .. got.num_inference_steps .. " steps, guidance " .. got.guidance_scale)
 end
 
-local fn = cases[arg[1]]
-if not fn then error("unknown case " .. tostring(arg[1])) end
+-- lua_runner FILE CASE, or lundi run [--no-record] FILE -- CASE
+local name = arg[1] == "--" and arg[2] or arg[1]
+local fn = cases[name]
+if not fn then error("unknown case " .. tostring(name)) end
 fn()
