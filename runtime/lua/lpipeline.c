@@ -274,9 +274,9 @@ static int pipe_index(lua_State *L) {
       lua_getiuservalue(L, 1, k + 1);
       return 1;
     }
-  if (strcmp(key, "sample") == 0) lua_pushcfunction(L, pipe_sample);
-  else if (strcmp(key, "describe") == 0) lua_pushcfunction(L, pipe_describe);
-  else lua_pushnil(L);
+  lua_getmetatable(L, 1); /* its "methods" table, which tests and docs can list */
+  lua_getfield(L, -1, "methods");
+  lua_getfield(L, -1, key);
   return 1;
 }
 
@@ -305,6 +305,9 @@ void lundi_lua_open_pipeline(lua_State *L, int mod) {
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, pipe_tostring);
   lua_setfield(L, -2, "__tostring");
+  static const luaL_Reg methods[] = {{"sample", pipe_sample}, {"describe", pipe_describe}, {NULL, NULL}};
+  luaL_newlib(L, methods);
+  lua_setfield(L, -2, "methods");
   lua_pop(L, 1);
   lua_pushcfunction(L, l_pipeline);
   lua_setfield(L, mod, "pipeline");
