@@ -14,6 +14,7 @@
  * Ownership: a module built from Lua is freed by its __gc. A borrowed one (m:child(path), or
  * a module that another object such as a plugin instance owns) is never freed through its
  * userdata; its user value keeps the owner alive. */
+#include <stdio.h>
 #include <string.h>
 
 #include "lua_tensor.h"
@@ -283,11 +284,29 @@ static int m_save(lua_State *L) {
   return 0;
 }
 
-/* m:load(path [, strict=true]). */
+/* m:load(path [, strict=true | {strict = true, nonfinite = "error" | "warn"}]): NaN or Inf in
+ * the file is refused naming the tensor, unless nonfinite = "warn" (loaded, one warning). */
 static int m_load(lua_State *L) {
+  static const char *const keys[] = {"strict", "nonfinite", NULL};
+  static const char *const nonfinite[] = {"error", "warn", NULL};
   lundi_module *m = lundi_lua_check_module(L, 1);
   const char *path = luaL_checkstring(L, 2);
-  if (lundi_module_load(m, path, lundi_lua_opt_bool(L, 3, 1)) != 0) return lundi_lua_error(L, "load");
+  int flags, warn = 0;
+  if (lua_istable(L, 3)) { /* {strict = true, nonfinite = "error" | "warn"} */
+    lundi_lua_check_options(L, 3, NULL, keys);
+    flags = lundi_lua_opt_bool_field(L, 3, NULL, "strict", 1) ? LUNDI_LOAD_STRICT : 0;
+    warn = lundi_lua_opt_choice_field(L, 3, NULL, "nonfinite", 0, nonfinite) == 1;
+  } else {
+    flags = lundi_lua_opt_bool(L, 3, 1) ? LUNDI_LOAD_STRICT : 0;
+  }
+  if (lundi_module_load(m, path, flags | (warn ? LUNDI_LOAD_ALLOW_NONFINITE : 0)) != 0)
+    return lundi_lua_error(L, "load");
+  if (warn) { /* loaded anyway: say what is wrong with it */
+    lundi_param_list *l = lundi_lua_check_params(L, 1);
+    char what[600];
+    snprintf(what, sizeof what, "load '%s'", path);
+    if (lundi_param_list_check_finite(l, what) != 0) fprintf(stderr, "lundi: warning: %s\n", lundi_last_error());
+  }
   lua_settop(L, 1);
   return 1;
 }

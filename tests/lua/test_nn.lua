@@ -93,6 +93,28 @@ function cases.module_save_load()
   os.remove(path)
 end
 
+-- A checkpoint whose last bytes were overwritten with 0xff (NaN) is refused naming the tensor;
+-- nonfinite = "warn" loads it anyway.
+function cases.module_load_nonfinite()
+  local path = os.tmpname()
+  local a = nn.Linear(4, 3, {rng = L.rng(1)})
+  a:save(path)
+  local f = assert(io.open(path, "r+b"))
+  f:seek("end", -4)
+  f:write(string.rep("\255", 4))
+  f:close()
+  local b = nn.Linear(4, 3, {rng = L.rng(2)})
+  local before = b:param("weight"):tolist()
+  T.fails(function() b:load(path) end, "holds 1 NaN or Inf value(s)")
+  T.fails(function() b:load(path, {strict = false}) end, "tensor '")
+  T.near(b:param("weight"), before, 0) -- a refused file changes nothing
+  T.fails(function() b:load(path, {nonfinite = "maybe"}) end, "nonfinite")
+  T.fails(function() b:load(path, {nonfinit = "warn"}) end, "did you mean 'nonfinite'")
+  T.eq(b:load(path, {nonfinite = "warn"}), b, "loaded with a warning")
+  T.near(b:param("bias"):slice(1, 1, 2), a:param("bias"):slice(1, 1, 2):tolist(), 0)
+  os.remove(path)
+end
+
 -- Fits y = x . (1, -2, 3) + 0.5 with a Linear layer and AdamW.
 function cases.adamw_regression()
   local rng = L.rng(3)
