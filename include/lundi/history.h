@@ -183,7 +183,8 @@ typedef struct lundi_comparison {
   lundi_run_record **runs;
   int n_rows;
   char **fields;          /* status, seed, device, script_sha256, duration, then params.K,
-                             tags.K and metrics.K, each group sorted by key */
+                             tags.K, metrics.K, then plugins.KIND (the names) and
+                             plugins.KIND.NAME.PARAM, each group sorted by key */
   lundi_cell *cells;      /* n_rows * n_runs; NULL where a run lacks the field */
   unsigned char *differs; /* per row: 1 when the runs' values are not all equal (never for
                              duration, which nearly always differs) */

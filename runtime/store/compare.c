@@ -167,6 +167,18 @@ static int fill(lundi_comparison *c) {
     }
     free(keys);
   }
+  char **pk = NULL;
+  int np = 0, rc = oom ? 0 : q_compare_plugin_keys(c->runs, c->n_runs, &pk, &np);
+  for (int k = 0; k < np && !rc && !oom; k++) {
+    if ((rc = add_row(c, &cap, "", pk[k]))) break;
+    int row = c->n_rows - 1;
+    for (int r = 0; r < c->n_runs && !rc; r++)
+      rc = q_compare_plugin_cell(c->runs[r], pk[k], &c->cells[(size_t)row * (size_t)c->n_runs + (size_t)r]);
+    finish_row(c, row, 0, pk[k]);
+  }
+  for (int k = 0; k < np; k++) free(pk[k]);
+  free(pk);
+  if (rc) return rc;
   return oom ? lundi_set_error(LUNDI_ENOMEM, "out of memory") : 0;
 }
 

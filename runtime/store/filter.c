@@ -208,7 +208,7 @@ static int check_types(parser *p, cmp *c, cmode *mode) {
     *mode = at == Q_TIME && any_str ? M_TIME_TEXT : M_NUM;
     return 0;
   }
-  *mode = c->f.kind == Q_PARAM && all_num ? M_NUM : M_TEXT;
+  *mode = (c->f.kind == Q_PARAM || c->f.kind == Q_PLUGIN) && all_num ? M_NUM : M_TEXT;
   if (c->f.kind == Q_ATTR && !strcmp(q_attrs[c->f.attr].name, "status"))
     for (int i = 0; i < c->n; i++) {
       const char *s = c->v[i].s;
@@ -262,6 +262,23 @@ static int emit_rhs(parser *p, cmp *c, cmode mode) {
   return 0;
 }
 
+/* Any plugin of the kind matches: r.id IN (its plugins where the value compares). IS NULL
+ * is "none of that kind has it", so it is the NOT IN of IS NOT NULL. */
+static int emit_plugin_cmp(parser *p, cmp *c, cmode mode) {
+  qsql *q = p->q;
+  int none = c->kind == C_NULL && !c->negated;
+  q_add(q, none ? "r.id NOT IN (" : "r.id IN (");
+  q_add(q, "SELECT run_id FROM plugins_used WHERE kind = ?");
+  q_bind_text(q, c->f.key, strlen(c->f.key));
+  q_add(q, c->f.sub ? " AND json_extract(params, ?)" : " AND name");
+  if (c->f.sub) q_bind_text(q, c->f.sub, strlen(c->f.sub));
+  int rc = 0;
+  if (c->kind == C_NULL) q_add(q, " IS NOT NULL");
+  else rc = emit_rhs(p, c, mode);
+  q_add(q, ")");
+  return rc;
+}
+
 static int emit_cmp(parser *p, cmp *c, int neg) {
   cmode mode;
   if (check_types(p, c, &mode)) return lundi_last_error_code();
@@ -282,6 +299,7 @@ static int emit_cmp(parser *p, cmp *c, int neg) {
     int rc = emit_rhs(p, c, mode);
     q_add(q, ")");
     return rc;
+  case Q_PLUGIN: return emit_plugin_cmp(p, c, mode);
   }
   if (!neg && c->kind != C_NULL) {
     q_add(q, "r.id IN (SELECT run_id FROM ");

@@ -29,7 +29,7 @@ const qattr q_attrs[] = {
 };
 const int q_n_attrs = (int)(sizeof q_attrs / sizeof q_attrs[0]);
 const char q_fields_hint[] =
-    "fields: metrics.<key>, params.<key>, tags.<key>, id, uuid, name, status, start_time, "
+    "fields: metrics.<key>, params.<key>, tags.<key>, plugins.<kind>[.<param>], id, uuid, name, status, start_time, "
     "end_time, duration, seed, device, script, script_sha256, lundi_version, host, exit_message";
 
 /* ---- SQL text and values ---- */
@@ -309,6 +309,7 @@ int q_is_kw(const qtok *t, const char *kw) {
 
 void q_field_clear(qfield *f) {
   free(f->key);
+  free(f->sub);
   memset(f, 0, sizeof *f);
 }
 
@@ -370,6 +371,37 @@ static int join_key(const qtok *t, int from, int to, char **out) {
   return 0;
 }
 
+/* plugins.<kind>[.<param>]: the kind checked here, the param as a JSON path. */
+static int plugin_field(qlex *lx, const qtok *t, qfield *f) {
+  static const char *const kinds[] = {"scheduler", "denoiser", "conditioner", "sampler"};
+  const char *k = t->segs[1].text;
+  int ok = 0;
+  for (int i = 0; i < 4; i++) ok |= !strcmp(k, kinds[i]);
+  if (!ok)
+    return q_lex_error(lx, t->col, "unknown plugin kind '%s' in '%.*s' at column %d (scheduler, denoiser, "
+                       "conditioner or sampler)", k, (int)t->len, t->p, t->col);
+  f->kind = Q_PLUGIN;
+  if (!(f->key = strdup(k))) return lundi_set_error(LUNDI_ENOMEM, "out of memory");
+  if (t->n_segs == 2) return 0;
+  char *param = NULL;
+  if (join_key(t, 2, t->n_segs, &param)) return lundi_last_error_code();
+  size_t n = strlen(param), at = 0;
+  char *path = malloc(2 * n + 5);
+  if (!path) {
+    free(param);
+    return lundi_set_error(LUNDI_ENOMEM, "out of memory");
+  }
+  path[at++] = '$', path[at++] = '.', path[at++] = '"';
+  for (size_t i = 0; i < n; i++) {
+    if (param[i] == '"' || param[i] == '\\') path[at++] = '\\';
+    path[at++] = param[i];
+  }
+  path[at++] = '"', path[at] = 0;
+  free(param);
+  f->sub = path;
+  return 0;
+}
+
 int q_field_from_tok(qlex *lx, const qtok *t, qfield *f) {
   memset(f, 0, sizeof f[0]);
   f->src = t->p;
@@ -401,6 +433,7 @@ int q_field_from_tok(qlex *lx, const qtok *t, qfield *f) {
       return 0;
     }
   }
+  if (!q0 && t->n_segs >= 2 && !strcasecmp(s0, "plugins")) return plugin_field(lx, t, f);
   const char *attr = NULL;
   if (t->n_segs == 1 && !q0) attr = s0;
   else if (t->n_segs == 2 && !q0 && (!strcasecmp(s0, "attributes") || !strcasecmp(s0, "attribute")))
@@ -431,6 +464,11 @@ void q_field_scalar(qsql *q, const qfield *f) {
     break;
   case Q_TAG: q_add(q, "(SELECT value FROM tags WHERE run_id = r.id AND key = ?)"); break;
   case Q_ATTR: q_add(q, q_attrs[f->attr].sql); return;
+  case Q_PLUGIN: /* the first of that kind the run created */
+    q_add(q, f->sub ? "(SELECT json_extract(params, ?)" : "(SELECT name");
+    if (f->sub) q_bind_text(q, f->sub, strlen(f->sub));
+    q_add(q, " FROM plugins_used WHERE run_id = r.id AND kind = ? ORDER BY rowid LIMIT 1)");
+    break;
   }
   q_bind_text(q, f->key, strlen(f->key));
 }

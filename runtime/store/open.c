@@ -223,9 +223,18 @@ lundi_store *lundi_store_open(const char *path, int flags) {
   if (read_version(s, &n_objects) != 0 || check_version(s, n_objects) != 0) goto fail;
   if (s->readonly) {
     if (s->version < LUNDI_STORE_SCHEMA_VERSION) {
+      /* An older store we may write is migrated once, so reading commands work on it as
+       * they did before; one we may not write is refused with what to do. */
+      if (access(path, W_OK) == 0 && access(s->dir, W_OK) == 0) {
+        lundi_store_close(s);
+        lundi_store *w = lundi_store_open(path, 0);
+        if (!w) return NULL;
+        lundi_store_close(w);
+        return lundi_store_open(path, flags);
+      }
       lundi_set_error(LUNDI_EUNSUPPORTED,
-                      "store: %s has schema version %d and needs migrating to %d, which a "
-                      "read-only open cannot do; run any recording lundi command on it once",
+                      "store: %s has schema version %d and needs migrating to %d, which cannot be done "
+                      "without write access; run a lundi command on it once as a user who may write it",
                       path, s->version, LUNDI_STORE_SCHEMA_VERSION);
       goto fail;
     }

@@ -26,7 +26,10 @@ void q_append(qsql *q, const char *sql, const lundi_cell *binds, int n_binds);
 
 /* ---- fields ---- */
 
-typedef enum qkind { Q_METRIC, Q_PARAM, Q_TAG, Q_ATTR } qkind;
+/* Q_PLUGIN: plugins.<kind> (the plugin's name) or plugins.<kind>.<param> (its parameter),
+ * key the kind and sub the parameter (NULL for the name); a run may hold several plugins
+ * of a kind (a training and a sampling scheduler): a comparison matches when any does. */
+typedef enum qkind { Q_METRIC, Q_PARAM, Q_TAG, Q_ATTR, Q_PLUGIN } qkind;
 typedef enum qagg { Q_LAST, Q_MIN, Q_MAX, Q_COUNT } qagg;
 typedef enum qtype { Q_NUM, Q_TEXT, Q_TIME } qtype; /* attributes' types */
 
@@ -34,7 +37,8 @@ typedef struct qfield {
   qkind kind;
   qagg agg;        /* metrics */
   int attr;        /* Q_ATTR: index into q_attrs */
-  char *key;       /* metrics/params/tags: malloc'd */
+  char *key;       /* metrics/params/tags: malloc'd; plugins: the kind */
+  char *sub;       /* plugins: the parameter's JSON path ($."name"), or NULL; malloc'd */
   const char *src; /* the field as written (not NUL-terminated) */
   size_t src_len;
   int col;         /* 1-based column in the text */
@@ -97,6 +101,9 @@ int q_field_from_tok(qlex *lx, const qtok *t, qfield *f);
 void q_field_clear(qfield *f);
 /* Edit distance ignoring case; 99 for names over 31 characters (filter_lex.c). */
 int q_distance(const char *a, const char *b);
+/* compare_plugins.c: the sorted plugin row keys over runs (malloc'd strings), and one cell. */
+int q_compare_plugin_keys(lundi_run_record *const *runs, int n_runs, char ***keys, int *n);
+int q_compare_plugin_cell(const lundi_run_record *rec, const char *key, lundi_cell *cell);
 /* Appends a scalar SQL expression of f for run r (for columns and ORDER BY). */
 void q_field_scalar(qsql *q, const qfield *f);
 

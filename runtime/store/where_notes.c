@@ -52,7 +52,7 @@ int lundi_history_missing_keys(lundi_store *s, const char *where, char **note) {
     qfield *fields = NULL;
     int n = 0;
     if ((rc = q_parse_columns(f.fields[i], &fields, &n, &col))) break;
-    if (n == 1 && fields[0].kind != Q_ATTR) rc = note_key(db, &fields[0], text, sizeof text);
+    if (n == 1 && fields[0].kind <= Q_TAG) rc = note_key(db, &fields[0], text, sizeof text);
     for (int k = 0; k < n; k++) q_field_clear(&fields[k]);
     free(fields);
   }

@@ -870,6 +870,49 @@ static void t_sql(void) {
   teardown();
 }
 
+/* plugins.<kind> and plugins.<kind>.<param>: any plugin of the kind matches (a run may
+ * train with one scheduler and sample with another). */
+static void t_plugins(void) {
+  setup(1);
+  lundi_run *r = lundi_run_begin(S, &(lundi_run_info){.name = "two_scheds"});
+  CHECK(r && lundi_run_plugin(r, "scheduler", "ddpm", "1", "{\"beta_end\":0.02}", "builtin") == 0);
+  CHECK(lundi_run_plugin(r, "scheduler", "ddim", "1", "{\"eta\":0.5,\"timestep_spacing\":\"leading\"}", "builtin") == 0);
+  CHECK(lundi_run_end(r, LUNDI_RUN_FINISHED, NULL) == 0);
+  EXPECT("plugins.sampler = 'ddim'", "alpha");
+  EXPECT("plugins.scheduler = 'ddim'", "two_scheds");
+  EXPECT("plugins.scheduler = 'ddpm' and plugins.scheduler.eta > 0.25", "two_scheds");
+  EXPECT("plugins.scheduler.eta = 0.5", "two_scheds");
+  EXPECT("plugins.sampler.eta = 0", "alpha");
+  EXPECT("plugins.scheduler.timestep_spacing LIKE 'lead%'", "two_scheds");
+  EXPECT("plugins.scheduler IN ('euler', 'ddpm')", "two_scheds");
+  EXPECT("plugins.scheduler IS NOT NULL", "two_scheds");
+  EXPECT("plugins.sampler.eta IS NULL and name IN ('alpha', 'two_scheds')", "two_scheds");
+  EXPECT("not plugins.sampler = 'ddim' and name IN ('alpha', 'beta')", "beta");
+  EXPECT_ERR("plugins.sched = 'x'", "unknown plugin kind 'sched'", 1);
+  /* compare: the names per kind and each parameter, differences marked */
+  const char *refs[] = {"alpha", "two_scheds"};
+  lundi_comparison c;
+  CHECK(lundi_history_compare(S, refs, 2, &c) == 0);
+  int seen = 0;
+  for (int i = 0; i < c.n_rows; i++) {
+    const lundi_cell *a = &c.cells[i * 2], *b = &c.cells[i * 2 + 1];
+    if (!strcmp(c.fields[i], "plugins.scheduler")) {
+      seen++;
+      CHECK(a->type == LUNDI_CELL_NULL && b->type == LUNDI_CELL_TEXT && !strcmp(b->s, "ddpm, ddim") && c.differs[i]);
+    }
+    if (!strcmp(c.fields[i], "plugins.scheduler.ddim.eta")) {
+      seen++;
+      CHECK(b->type == LUNDI_CELL_REAL && b->d == 0.5 && c.differs[i]);
+    }
+    if (!strcmp(c.fields[i], "plugins.sampler.ddim.eta")) {
+      seen++;
+      CHECK(a->type == LUNDI_CELL_REAL && a->d == 0);
+    }
+  }
+  CHECK(seen == 3);
+  lundi_comparison_free(&c);
+}
+
 static const test_case TESTS[] = {
   {"operators", t_operators},     {"logic", t_logic},         {"quoting", t_quoting},
   {"types", t_types},             {"errors", t_errors},       {"order_errors", t_order_errors},
@@ -878,6 +921,6 @@ static const test_case TESTS[] = {
   {"run_record", t_run_record},   {"metric_series", t_metric_series},
   {"compare", t_compare},         {"export", t_export},       {"which", t_which},
   {"gc", t_gc},                   {"set_tag_deleted", t_set_tag_deleted},
-  {"sql", t_sql},
+  {"sql", t_sql},                 {"plugins", t_plugins},
 };
 TEST_MAIN(TESTS)
