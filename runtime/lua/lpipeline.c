@@ -136,13 +136,7 @@ int lpipe_sample(lua_State *L, lundi_instance *s, const lundi_pipeline_parts *pa
     luaL_checktype(L, -1, LUA_TTABLE);
     if (luaL_len(L, -1) != req.batch)
       return luaL_error(L, "%s: prompts has %d entries but batch is %d", fn, (int)luaL_len(L, -1), req.batch);
-    const char **pr = lua_newuserdatauv(L, (size_t)req.batch * sizeof *pr, 0);
-    for (int i = 0; i < req.batch; i++) {
-      if (lua_rawgeti(L, -2, i + 1) != LUA_TSTRING) return luaL_error(L, "%s: prompts[%d] must be a string", fn, i + 1);
-      pr[i] = lua_tostring(L, -1); /* anchored by the prompts table */
-      lua_pop(L, 1);
-    }
-    req.prompts = pr; /* the userdata stays on the stack until we return */
+    req.prompts = lplug_check_strings(L, lua_gettop(L), req.batch, fn); /* stays on the stack until we return */
   }
 
   lundi_rng local;
@@ -251,14 +245,10 @@ static int pipe_describe(lua_State *L) {
     const lundi_plugin *p = lundi_instance_plugin(inst);
     const lundi_plugin_desc *d = lundi_plugin_info(p);
     lua_createtable(L, 0, 5);
-    lua_pushstring(L, part_names[k]);
-    lua_setfield(L, -2, "kind");
-    lua_pushstring(L, d->name);
-    lua_setfield(L, -2, "name");
-    lua_pushstring(L, d->version);
-    lua_setfield(L, -2, "version");
-    lua_pushstring(L, lundi_plugin_origin(p));
-    lua_setfield(L, -2, "origin");
+    lundi_lua_set_str(L, "kind", part_names[k]);
+    lundi_lua_set_str(L, "name", d->name);
+    lundi_lua_set_str(L, "version", d->version);
+    lundi_lua_set_str(L, "origin", lundi_plugin_origin(p));
     lplug_push_params(L, lundi_instance_params(inst));
     lua_setfield(L, -2, "params");
     lua_rawseti(L, -2, ++n);
@@ -274,9 +264,9 @@ static int pipe_index(lua_State *L) {
       lua_getiuservalue(L, 1, k + 1);
       return 1;
     }
-  if (strcmp(key, "sample") == 0) lua_pushcfunction(L, pipe_sample);
-  else if (strcmp(key, "describe") == 0) lua_pushcfunction(L, pipe_describe);
-  else lua_pushnil(L);
+  lua_getmetatable(L, 1);
+  lua_getfield(L, -1, "methods");
+  lua_getfield(L, -1, key);
   return 1;
 }
 
@@ -300,12 +290,9 @@ static int pipe_tostring(lua_State *L) {
 }
 
 void lundi_lua_open_pipeline(lua_State *L, int mod) {
-  luaL_newmetatable(L, LUNDI_LUA_PIPELINE);
-  lua_pushcfunction(L, pipe_index);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, pipe_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pop(L, 1);
+  static const luaL_Reg meta[] = {{"__index", pipe_index}, {"__tostring", pipe_tostring}, {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"sample", pipe_sample}, {"describe", pipe_describe}, {NULL, NULL}};
+  lundi_lua_new_class(L, LUNDI_LUA_PIPELINE, meta, methods);
   lua_pushcfunction(L, l_pipeline);
   lua_setfield(L, mod, "pipeline");
 }

@@ -55,6 +55,17 @@ void lplug_push_params(lua_State *L, const lundi_params *p) {
   }
 }
 
+const char **lplug_check_strings(lua_State *L, int idx, int n, const char *fn) {
+  const char **out = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *out, 0);
+  for (int i = 0; i < n; i++) {
+    if (lua_rawgeti(L, idx, i + 1) != LUA_TSTRING)
+      luaL_error(L, "%s: prompts[%d] must be a string, got %s", fn, i + 1, lpv_typename(L, -1));
+    out[i] = lua_tostring(L, -1); /* anchored by the table at idx */
+    lua_pop(L, 1);
+  }
+  return out;
+}
+
 void lplug_create(lua_State *L, lundi_plugin_kind k, const char *name, int params_idx,
                   const char *fn) {
   if (params_idx) params_idx = lua_absindex(L, params_idx);
@@ -266,44 +277,33 @@ static inline int lm_status_result(lua_State *L, int rc, const char *fn) {
 #define KIND_OF_denoiser LUNDI_DENOISER
 #define KIND_OF_conditioner LUNDI_CONDITIONER
 #define KIND_OF_sampler LUNDI_SAMPLER
-/* Which functions get one: by the wrap column, then the lua column. */
+/* Which functions get one: a generated wrapper (wrap LIKE, ANY, COUNT, MODULE) and a lua
+ * column other than CUSTOM. LM_IF(wrap, lua, M) is M for those, LM_SKIP for the others. */
 #define LM_W_LIKE(x) LM_L_
 #define LM_W_ANY LM_L_
 #define LM_W_COUNT(x) LM_L_
 #define LM_W_MODULE LM_L_
 #define LM_W_CUSTOM LM_NO_
 #define LM_W_NONE LM_NO_
-#define LM_L_(lua) LM_L_##lua
-#define LM_NO_(lua) LM_SKIP
-#define LM_L_TENSOR LM_GEN
-#define LM_L_COUNT LM_GEN
-#define LM_L_STATUS LM_GEN
-#define LM_L_NUMBER LM_GEN
-#define LM_L_MODULE LM_GEN
-#define LM_L_COND LM_GEN
-#define LM_L_CUSTOM LM_SKIP
+#define LM_L_(lua, M) LM_L_##lua(M)
+#define LM_NO_(lua, M) LM_SKIP
+#define LM_L_TENSOR(M) M
+#define LM_L_COUNT(M) M
+#define LM_L_STATUS(M) M
+#define LM_L_NUMBER(M) M
+#define LM_L_MODULE(M) M
+#define LM_L_COND(M) M
+#define LM_L_CUSTOM(M) LM_SKIP
+#define LM_IF(wrap, lua, M) LM_W_##wrap(lua, M)
 #define LM_SKIP(kind, ret, name, params, args, lua)
-#define LM_ONE(kind, ret, name, params, args, need, lua, wrap) LM_W_##wrap(lua)(kind, ret, name, params, args, lua)
+#define LM_ONE(kind, ret, name, params, args, need, lua, wrap)                                     \
+  LM_IF(wrap, lua, LM_GEN)(kind, ret, name, params, args, lua)
 #define LM_KIND(K, kind, LIST) LIST(LM_ONE, lundi_instance *inst_unused)
 LUNDI_PLUGIN_KINDS(LM_KIND)
 /* Their entries in the method tables. */
 #define LM_REG_GEN(kind, ret, name, params, args, lua) {#name, lm_##kind##_##name},
-#define LM_RL_(lua) LM_RL_##lua
-#define LM_RN_(lua) LM_SKIP
-#define LM_RL_TENSOR LM_REG_GEN
-#define LM_RL_COUNT LM_REG_GEN
-#define LM_RL_STATUS LM_REG_GEN
-#define LM_RL_NUMBER LM_REG_GEN
-#define LM_RL_MODULE LM_REG_GEN
-#define LM_RL_COND LM_REG_GEN
-#define LM_RL_CUSTOM LM_SKIP
-#define LM_RW_LIKE(x) LM_RL_
-#define LM_RW_ANY LM_RL_
-#define LM_RW_COUNT(x) LM_RL_
-#define LM_RW_MODULE LM_RL_
-#define LM_RW_CUSTOM LM_RN_
-#define LM_RW_NONE LM_RN_
-#define LM_REG(kind, ret, name, params, args, need, lua, wrap) LM_RW_##wrap(lua)(kind, ret, name, params, args, lua)
+#define LM_REG(kind, ret, name, params, args, need, lua, wrap)                                     \
+  LM_IF(wrap, lua, LM_REG_GEN)(kind, ret, name, params, args, lua)
 
 /* ---- hand-written methods ---- */
 
@@ -346,15 +346,7 @@ static int c_encode_text(lua_State *L) {
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_Integer n = luaL_len(L, 2);
   luaL_argcheck(L, n > 0 && n < 0x7fffffff, 2, "expected a non-empty array of prompts");
-  const char **prompts = lua_newuserdatauv(L, (size_t)n * sizeof *prompts, 0);
-  for (lua_Integer i = 0; i < n; i++) {
-    lua_rawgeti(L, 2, i + 1);
-    if (lua_type(L, -1) != LUA_TSTRING)
-      return luaL_error(L, "encode_text: prompts[%d] must be a string, got %s", (int)(i + 1),
-                        lpv_typename(L, -1));
-    prompts[i] = lua_tostring(L, -1); /* anchored by the table at 2 */
-    lua_pop(L, 1);
-  }
+  const char **prompts = lplug_check_strings(L, 2, (int)n, "encode_text");
   lundi_cond out = {0};
   CALL(int, rc, lundi_conditioner_encode_text(c, prompts, (int)n, &out));
   return push_cond_result(L, rc, &out, "encode_text");
@@ -418,17 +410,13 @@ static int l_sampler(lua_State *L) { return make_kind(L, LUNDI_SAMPLER); }
 static void push_spec(lua_State *L, const lundi_params *defaults, int i) {
   const lundi_param_spec *s = lundi_params_spec(defaults, i);
   lua_createtable(L, 0, 7);
-  lua_pushstring(L, s->name);
-  lua_setfield(L, -2, "name");
-  lua_pushstring(L, lundi_param_type_name(s->type));
-  lua_setfield(L, -2, "type");
+  lundi_lua_set_str(L, "name", s->name);
+  lundi_lua_set_str(L, "type", lundi_param_type_name(s->type));
   push_value(L, defaults, i);
   lua_setfield(L, -2, "default");
   if ((s->type == LUNDI_PARAM_INT || s->type == LUNDI_PARAM_FLOAT) && !(s->min == 0 && s->max == 0)) {
-    lua_pushnumber(L, s->min);
-    lua_setfield(L, -2, "min");
-    lua_pushnumber(L, s->max);
-    lua_setfield(L, -2, "max");
+    lundi_lua_set_num(L, "min", s->min);
+    lundi_lua_set_num(L, "max", s->max);
   }
   if (s->type == LUNDI_PARAM_CHOICE && s->choices) {
     lua_newtable(L);
@@ -441,8 +429,7 @@ static void push_spec(lua_State *L, const lundi_params *defaults, int i) {
     }
     lua_setfield(L, -2, "choices");
   }
-  lua_pushstring(L, s->help ? s->help : "");
-  lua_setfield(L, -2, "help");
+  lundi_lua_set_str(L, "help", s->help ? s->help : "");
 }
 
 /* lundi.plugins([kind]) -> { {kind=, name=, version=, description=, origin=, params={...}}, ... } */
@@ -462,16 +449,11 @@ static int l_plugins(lua_State *L) {
     const lundi_plugin_desc *d = lundi_plugin_info(p);
     if (want >= 0 && (int)d->kind != want) continue;
     lua_createtable(L, 0, 6);
-    lua_pushstring(L, lundi_plugin_kind_name(d->kind));
-    lua_setfield(L, -2, "kind");
-    lua_pushstring(L, d->name);
-    lua_setfield(L, -2, "name");
-    lua_pushstring(L, d->version);
-    lua_setfield(L, -2, "version");
-    lua_pushstring(L, d->description);
-    lua_setfield(L, -2, "description");
-    lua_pushstring(L, lundi_plugin_origin(p));
-    lua_setfield(L, -2, "origin");
+    lundi_lua_set_str(L, "kind", lundi_plugin_kind_name(d->kind));
+    lundi_lua_set_str(L, "name", d->name);
+    lundi_lua_set_str(L, "version", d->version);
+    lundi_lua_set_str(L, "description", d->description);
+    lundi_lua_set_str(L, "origin", lundi_plugin_origin(p));
     lundi_params *defaults = lundi_plugin_params(p);
     if (!defaults) return lundi_lua_error(L, "plugins");
     int n = lundi_params_count(defaults);

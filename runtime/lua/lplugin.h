@@ -27,6 +27,9 @@ lundi_instance *lplug_check_kind(lua_State *L, int idx, lundi_plugin_kind k);
  * (0: none) and pushes it as an owned Plugin. fn names the Lua function in errors. */
 void lplug_create(lua_State *L, lundi_plugin_kind k, const char *name, int params_idx,
                   const char *fn);
+/* The n strings of the array at idx (a userdata pushed on the stack, strings anchored by the
+ * array); a non-string raises "fn: prompts[i] must be a string, got T". */
+const char **lplug_check_strings(lua_State *L, int idx, int n, const char *fn);
 /* Pushes params as a Lua table of typed values. */
 void lplug_push_params(lua_State *L, const lundi_params *p);
 
@@ -40,6 +43,7 @@ void lpv_push_cond(lua_State *L, const lundi_cond *c); /* nil when c is NULL */
 /* Reads a {labels=, context=, mask=, vector=} table into out (new references). what names
  * the value in the message. */
 int lpv_to_cond(lua_State *L, int idx, lundi_cond *out, const char *what);
+void lpv_push_strings(lua_State *L, const char *const *s, int n); /* an array; NULL as "" */
 /* Pushes a new Rng userdata holding a copy of *rng, or nil when rng is NULL. */
 void lpv_push_rng(lua_State *L, const lundi_rng *rng);
 /* Copies an Rng userdata at idx back into *rng (the Lua side may have drawn from it). */

@@ -97,6 +97,14 @@ int lpv_to_cond(lua_State *L, int idx, lundi_cond *out, const char *what) {
   return 0;
 }
 
+void lpv_push_strings(lua_State *L, const char *const *s, int n) {
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    lua_pushstring(L, s[i] ? s[i] : "");
+    lua_rawseti(L, -2, i + 1);
+  }
+}
+
 void lpv_push_rng(lua_State *L, const lundi_rng *rng) {
   if (!rng) {
     lua_pushnil(L);

@@ -308,11 +308,7 @@ static lundi_tensor *lt_scheduler_noise_to_step(void *self, lundi_tensor *x0, lu
 static int lt_conditioner_encode_text(void *self, const char *const *prompts, int n, lundi_cond *out) {
   lcall c;
   if (BEGIN(c, self, "encode_text")) return LUNDI_EINVAL;
-  lua_createtable(c.L, n, 0);
-  for (int i = 0; i < n; i++) {
-    lua_pushstring(c.L, prompts[i] ? prompts[i] : "");
-    lua_rawseti(c.L, -2, i + 1);
-  }
+  lpv_push_strings(c.L, prompts, n);
   return lc_cond_result(&c, out);
 }
 
@@ -375,8 +371,7 @@ static lundi_tensor *lt_sampler_sample(void *self, const lundi_pipeline_parts *p
   lua_rawseti(L, c.base + 3, 1);
 
   lua_createtable(L, 0, 8);
-  lua_pushinteger(L, req->batch);
-  lua_setfield(L, -2, "batch");
+  lundi_lua_set_int(L, "batch", req->batch);
   lua_createtable(L, req->ndim, 0);
   for (int i = 0; i < req->ndim; i++) {
     lua_pushinteger(L, req->shape[i]);
@@ -387,16 +382,10 @@ static lundi_tensor *lt_sampler_sample(void *self, const lundi_pipeline_parts *p
   lua_setfield(L, -2, "cond_input");
   lpv_push_tensor(L, req->init);
   lua_setfield(L, -2, "init");
-  if (req->strength > 0) { /* img2img strength asked for in the request (0: the sampler's own) */
-    lua_pushnumber(L, req->strength);
-    lua_setfield(L, -2, "strength");
-  }
+  if (req->strength > 0) /* img2img strength asked for in the request (0: the sampler's own) */
+    lundi_lua_set_num(L, "strength", req->strength);
   if (req->prompts) {
-    lua_createtable(L, req->batch, 0);
-    for (int i = 0; i < req->batch; i++) {
-      lua_pushstring(L, req->prompts[i] ? req->prompts[i] : "");
-      lua_rawseti(L, -2, i + 1);
-    }
+    lpv_push_strings(L, req->prompts, req->batch);
     lua_setfield(L, -2, "prompts");
   }
   lc_push_rng(&c, req->rng);
