@@ -52,6 +52,10 @@ void lpv_pull_rng(lua_State *L, int idx, lundi_rng *rng);
  * parameter's type) are accepted; anything else is refused naming the key and its type.
  * owner ("scheduler 'ddpm'") prefixes the messages this file writes. */
 int lpv_apply_params(lua_State *L, int idx, lundi_params *p, const char *owner);
+/* The number, boolean or string at idx as text (integers %lld, other numbers %.17g, true /
+ * false) and, when type is not NULL, its type ("int", "float", "bool", "string"); NULL for
+ * any other value. The text is in buf or borrowed from the string at idx. */
+const char *lpv_value_text(lua_State *L, int idx, char buf[64], const char **type);
 /* The Lua type name of the value at idx, with lundi's userdata names ("Tensor"). */
 const char *lpv_typename(lua_State *L, int idx);
 

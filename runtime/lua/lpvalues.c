@@ -22,6 +22,32 @@ const char *lpv_typename(lua_State *L, int idx) {
   return luaL_typename(L, idx);
 }
 
+const char *lpv_value_text(lua_State *L, int idx, char buf[64], const char **type) {
+  const char *ty, *v = buf;
+  switch (lua_type(L, idx)) {
+  case LUA_TNUMBER:
+    if (lua_isinteger(L, idx)) {
+      ty = "int";
+      snprintf(buf, 64, "%lld", (long long)lua_tointeger(L, idx));
+    } else {
+      ty = "float";
+      snprintf(buf, 64, "%.17g", (double)lua_tonumber(L, idx));
+    }
+    break;
+  case LUA_TBOOLEAN:
+    ty = "bool";
+    v = lua_toboolean(L, idx) ? "true" : "false";
+    break;
+  case LUA_TSTRING:
+    ty = "string";
+    v = lua_tostring(L, idx);
+    break;
+  default: return NULL;
+  }
+  if (type) *type = ty;
+  return v;
+}
+
 void lpv_push_tensor(lua_State *L, lundi_tensor *t) {
   if (!t) {
     lua_pushnil(L);

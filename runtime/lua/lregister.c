@@ -10,7 +10,6 @@
  * Lifetime: the registry may outlive the Lua state (the lundi command frees its registry
  * after lua_close). A sentinel userdata in the state's registry flips lstate.L to NULL when
  * the state closes; from then on create() fails and nothing touches the state. */
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "lplugin.h"
 #include "lua_module.h"
 #include "plugin/api_each.h"
+#include "plugin/spec_text.h"
 
 #define STATE_KEY "lundi.lua_plugin_state"
 
@@ -513,25 +513,17 @@ static const char *anchor(lua_State *L) {
   return s;
 }
 
-/* Reads params[i] (the table on top) into *s; strings are anchored in the scratch table. */
+/* Reads params[i] (the table on top) into *s; strings are anchored in the scratch table.
+ * Only the Lua types are checked here: lundi__param_spec_from_text has the rules. */
 static void read_spec(lua_State *L, int i, lundi_param_spec *s) {
   int e = lua_gettop(L);
-  char where[96];
+  char where[96], num[64];
   snprintf(where, sizeof where, "params[%d].", i);
-  s->name = opt_field_string(L, e, "name", NULL, where);
-  if (!s->name) luaL_error(L, "register: params[%d] has no name", i);
-  snprintf(where, sizeof where, "params[%d] ('%s'): ", i, s->name);
-  const char *type = opt_field_string(L, e, "type", NULL, where);
-  static const char *const types[] = {"int", "float", "bool", "string", "choice"};
-  int ti = -1;
-  for (int k = 0; type && k < 5; k++)
-    if (strcmp(type, types[k]) == 0) ti = k;
-  if (ti < 0)
-    luaL_error(L, "register: %stype must be one of int, float, bool, string, choice; got %s", where,
-               type ? type : "nothing");
-  s->type = (lundi_param_type)ti;
+  lundi__spec_text in = {.name = opt_field_string(L, e, "name", NULL, where)};
+  if (!in.name) luaL_error(L, "register: params[%d] has no name", i);
+  snprintf(where, sizeof where, "params[%d] ('%s'): ", i, in.name);
+  in.type = opt_field_string(L, e, "type", NULL, where);
   /* choices: {"a", "b"} or "a|b" */
-  s->choices = NULL;
   int t = lua_getfield(L, e, "choices");
   if (t == LUA_TTABLE) {
     lua_Integer n = luaL_len(L, -1);
@@ -545,51 +537,36 @@ static void read_spec(lua_State *L, int i, lundi_param_spec *s) {
       luaL_addvalue(&b);
     }
     luaL_pushresult(&b);
-    s->choices = anchor(L);
+    in.choices = anchor(L);
   } else if (t == LUA_TSTRING) {
-    s->choices = anchor(L);
+    in.choices = anchor(L);
   } else if (t != LUA_TNIL) {
     luaL_error(L, "register: %schoices must be a table of strings or \"a|b\", got %s", where, lua_typename(L, t));
   }
   lua_settop(L, e);
-  /* default: a value of the parameter's type, or its text; absent means 0 / false / "" /
-   * the first choice */
+  /* default: a value of the parameter's type, or its text */
   t = lua_getfield(L, e, "default");
-  if (t == LUA_TNUMBER) {
-    if (lua_isinteger(L, -1)) lua_pushfstring(L, "%I", lua_tointeger(L, -1));
-    else {
-      char buf[64];
-      snprintf(buf, sizeof buf, "%.17g", lua_tonumber(L, -1));
-      lua_pushstring(L, buf);
-    }
-    s->default_value = anchor(L);
-  } else if (t == LUA_TBOOLEAN) {
-    lua_pushstring(L, lua_toboolean(L, -1) ? "true" : "false");
-    s->default_value = anchor(L);
-  } else if (t == LUA_TSTRING) {
-    lua_pushvalue(L, -1);
-    s->default_value = anchor(L);
-  } else if (t == LUA_TNIL) {
-    if (s->type == LUNDI_PARAM_CHOICE && s->choices) {
-      const char *bar = strchr(s->choices, '|');
-      lua_pushlstring(L, s->choices, bar ? (size_t)(bar - s->choices) : strlen(s->choices));
-      s->default_value = anchor(L);
-    } else {
-      s->default_value = s->type == LUNDI_PARAM_BOOL ? "false" : s->type == LUNDI_PARAM_STRING ? "" : "0";
-    }
-  } else {
+  if (t != LUA_TNIL && !lpv_value_text(L, -1, num, NULL))
     luaL_error(L, "register: %sdefault must be a number, boolean or string, got %s", where, lpv_typename(L, -1));
+  if (t != LUA_TNIL) {
+    lua_pushstring(L, lpv_value_text(L, -1, num, NULL));
+    in.default_value = anchor(L);
   }
   lua_settop(L, e);
-  /* min/max: either one alone leaves the other side open */
   int tmin = lua_getfield(L, e, "min"), tmax = lua_getfield(L, e, "max");
   if ((tmin != LUA_TNIL && tmin != LUA_TNUMBER) || (tmax != LUA_TNIL && tmax != LUA_TNUMBER))
     luaL_error(L, "register: %smin and max must be numbers", where);
-  s->min = tmin == LUA_TNIL ? (tmax == LUA_TNIL ? 0 : -DBL_MAX) : lua_tonumber(L, -2);
-  s->max = tmax == LUA_TNIL ? (tmin == LUA_TNIL ? 0 : DBL_MAX) : lua_tonumber(L, -1);
+  for (int k = 0; k < 2; k++) {
+    if (lua_isnil(L, e + 1 + k)) continue;
+    lua_pushstring(L, lpv_value_text(L, e + 1 + k, num, NULL));
+    *(k ? &in.max : &in.min) = anchor(L);
+  }
   lua_settop(L, e);
-  s->help = opt_field_string(L, e, "help", "", where);
-  lua_settop(L, e);
+  in.help = opt_field_string(L, e, "help", NULL, where);
+  size_t cap = in.choices ? strlen(in.choices) + 1 : 1;
+  char *first = lua_newuserdatauv(L, cap, 0);
+  lua_rawseti(L, 2, (lua_Integer)luaL_len(L, 2) + 1);
+  if (lundi__param_spec_from_text(where, &in, s, first, cap) != 0) lundi_lua_error(L, "register");
 }
 
 /* lundi.register{kind=, name=, version=, description=, params={...}, create=, <kind functions>} */

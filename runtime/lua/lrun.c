@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lua_internal.h"
+#include "lplugin.h"
 #include "lua_module.h"
 #include "lua_run.h"
 #include "lundi/session.h"
@@ -164,28 +164,8 @@ static int m_param(lua_State *L) {
   const char *k = luaL_checkstring(L, 2);
   const char *type;
   char buf[64];
-  const char *v = buf;
-  switch (lua_type(L, 3)) {
-  case LUA_TNUMBER:
-    if (lua_isinteger(L, 3)) {
-      type = "int";
-      snprintf(buf, sizeof buf, "%lld", (long long)lua_tointeger(L, 3));
-    } else {
-      type = "float";
-      snprintf(buf, sizeof buf, "%.17g", (double)lua_tonumber(L, 3));
-    }
-    break;
-  case LUA_TBOOLEAN:
-    type = "bool";
-    v = lua_toboolean(L, 3) ? "true" : "false";
-    break;
-  case LUA_TSTRING:
-    type = "string";
-    v = lua_tostring(L, 3);
-    break;
-  default:
-    return luaL_typeerror(L, 3, "number, boolean or string");
-  }
+  const char *v = lpv_value_text(L, 3, buf, &type);
+  if (!v) return luaL_typeerror(L, 3, "number, boolean or string");
   if (lundi_run_param(u->run, k, v, type) != 0) return lundi_lua_error(L, "param");
   return 0;
 }

@@ -1,0 +1,23 @@
+/* A parameter spec from the text fields a script gives (lundi.register's params entries), so
+ * the Lua binding only hands strings over and the defaulting rules live here. */
+#ifndef LUNDI_PLUGIN_SPEC_TEXT_H
+#define LUNDI_PLUGIN_SPEC_TEXT_H
+
+#include <stddef.h>
+
+#include "lundi/plugin.h"
+
+/* Each field NULL when the script left it out. min and max are numbers as text. */
+typedef struct lundi__spec_text {
+  const char *name, *type, *choices, *default_value, *min, *max, *help;
+} lundi__spec_text;
+
+/* Fills *out from in: type is one of int, float, bool, string, choice; an absent default is
+ * the first choice, "false", "" or "0" by type; min or max alone leaves the other side open
+ * (neither: unbounded); an absent help is "". Strings point into in, or into first (cap
+ * bytes, at least strlen(choices) + 1) for the first choice. where prefixes the messages
+ * ("params[1] ('n'): "). The schema itself is checked when the plugin is registered. */
+int lundi__param_spec_from_text(const char *where, const lundi__spec_text *in, lundi_param_spec *out, char *first,
+                                size_t cap);
+
+#endif
