@@ -8,6 +8,7 @@
 #include "lplugin.h"
 #include "lua_module.h"
 #include "lua_rng.h"
+#include "plugin/spec_text.h"
 
 const char *lpv_typename(lua_State *L, int idx) {
   if (lua_type(L, idx) == LUA_TUSERDATA) {
@@ -146,14 +147,6 @@ void lpv_pull_rng(lua_State *L, int idx, lundi_rng *rng) {
   if (u && rng) *rng = *u;
 }
 
-static const lundi_param_spec *find_spec(const lundi_params *p, const char *key) {
-  for (int i = 0; i < lundi_params_count(p); i++) {
-    const lundi_param_spec *s = lundi_params_spec(p, i);
-    if (strcmp(s->name, key) == 0) return s;
-  }
-  return NULL;
-}
-
 int lpv_apply_params(lua_State *L, int idx, lundi_params *p, const char *owner) {
   idx = lua_absindex(L, idx);
   lua_pushnil(L);
@@ -170,16 +163,7 @@ int lpv_apply_params(lua_State *L, int idx, lundi_params *p, const char *owner) 
     case LUA_TNUMBER: rc = lundi_params_set_number(p, key, lua_tonumber(L, -1)); break;
     case LUA_TBOOLEAN: rc = lundi_params_set_bool(p, key, lua_toboolean(L, -1)); break;
     case LUA_TSTRING: rc = lundi_params_set(p, key, lua_tostring(L, -1)); break;
-    default: {
-      const lundi_param_spec *s = find_spec(p, key);
-      if (!s) { /* the registry's message lists the valid names */
-        rc = lundi_params_set(p, key, "");
-        if (rc == 0) rc = LUNDI_EINVAL;
-      } else {
-        rc = lundi_set_error(LUNDI_EINVAL, "%s: parameter '%s' expects %s, got %s", owner, key,
-                             lundi_param_type_name(s->type), lpv_typename(L, -1));
-      }
-    }
+    default: rc = lundi__params_type_error(p, owner, key, lpv_typename(L, -1));
     }
     if (rc != 0) {
       lua_pop(L, 2);

@@ -1,5 +1,5 @@
-/* A parameter spec from the text fields a script gives (lundi.register's params entries), so
- * the Lua binding only hands strings over and the defaulting rules live here. */
+/* Parameters as scripts give them: a spec from the text fields of lundi.register's params
+ * entries, so the Lua binding only hands strings over and the rules live here. */
 #ifndef LUNDI_PLUGIN_SPEC_TEXT_H
 #define LUNDI_PLUGIN_SPEC_TEXT_H
 
@@ -19,5 +19,9 @@ typedef struct lundi__spec_text {
  * ("params[1] ('n'): "). The schema itself is checked when the plugin is registered. */
 int lundi__param_spec_from_text(const char *where, const lundi__spec_text *in, lundi_param_spec *out, char *first,
                                 size_t cap);
+
+/* For a value of a type no parameter takes (got: "table"): the unknown-parameter message when
+ * p has no key, else "owner: parameter 'key' expects T, got <got>". Returns LUNDI_EINVAL. */
+int lundi__params_type_error(const lundi_params *p, const char *owner, const char *key, const char *got);
 
 #endif

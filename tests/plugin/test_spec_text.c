@@ -1,5 +1,5 @@
-/* lundi__param_spec_from_text (runtime/plugin/spec_text.c): the rules of lundi.register's
- * params entries. */
+/* Parameters as scripts give them (plugin/spec_text.h): lundi__param_spec_from_text, the rules
+ * of lundi.register's params entries, and lundi__params_type_error (runtime/plugin/params.c). */
 #include <float.h>
 #include <string.h>
 
@@ -53,6 +53,20 @@ static void test_refuses(void) {
             "no room for the first choice");
 }
 
-static const test_case TESTS[] = {
-    {"spec_text_defaults", test_defaults}, {"spec_text_bounds", test_bounds}, {"spec_text_refuses", test_refuses}};
+static void test_type_error(void) {
+  static const lundi_param_spec specs[] = {{"scale", LUNDI_PARAM_FLOAT, "0.5", 0, 1, NULL, ""}};
+  lundi_params *p = lundi_params_new("scheduler 'x'", specs, 1);
+  CHECK(p != NULL);
+  CHECK(lundi__params_type_error(p, "scheduler 'x'", "scale", "table") == LUNDI_EINVAL);
+  CHECK_ERR(lundi__params_type_error(p, "scheduler 'x'", "scale", "table"),
+            "scheduler 'x': parameter 'scale' expects float, got table");
+  CHECK_ERR(lundi__params_type_error(p, "scheduler 'x'", "scales", "Rng"),
+            "unknown parameter 'scales' (did you mean 'scale'?); valid parameters: scale");
+  lundi_params_free(p);
+}
+
+static const test_case TESTS[] = {{"spec_text_defaults", test_defaults},
+                                  {"spec_text_bounds", test_bounds},
+                                  {"spec_text_refuses", test_refuses},
+                                  {"params_type_error", test_type_error}};
 TEST_MAIN(TESTS)
