@@ -183,11 +183,6 @@ static int push_int_result(lua_State *L, int v, const char *fn) {
   return 1;
 }
 
-static int push_tensor_result(lua_State *L, lundi_tensor *t, const char *fn) {
-  lundi_lua_push_tensor(L, t, fn);
-  return 1;
-}
-
 static int push_module(lua_State *L, lundi_module *m, const char *fn) {
   if (!m) {
     if (lundi_last_error_code() != 0) return lundi_lua_error(L, fn);
@@ -240,7 +235,8 @@ static int lm_tensor_result(lua_State *L, lundi_tensor *r, const char *fn) {
     lua_pushnil(L);
     return 1;
   }
-  return push_tensor_result(L, r, fn);
+  lundi_lua_push_tensor(L, r, fn);
+  return 1;
 }
 static inline int lm_number_result(lua_State *L, double v, const char *fn) {
   if (v != v) return lundi_lua_error(L, fn);
@@ -277,16 +273,18 @@ static inline int lm_status_result(lua_State *L, int rc, const char *fn) {
 #define KIND_OF_denoiser LUNDI_DENOISER
 #define KIND_OF_conditioner LUNDI_CONDITIONER
 #define KIND_OF_sampler LUNDI_SAMPLER
-/* Which functions get one: a generated wrapper (wrap LIKE, ANY, COUNT, MODULE) and a lua
- * column other than CUSTOM. LM_IF(wrap, lua, M) is M for those, LM_SKIP for the others. */
+/* Which functions get one: a generated wrapper (wrap LIKE, ANY, COUNT, MODULE) or a
+ * hand-written one taking the table's arguments (LM_C_<name>), and a lua column other than
+ * CUSTOM. LM_IF(wrap, lua, name, M) is M for those, LM_SKIP for the others. */
 #define LM_W_LIKE(x) LM_L_
 #define LM_W_ANY LM_L_
 #define LM_W_COUNT(x) LM_L_
 #define LM_W_MODULE LM_L_
-#define LM_W_CUSTOM LM_NO_
+#define LM_W_CUSTOM LM_C_
 #define LM_W_NONE LM_NO_
-#define LM_L_(lua, M) LM_L_##lua(M)
-#define LM_NO_(lua, M) LM_SKIP
+#define LM_L_(lua, name, M) LM_L_##lua(M)
+#define LM_C_(lua, name, M) LM_C_##name(M)
+#define LM_NO_(lua, name, M) LM_SKIP
 #define LM_L_TENSOR(M) M
 #define LM_L_COUNT(M) M
 #define LM_L_STATUS(M) M
@@ -294,16 +292,23 @@ static inline int lm_status_result(lua_State *L, int rc, const char *fn) {
 #define LM_L_MODULE(M) M
 #define LM_L_COND(M) M
 #define LM_L_CUSTOM(M) LM_SKIP
-#define LM_IF(wrap, lua, M) LM_W_##wrap(lua, M)
+#define LM_C_timestep(M) M
+#define LM_C_init_noise_sigma(M) M
+#define LM_C_scale_model_input(M) M
+#define LM_C_set_timesteps(M) LM_SKIP /* its own argument check */
+#define LM_C_null_cond(M) LM_SKIP     /* the method is "null" */
+#define LM_C_encode_text(M) LM_SKIP
+#define LM_C_sample(M) LM_SKIP
+#define LM_IF(wrap, lua, name, M) LM_W_##wrap(lua, name, M)
 #define LM_SKIP(kind, ret, name, params, args, lua)
 #define LM_ONE(kind, ret, name, params, args, need, lua, wrap)                                     \
-  LM_IF(wrap, lua, LM_GEN)(kind, ret, name, params, args, lua)
+  LM_IF(wrap, lua, name, LM_GEN)(kind, ret, name, params, args, lua)
 #define LM_KIND(K, kind, LIST) LIST(LM_ONE, lundi_instance *inst_unused)
 LUNDI_PLUGIN_KINDS(LM_KIND)
 /* Their entries in the method tables. */
 #define LM_REG_GEN(kind, ret, name, params, args, lua) {#name, lm_##kind##_##name},
 #define LM_REG(kind, ret, name, params, args, need, lua, wrap)                                     \
-  LM_IF(wrap, lua, LM_REG_GEN)(kind, ret, name, params, args, lua)
+  LM_IF(wrap, lua, name, LM_REG_GEN)(kind, ret, name, params, args, lua)
 
 /* ---- hand-written methods ---- */
 
@@ -314,31 +319,6 @@ static int s_set_timesteps(lua_State *L) {
   CALL(int, rc, lundi_scheduler_set_timesteps(s, (int)n));
   if (rc < 0) return lundi_lua_error(L, "set_timesteps");
   return 0;
-}
-
-static int s_timestep(lua_State *L) {
-  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
-  int i = check_step(L, 2);
-  CALL(double, t, lundi_scheduler_timestep(s, i));
-  if (t != t) return lundi_lua_error(L, "timestep");
-  lua_pushnumber(L, t);
-  return 1;
-}
-
-static int s_init_noise_sigma(lua_State *L) {
-  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
-  CALL(double, v, lundi_scheduler_init_noise_sigma(s));
-  if (v != v) return lundi_lua_error(L, "init_noise_sigma");
-  lua_pushnumber(L, v);
-  return 1;
-}
-
-static int s_scale_model_input(lua_State *L) {
-  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
-  lundi_tensor *x = lundi_lua_check_tensor(L, 2);
-  int i = check_step(L, 3);
-  CALL(lundi_tensor *, r, lundi_scheduler_scale_model_input(s, x, i));
-  return push_tensor_result(L, r, "scale_model_input");
 }
 
 static int c_encode_text(lua_State *L) {
@@ -382,9 +362,6 @@ static const luaL_Reg common_methods[] = {{"params", plug_params}, {NULL, NULL}}
 
 static const luaL_Reg scheduler_methods[] = {LUNDI_SCHEDULER_API(LM_REG, void *self)
                                              {"set_timesteps", s_set_timesteps},
-                                             {"timestep", s_timestep},
-                                             {"init_noise_sigma", s_init_noise_sigma},
-                                             {"scale_model_input", s_scale_model_input},
                                              {NULL, NULL}};
 static const luaL_Reg denoiser_methods[] = {LUNDI_DENOISER_API(LM_REG, void *self){NULL, NULL}};
 static const luaL_Reg conditioner_methods[] = {LUNDI_CONDITIONER_API(LM_REG, void *self)
