@@ -97,21 +97,7 @@ static void read_spec(lua_State *L, const char *owner, lundi_opt_spec *s) {
     luaL_error(L, "lundi.options: %s: the default of DEFAULTS.%s must be a number, boolean or string, got %s", owner,
                s->name, luaL_typename(L, d));
   s->type = s->def.type;
-  if (forced) {
-    static const char *const names[] = {"integer", "number", "boolean", "string", NULL};
-    int t = 0;
-    while (names[t] && strcmp(forced, names[t])) t++;
-    if (!names[t])
-      luaL_error(L, "lundi.options: %s: DEFAULTS.%s: type must be integer, number, boolean or string, got '%s'", owner,
-                 s->name, forced);
-    s->type = (lundi_opt_type)t;
-    /* the default itself must be of the type asked for */
-    lundi_opt_value check;
-    char buf[64];
-    if (lundi_options_convert(owner, s, &s->def, &check, buf, sizeof buf) != 0 ||
-        (s->type != LUNDI_OPT_NUMBER && s->type != s->def.type))
-      luaL_error(L, "lundi.options: %s: the default of DEFAULTS.%s is not of type %s", owner, s->name, forced);
-  }
+  if (forced && lundi_options_force_type(owner, s, forced) != 0) raise(L);
   lua_settop(L, e);
 }
 
