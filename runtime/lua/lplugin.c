@@ -2,12 +2,14 @@
  * userdata whose methods are the checked call wrappers of plugin.h, and lundi.plugins().
  * Step indices stay 0-based (see lplugin.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lplugin.h"
 #include "lua_module.h"
 #include "lua_rng.h"
 #include "plugin/api_each.h"
+#include "plugin/spec_text.h"
 
 /* ---- the userdata ---- */
 
@@ -111,20 +113,10 @@ static int plug_tostring(lua_State *L) {
     return 1;
   }
   const lundi_plugin_desc *d = lundi_plugin_info(lundi_instance_plugin(u->inst));
-  const lundi_params *p = lundi_instance_params(u->inst);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  lua_pushfstring(L, "%s %s %s {", lundi_plugin_kind_name(d->kind), d->name, d->version);
-  luaL_addvalue(&b);
-  for (int i = 0; i < lundi_params_count(p); i++) {
-    const lundi_param_spec *s = lundi_params_spec(p, i);
-    int quote = s->type == LUNDI_PARAM_STRING || s->type == LUNDI_PARAM_CHOICE;
-    lua_pushfstring(L, "%s%s=%s%s%s", i ? ", " : "", s->name, quote ? "\"" : "",
-                    lundi_params_text(p, i), quote ? "\"" : "");
-    luaL_addvalue(&b);
-  }
-  luaL_addchar(&b, '}');
-  luaL_pushresult(&b);
+  char *brief = lundi__params_brief(lundi_instance_params(u->inst));
+  if (!brief) return lundi_lua_error(L, "tostring");
+  lua_pushfstring(L, "%s %s %s {%s}", lundi_plugin_kind_name(d->kind), d->name, d->version, brief);
+  free(brief);
   return 1;
 }
 

@@ -23,5 +23,8 @@ int lundi__param_spec_from_text(const char *where, const lundi__spec_text *in, l
 /* For a value of a type no parameter takes (got: "table"): the unknown-parameter message when
  * p has no key, else "owner: parameter 'key' expects T, got <got>". Returns LUNDI_EINVAL. */
 int lundi__params_type_error(const lundi_params *p, const char *owner, const char *key, const char *got);
+/* "steps=10, mode=\"fancy\"": the current values, strings and choices quoted, for a
+ * plugin instance's tostring. NULL when out of memory; free() the result. */
+char *lundi__params_brief(const lundi_params *p);
 
 #endif

@@ -1,6 +1,8 @@
 /* Parameters as scripts give them (plugin/spec_text.h): lundi__param_spec_from_text, the rules
- * of lundi.register's params entries, and lundi__params_type_error (runtime/plugin/params.c). */
+ * of lundi.register's params entries, lundi__params_type_error (params.c) and
+ * lundi__params_brief (params_json.c). */
 #include <float.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
@@ -65,8 +67,25 @@ static void test_type_error(void) {
   lundi_params_free(p);
 }
 
+static void test_brief(void) {
+  static const lundi_param_spec specs[] = {{"steps", LUNDI_PARAM_INT, "10", 0, 0, NULL, ""},
+                                           {"mode", LUNDI_PARAM_CHOICE, "fancy", 0, 0, "plain|fancy", ""},
+                                           {"on", LUNDI_PARAM_BOOL, "true", 0, 0, NULL, ""}};
+  lundi_params *p = lundi_params_new("x", specs, 3);
+  char *s = lundi__params_brief(p);
+  CHECK(s && strcmp(s, "steps=10, mode=\"fancy\", on=true") == 0);
+  free(s);
+  lundi_params_free(p);
+  p = lundi_params_new("x", specs, 0);
+  s = lundi__params_brief(p);
+  CHECK(s && strcmp(s, "") == 0);
+  free(s);
+  lundi_params_free(p);
+}
+
 static const test_case TESTS[] = {{"spec_text_defaults", test_defaults},
                                   {"spec_text_bounds", test_bounds},
                                   {"spec_text_refuses", test_refuses},
-                                  {"params_type_error", test_type_error}};
+                                  {"params_type_error", test_type_error},
+                                  {"params_brief", test_brief}};
 TEST_MAIN(TESTS)
