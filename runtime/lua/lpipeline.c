@@ -48,20 +48,13 @@ typedef struct cbctx {
   int err_ref; /* the callback's error message, LUA_NOREF until it fails */
 } cbctx;
 
-static int traceback(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (!msg) msg = luaL_tolstring(L, 1, NULL);
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 /* Called by the sampler (C or Lua) on the thread that called sample, above our frame. */
 static int call_back(void *ud, int i, int n, double t, lundi_tensor *x, lundi_tensor *x0) {
   cbctx *c = ud;
   lua_State *L = c->L;
   if (!lua_checkstack(L, 8)) return lundi_set_error(LUNDI_ENOMEM, "sample: callback: Lua stack overflow");
   int top = lua_gettop(L);
-  lua_pushcfunction(L, traceback);
+  lua_pushcfunction(L, lpv_traceback);
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->fn_ref);
   lua_pushinteger(L, i);
   lua_pushinteger(L, n);

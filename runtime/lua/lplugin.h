@@ -56,6 +56,8 @@ int lpv_apply_params(lua_State *L, int idx, lundi_params *p, const char *owner);
  * false) and, when type is not NULL, its type ("int", "float", "bool", "string"); NULL for
  * any other value. The text is in buf or borrowed from the string at idx. */
 const char *lpv_value_text(lua_State *L, int idx, char buf[64], const char **type);
+/* A message handler for lua_pcall: the error with a traceback. */
+int lpv_traceback(lua_State *L);
 /* The Lua type name of the value at idx, with lundi's userdata names ("Tensor"). */
 const char *lpv_typename(lua_State *L, int idx);
 

@@ -49,6 +49,13 @@ const char *lpv_value_text(lua_State *L, int idx, char buf[64], const char **typ
   return v;
 }
 
+int lpv_traceback(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) msg = luaL_tolstring(L, 1, NULL);
+  luaL_traceback(L, L, msg, 1);
+  return 1;
+}
+
 void lpv_push_tensor(lua_State *L, lundi_tensor *t) {
   if (!t) {
     lua_pushnil(L);

@@ -21,6 +21,7 @@
 #include "plugin/spec_text.h"
 
 #define STATE_KEY "lundi.lua_plugin_state"
+#define SENTINEL "lundi.lua_plugin_sentinel" /* its metatable */
 
 /* One per Lua state that registered plugins; shared by its plugins and the sentinel. */
 typedef struct lstate {
@@ -73,12 +74,11 @@ static lstate *find_state(lua_State *L) {
 static lstate *get_state(lua_State *L) {
   lstate *st = find_state(L);
   if (st) return st;
+  static const luaL_Reg meta[] = {{"__gc", sentinel_gc}, {NULL, NULL}};
+  lundi_lua_new_class(L, SENTINEL, meta, NULL);
   lstate **box = lua_newuserdatauv(L, sizeof *box, 0);
   *box = NULL;
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, sentinel_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
+  luaL_setmetatable(L, SENTINEL);
   st = calloc(1, sizeof *st);
   if (!st) luaL_error(L, "register: out of memory");
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD); /* whichever thread registers */
@@ -115,13 +115,6 @@ typedef struct lcall {
   lundi_rng *rng; /* written back from the anchored Rng copy after the call */
 } lcall;
 
-static int msgh(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (!msg) msg = luaL_tolstring(L, 1, NULL);
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 /* 0: ready to push arguments; 1: the function is absent (when optional); < 0: error. */
 static int lc_begin(lcall *c, const lplugin *p, int self_ref, const char *fn, int optional) {
   memset(c, 0, sizeof *c);
@@ -134,7 +127,7 @@ static int lc_begin(lcall *c, const lplugin *p, int self_ref, const char *fn, in
   c->base = lua_gettop(L);
   c->p = p;
   c->fn = fn;
-  lua_pushcfunction(L, msgh);
+  lua_pushcfunction(L, lpv_traceback);
   lua_pushnil(L);
   lua_pushnil(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, p->table_ref);

@@ -52,6 +52,19 @@ static int end_owned(lrun_ud *u, lundi_run_status st, const char *msg) {
 
 /* ---- creating ---- */
 
+static lrun_ud *new_ud(lua_State *L) {
+  lrun_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
+  memset(u, 0, sizeof *u);
+  luaL_setmetatable(L, LUNDI_LUA_RUN);
+  return u;
+}
+
+static void set_run(lrun_ud *u, lundi_run *run) {
+  u->run = run;
+  u->id = lundi_run_id(run);
+  snprintf(u->uuid, sizeof u->uuid, "%s", lundi_run_uuid(run));
+}
+
 static int l_run(lua_State *L) {
   if (lua_isnoneornil(L, 1)) {
     lua_settop(L, 0);
@@ -64,9 +77,7 @@ static int l_run(lua_State *L) {
   const char *device = lundi_lua_opt_string_field(L, 1, "lundi.run", "device", NULL);
   lua_Integer seed = lundi_lua_opt_int_field(L, 1, "lundi.run", "seed", 0, LUNDI_LUA_ANY_INT);
   if (!device) device = lundi_device_name(lundi_default_device());
-  lrun_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
-  memset(u, 0, sizeof *u);
-  luaL_setmetatable(L, LUNDI_LUA_RUN);
+  lrun_ud *u = new_ud(L);
   u->store = lundi_store_open(db, 0);
   if (!u->store) return lundi_lua_error(L, "lundi.run");
   lundi_run_info info = {.name = name, .device = device, .seed = (int64_t)seed};
@@ -76,19 +87,14 @@ static int l_run(lua_State *L) {
     u->store = NULL;
     return lundi_lua_error(L, "lundi.run");
   }
-  u->id = lundi_run_id(u->run);
-  snprintf(u->uuid, sizeof u->uuid, "%s", lundi_run_uuid(u->run));
+  set_run(u, u->run);
   return 1;
 }
 
 void lundi_lua_set_current_run(lua_State *L, lundi_run *run) {
-  lrun_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
-  memset(u, 0, sizeof *u);
-  u->run = run;
+  lrun_ud *u = new_ud(L);
+  set_run(u, run);
   u->borrowed = 1;
-  u->id = lundi_run_id(run);
-  snprintf(u->uuid, sizeof u->uuid, "%s", lundi_run_uuid(run));
-  luaL_setmetatable(L, LUNDI_LUA_RUN);
   lua_setfield(L, LUA_REGISTRYINDEX, CURRENT_KEY);
 }
 
@@ -240,19 +246,20 @@ static int parameters_opt(lua_State *L, int opts, lundi_image_params *ps, char n
   return 1;
 }
 
-static float opt_range(lua_State *L, int opts, int i, float dflt) {
-  float v = dflt;
-  if (!opts) return v;
+/* opts.range = {lo, hi} into *lo, *hi (left as they are when absent). */
+static void opt_range(lua_State *L, int opts, float *lo, float *hi) {
+  if (!opts) return;
   if (lua_getfield(L, opts, "range") == LUA_TTABLE) {
-    lua_rawgeti(L, -1, i);
-    if (!lua_isnumber(L, -1)) luaL_error(L, "save_image: opts.range must be {lo, hi} numbers");
-    v = (float)lua_tonumber(L, -1);
-    lua_pop(L, 1);
+    for (int i = 0; i < 2; i++) {
+      lua_rawgeti(L, -1, i + 1);
+      if (!lua_isnumber(L, -1)) luaL_error(L, "save_image: opts.range must be {lo, hi} numbers");
+      *(i ? hi : lo) = (float)lua_tonumber(L, -1);
+      lua_pop(L, 1);
+    }
   } else if (!lua_isnil(L, -1)) {
     luaL_error(L, "save_image: opts.range must be {lo, hi}");
   }
   lua_pop(L, 1);
-  return v;
 }
 
 /* run:save_image(name, tensor [, opts]): tensor [C, H, W] or [N, C, H, W] (a grid with
@@ -272,8 +279,7 @@ static int m_save_image(lua_State *L) {
   if (nd != 3 && nd != 4)
     return luaL_argerror(L, 3, lua_pushfstring(L, "image tensor must be [C, H, W] or [N, C, H, W], got %d dims", nd));
   lundi_save_image_opts o = LUNDI_SAVE_IMAGE_OPTS_INIT;
-  o.lo = opt_range(L, opts, 1, o.lo);
-  o.hi = opt_range(L, opts, 2, o.hi);
+  opt_range(L, opts, &o.lo, &o.hi);
   if (opts && lua_getfield(L, opts, "nrow") != LUA_TNIL) {
     int ok = 0;
     o.nrow = (int)lua_tointegerx(L, -1, &ok);
