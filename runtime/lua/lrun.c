@@ -131,6 +131,7 @@ static int m_log(lua_State *L) {
   }
   lua_pop(L, 1);
   /* Check everything first, so a bad entry logs nothing of the call. */
+  int n = 0;
   lua_pushnil(L);
   while (lua_next(L, 2)) {
     if (lua_type(L, -2) != LUA_TSTRING)
@@ -138,30 +139,23 @@ static int m_log(lua_State *L) {
     const char *k = lua_tostring(L, -2);
     if (strcmp(k, "step") && lua_type(L, -1) != LUA_TNUMBER)
       luaL_argerror(L, 2, lua_pushfstring(L, "metric '%s' must be a number, got %s", k, luaL_typename(L, -1)));
+    n += strcmp(k, "step") != 0;
     lua_pop(L, 1);
   }
-  int flush_failed = 0;
-  char why[512] = "";
+  const char **names = lua_newuserdatauv(L, (size_t)(n ? n : 1) * (sizeof *names + sizeof(double)), 0);
+  double *values = (double *)(names + n);
+  int i = 0;
   lua_pushnil(L);
   while (lua_next(L, 2)) {
-    const char *k = lua_tostring(L, -2);
+    const char *k = lua_tostring(L, -2); /* anchored by the table */
     if (strcmp(k, "step")) {
-      int rc = lundi_run_log(u->run, k, step, (double)lua_tonumber(L, -1));
-      if (rc == LUNDI_EINVAL || rc == LUNDI_ENOMEM) return lundi_lua_error(L, "log");
-      if (rc != 0 && !flush_failed) {
-        flush_failed = 1;
-        snprintf(why, sizeof why, "%s", lundi_last_error());
-      }
+      names[i] = k;
+      values[i++] = (double)lua_tonumber(L, -1);
     }
     lua_pop(L, 1);
   }
+  if (lundi_session_log(u->run, names, values, n, step, &u->warned) != 0) return lundi_lua_error(L, "log");
   u->next_step = step + 1;
-  if (flush_failed && !u->warned) {
-    fprintf(stderr, "lundi: warning: %s\n", why);
-    u->warned = 1;
-  } else if (!flush_failed) {
-    u->warned = 0;
-  }
   return 0;
 }
 
