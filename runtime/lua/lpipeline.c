@@ -104,16 +104,10 @@ int lpipe_sample(lua_State *L, lundi_instance *s, const lundi_pipeline_parts *pa
   }
   lua_pop(L, 1);
 
-  lua_getfield(L, req_idx, "cond");
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    lua_getfield(L, req_idx, "cond_input");
-  }
-  if (!lua_isnil(L, -1)) req.cond_input = lundi_lua_check_tensor(L, -1); /* anchored by the request */
-  lua_pop(L, 1);
-  lua_getfield(L, req_idx, "init");
-  if (!lua_isnil(L, -1)) req.init = lundi_lua_check_tensor(L, -1);
-  lua_pop(L, 1);
+  /* borrowed: the request table holds them */
+  req.cond_input = lundi_lua_opt_tensor_field(L, req_idx, fn, "cond");
+  if (!req.cond_input) req.cond_input = lundi_lua_opt_tensor_field(L, req_idx, fn, "cond_input");
+  req.init = lundi_lua_opt_tensor_field(L, req_idx, fn, "init");
   /* img2img strength; nil leaves the C request's 0 ("the sampler's default") */
   int st = lua_getfield(L, req_idx, "strength");
   if (st != LUA_TNIL) {
