@@ -142,16 +142,10 @@ static int l_options(lua_State *L) {
   }
   lua_settop(L, 5);
 
-  lua_createtable(L, 0, n); /* 6: the result, every key at its default */
-  lua_pushnil(L);
-  while (lua_next(L, 1)) {
-    if (lua_type(L, -1) == LUA_TTABLE) {
-      lua_rawgeti(L, -1, 1);
-      lua_remove(L, -2);
-    }
-    lua_pushvalue(L, -2);
-    lua_insert(L, -2);
-    lua_rawset(L, 6);
+  lua_createtable(L, 0, n); /* 6: the result, every key at its default as written */
+  for (int i = 0; i < n; i++) {
+    push_value(L, &specs[i].def);
+    lua_setfield(L, 6, specs[i].name);
   }
   if (lua_istable(L, 2)) {
     lua_pushnil(L);

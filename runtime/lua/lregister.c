@@ -487,6 +487,13 @@ static void fill_api(lua_State *L, lplugin *p, const char *owner) {
 #undef FILL
 }
 
+/* The string on top, popped and anchored in the scratch table (2) of l_register. */
+static const char *anchor(lua_State *L) {
+  const char *s = lua_tostring(L, -1);
+  lua_rawseti(L, 2, (lua_Integer)luaL_len(L, 2) + 1);
+  return s;
+}
+
 /* Optional string field k of the table at idx; def when nil. */
 static const char *opt_field_string(lua_State *L, int idx, const char *k, const char *def, const char *where) {
   int t = lua_getfield(L, idx, k);
@@ -495,15 +502,7 @@ static const char *opt_field_string(lua_State *L, int idx, const char *k, const 
     return def;
   }
   if (t != LUA_TSTRING) luaL_error(L, "register: %s%s must be a string, got %s", where, k, lpv_typename(L, -1));
-  const char *s = lua_tostring(L, -1);
-  lua_rawseti(L, 2, (lua_Integer)luaL_len(L, 2) + 1); /* anchored in the scratch table */
-  return s;
-}
-
-static const char *anchor(lua_State *L) {
-  const char *s = lua_tostring(L, -1);
-  lua_rawseti(L, 2, (lua_Integer)luaL_len(L, 2) + 1);
-  return s;
+  return anchor(L);
 }
 
 /* Reads params[i] (the table on top) into *s; strings are anchored in the scratch table.
