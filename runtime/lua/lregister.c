@@ -174,17 +174,15 @@ static int lc_bad(lcall *c, const char *expected) {
   return rc;
 }
 
-static lundi_tensor *lc_tensor_result(lcall *c) {
-  if (lc_call(c) != 0) return NULL;
+/* The tensor result on top (a new reference), or NULL with the error set. */
+static lundi_tensor *lc_take_tensor(lcall *c) {
   lundi_tensor *t = lpv_to_tensor(c->L, -1);
-  if (!t) {
-    if (!luaL_testudata(c->L, -1, LUNDI_LUA_TENSOR)) lc_bad(c, "a tensor");
-    lc_end(c);
-    return NULL;
-  }
+  if (!t && !luaL_testudata(c->L, -1, LUNDI_LUA_TENSOR)) lc_bad(c, "a tensor");
   lc_end(c);
   return t;
 }
+
+static lundi_tensor *lc_tensor_result(lcall *c) { return lc_call(c) != 0 ? NULL : lc_take_tensor(c); }
 
 static int lc_int_result(lcall *c) {
   if (lc_call(c) != 0) return LUNDI_EINVAL;
@@ -396,11 +394,7 @@ static lundi_tensor *lt_sampler_sample(void *self, const lundi_pipeline_parts *p
   *box = NULL;
   for (int i = 0; i < 3; i++)
     if (lent[i]) lent[i]->inst = NULL;
-  if (rc != 0) return NULL;
-  lundi_tensor *out = lpv_to_tensor(L, -1);
-  if (!out && !luaL_testudata(L, -1, LUNDI_LUA_TENSOR)) lc_bad(&c, "a tensor");
-  lc_end(&c);
-  return out;
+  return rc != 0 ? NULL : lc_take_tensor(&c);
 }
 
 /* ---- create / destroy / release ---- */

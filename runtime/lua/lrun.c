@@ -357,6 +357,11 @@ static int m_finish(lua_State *L) {
   return 0;
 }
 
+/* Ending from __close or __gc, where there is no one to raise to. */
+static void end_or_warn(lrun_ud *u, lundi_run_status st, const char *msg) {
+  if (end_owned(u, st, msg) != 0) fprintf(stderr, "lundi: warning: ending run %s: %s\n", u->uuid, lundi_last_error());
+}
+
 /* __close(run, err): 'finished', or 'failed' / 'interrupted' when the block raised. */
 static int m_close(lua_State *L) {
   lrun_ud *u = luaL_checkudata(L, 1, LUNDI_LUA_RUN);
@@ -368,7 +373,7 @@ static int m_close(lua_State *L) {
     if (!msg) msg = "(error object is not a string)";
     st = strcmp(msg, "interrupted") == 0 ? LUNDI_RUN_INTERRUPTED : LUNDI_RUN_FAILED;
   }
-  if (end_owned(u, st, msg) != 0) fprintf(stderr, "lundi: warning: ending run %s: %s\n", u->uuid, lundi_last_error());
+  end_or_warn(u, st, msg);
   return 0;
 }
 
@@ -382,7 +387,7 @@ static int m_gc(lua_State *L) {
     msg = st == LUNDI_RUN_FINISHED ? NULL : "the script of `lundi run` did not finish";
   }
   lua_pop(L, 1);
-  if (end_owned(u, st, msg) != 0) fprintf(stderr, "lundi: warning: ending run %s: %s\n", u->uuid, lundi_last_error());
+  end_or_warn(u, st, msg);
   return 0;
 }
 
