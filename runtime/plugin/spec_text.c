@@ -10,12 +10,13 @@
 static int parse_bound(const char *where, const char *text, double *out) {
   char *end;
   *out = strtod(text, &end);
-  if (end == text || *end) return lundi_set_error(LUNDI_EINVAL, "%smin and max must be numbers", where);
+  if (end == text || *end)
+    return lundi_set_error(LUNDI_EINVAL, "%smin and max must be numbers", where);
   return 0;
 }
 
-int lundi__param_spec_from_text(const char *where, const lundi__spec_text *in, lundi_param_spec *out, char *first,
-                                size_t cap) {
+int lundi__param_spec_from_text(const char *where, const lundi__spec_text *in,
+                                lundi_param_spec *out, char *first, size_t cap) {
   memset(out, 0, sizeof *out);
   out->name = in->name;
   static const char *const types[] = {"int", "float", "bool", "string", "choice"};
@@ -23,7 +24,8 @@ int lundi__param_spec_from_text(const char *where, const lundi__spec_text *in, l
   for (int k = 0; in->type && k < 5; k++)
     if (strcmp(in->type, types[k]) == 0) ti = k;
   if (ti < 0)
-    return lundi_set_error(LUNDI_EINVAL, "%stype must be one of int, float, bool, string, choice; got %s", where,
+    return lundi_set_error(LUNDI_EINVAL,
+                           "%stype must be one of int, float, bool, string, choice; got %s", where,
                            in->type ? in->type : "nothing");
   out->type = (lundi_param_type)ti;
   out->choices = in->choices;
@@ -35,7 +37,9 @@ int lundi__param_spec_from_text(const char *where, const lundi__spec_text *in, l
     first[n] = '\0';
     out->default_value = first;
   } else if (!out->default_value) {
-    out->default_value = out->type == LUNDI_PARAM_BOOL ? "false" : out->type == LUNDI_PARAM_STRING ? "" : "0";
+    out->default_value = out->type == LUNDI_PARAM_BOOL     ? "false"
+                         : out->type == LUNDI_PARAM_STRING ? ""
+                                                           : "0";
   }
   /* either bound alone leaves the other side open; min == max == 0 means unbounded */
   out->min = in->min || in->max ? -DBL_MAX : 0;

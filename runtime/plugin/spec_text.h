@@ -17,12 +17,13 @@ typedef struct lundi__spec_text {
  * (neither: unbounded); an absent help is "". Strings point into in, or into first (cap
  * bytes, at least strlen(choices) + 1) for the first choice. where prefixes the messages
  * ("params[1] ('n'): "). The schema itself is checked when the plugin is registered. */
-int lundi__param_spec_from_text(const char *where, const lundi__spec_text *in, lundi_param_spec *out, char *first,
-                                size_t cap);
+int lundi__param_spec_from_text(const char *where, const lundi__spec_text *in,
+                                lundi_param_spec *out, char *first, size_t cap);
 
 /* For a value of a type no parameter takes (got: "table"): the unknown-parameter message when
  * p has no key, else "owner: parameter 'key' expects T, got <got>". Returns LUNDI_EINVAL. */
-int lundi__params_type_error(const lundi_params *p, const char *owner, const char *key, const char *got);
+int lundi__params_type_error(const lundi_params *p, const char *owner, const char *key,
+                             const char *got);
 /* "steps=10, mode=\"fancy\"": the current values, strings and choices quoted, for a
  * plugin instance's tostring. NULL when out of memory; free() the result. */
 char *lundi__params_brief(const lundi_params *p);

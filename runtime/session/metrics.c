@@ -4,8 +4,8 @@
 
 #include <stdio.h>
 
-int lundi_session_log(lundi_run *run, const char *const *names, const double *values, int n, int64_t step,
-                      int *warned) {
+int lundi_session_log(lundi_run *run, const char *const *names, const double *values, int n,
+                      int64_t step, int *warned) {
   if (!(run = lundi__session_run(run, "log"))) return LUNDI_ESTATE;
   int flush_failed = 0;
   char why[512] = "";
