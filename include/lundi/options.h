@@ -42,6 +42,10 @@ int lundi_options_find(const char *owner, const lundi_opt_spec *specs, int n, co
  * A STRING result made from a number or boolean is written to buf (Lua's tostring form). */
 int lundi_options_convert(const char *owner, const lundi_opt_spec *spec, const lundi_opt_value *given,
                           lundi_opt_value *out, char *buf, size_t cap);
+/* Gives spec (its default already read) the type named type ("integer", "number", "boolean",
+ * "string"), as a DEFAULTS entry {default, help, type = T} asks; refuses an unknown name and a
+ * default not of that type (an integer default may be a "number"). */
+int lundi_options_force_type(const char *owner, lundi_opt_spec *spec, const char *type);
 /* Help text for specs in the order given: a usage line naming owner, about (may be NULL), and
  * one "--name=default  help" entry each. NULL when out of memory; free() the result. */
 char *lundi_options_help(const char *owner, const char *about, const lundi_opt_spec *specs, int n);

@@ -90,6 +90,15 @@ int lundi_session_save_trajectory_steps(lundi_run *run, const char *name, lundi_
  * "checkpoint". */
 int lundi_session_save_checkpoint(lundi_run *run, lundi_module *m, const char *name, int64_t *id);
 
+/* ---- metrics ---- */
+
+/* Logs values[i] under names[i] at step (lundi_run_log; run NULL: the current run). A bad
+ * name or out of memory fails at that entry. A flush that fails inside (a full disk) keeps
+ * the values, prints one warning while *warned is 0 and sets it; a call whose flushes all
+ * succeed clears it. */
+int lundi_session_log(lundi_run *run, const char *const *names, const double *values, int n, int64_t step,
+                      int *warned);
+
 #ifdef __cplusplus
 }
 #endif

@@ -97,21 +97,7 @@ static void read_spec(lua_State *L, const char *owner, lundi_opt_spec *s) {
     luaL_error(L, "lundi.options: %s: the default of DEFAULTS.%s must be a number, boolean or string, got %s", owner,
                s->name, luaL_typename(L, d));
   s->type = s->def.type;
-  if (forced) {
-    static const char *const names[] = {"integer", "number", "boolean", "string", NULL};
-    int t = 0;
-    while (names[t] && strcmp(forced, names[t])) t++;
-    if (!names[t])
-      luaL_error(L, "lundi.options: %s: DEFAULTS.%s: type must be integer, number, boolean or string, got '%s'", owner,
-                 s->name, forced);
-    s->type = (lundi_opt_type)t;
-    /* the default itself must be of the type asked for */
-    lundi_opt_value check;
-    char buf[64];
-    if (lundi_options_convert(owner, s, &s->def, &check, buf, sizeof buf) != 0 ||
-        (s->type != LUNDI_OPT_NUMBER && s->type != s->def.type))
-      luaL_error(L, "lundi.options: %s: the default of DEFAULTS.%s is not of type %s", owner, s->name, forced);
-  }
+  if (forced && lundi_options_force_type(owner, s, forced) != 0) raise(L);
   lua_settop(L, e);
 }
 
@@ -156,16 +142,10 @@ static int l_options(lua_State *L) {
   }
   lua_settop(L, 5);
 
-  lua_createtable(L, 0, n); /* 6: the result, every key at its default */
-  lua_pushnil(L);
-  while (lua_next(L, 1)) {
-    if (lua_type(L, -1) == LUA_TTABLE) {
-      lua_rawgeti(L, -1, 1);
-      lua_remove(L, -2);
-    }
-    lua_pushvalue(L, -2);
-    lua_insert(L, -2);
-    lua_rawset(L, 6);
+  lua_createtable(L, 0, n); /* 6: the result, every key at its default as written */
+  for (int i = 0; i < n; i++) {
+    push_value(L, &specs[i].def);
+    lua_setfield(L, 6, specs[i].name);
   }
   if (lua_istable(L, 2)) {
     lua_pushnil(L);

@@ -48,20 +48,13 @@ typedef struct cbctx {
   int err_ref; /* the callback's error message, LUA_NOREF until it fails */
 } cbctx;
 
-static int traceback(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (!msg) msg = luaL_tolstring(L, 1, NULL);
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 /* Called by the sampler (C or Lua) on the thread that called sample, above our frame. */
 static int call_back(void *ud, int i, int n, double t, lundi_tensor *x, lundi_tensor *x0) {
   cbctx *c = ud;
   lua_State *L = c->L;
   if (!lua_checkstack(L, 8)) return lundi_set_error(LUNDI_ENOMEM, "sample: callback: Lua stack overflow");
   int top = lua_gettop(L);
-  lua_pushcfunction(L, traceback);
+  lua_pushcfunction(L, lpv_traceback);
   lua_rawgeti(L, LUA_REGISTRYINDEX, c->fn_ref);
   lua_pushinteger(L, i);
   lua_pushinteger(L, n);
@@ -111,16 +104,10 @@ int lpipe_sample(lua_State *L, lundi_instance *s, const lundi_pipeline_parts *pa
   }
   lua_pop(L, 1);
 
-  lua_getfield(L, req_idx, "cond");
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    lua_getfield(L, req_idx, "cond_input");
-  }
-  if (!lua_isnil(L, -1)) req.cond_input = lundi_lua_check_tensor(L, -1); /* anchored by the request */
-  lua_pop(L, 1);
-  lua_getfield(L, req_idx, "init");
-  if (!lua_isnil(L, -1)) req.init = lundi_lua_check_tensor(L, -1);
-  lua_pop(L, 1);
+  /* borrowed: the request table holds them */
+  req.cond_input = lundi_lua_opt_tensor_field(L, req_idx, fn, "cond");
+  if (!req.cond_input) req.cond_input = lundi_lua_opt_tensor_field(L, req_idx, fn, "cond_input");
+  req.init = lundi_lua_opt_tensor_field(L, req_idx, fn, "init");
   /* img2img strength; nil leaves the C request's 0 ("the sampler's default") */
   int st = lua_getfield(L, req_idx, "strength");
   if (st != LUA_TNIL) {
@@ -136,13 +123,7 @@ int lpipe_sample(lua_State *L, lundi_instance *s, const lundi_pipeline_parts *pa
     luaL_checktype(L, -1, LUA_TTABLE);
     if (luaL_len(L, -1) != req.batch)
       return luaL_error(L, "%s: prompts has %d entries but batch is %d", fn, (int)luaL_len(L, -1), req.batch);
-    const char **pr = lua_newuserdatauv(L, (size_t)req.batch * sizeof *pr, 0);
-    for (int i = 0; i < req.batch; i++) {
-      if (lua_rawgeti(L, -2, i + 1) != LUA_TSTRING) return luaL_error(L, "%s: prompts[%d] must be a string", fn, i + 1);
-      pr[i] = lua_tostring(L, -1); /* anchored by the prompts table */
-      lua_pop(L, 1);
-    }
-    req.prompts = pr; /* the userdata stays on the stack until we return */
+    req.prompts = lplug_check_strings(L, lua_gettop(L), req.batch, fn); /* stays on the stack until we return */
   }
 
   lundi_rng local;
@@ -251,14 +232,10 @@ static int pipe_describe(lua_State *L) {
     const lundi_plugin *p = lundi_instance_plugin(inst);
     const lundi_plugin_desc *d = lundi_plugin_info(p);
     lua_createtable(L, 0, 5);
-    lua_pushstring(L, part_names[k]);
-    lua_setfield(L, -2, "kind");
-    lua_pushstring(L, d->name);
-    lua_setfield(L, -2, "name");
-    lua_pushstring(L, d->version);
-    lua_setfield(L, -2, "version");
-    lua_pushstring(L, lundi_plugin_origin(p));
-    lua_setfield(L, -2, "origin");
+    lundi_lua_set_str(L, "kind", part_names[k]);
+    lundi_lua_set_str(L, "name", d->name);
+    lundi_lua_set_str(L, "version", d->version);
+    lundi_lua_set_str(L, "origin", lundi_plugin_origin(p));
     lplug_push_params(L, lundi_instance_params(inst));
     lua_setfield(L, -2, "params");
     lua_rawseti(L, -2, ++n);
@@ -300,15 +277,9 @@ static int pipe_tostring(lua_State *L) {
 }
 
 void lundi_lua_open_pipeline(lua_State *L, int mod) {
-  luaL_newmetatable(L, LUNDI_LUA_PIPELINE);
-  lua_pushcfunction(L, pipe_index);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, pipe_tostring);
-  lua_setfield(L, -2, "__tostring");
+  static const luaL_Reg meta[] = {{"__index", pipe_index}, {"__tostring", pipe_tostring}, {NULL, NULL}};
   static const luaL_Reg methods[] = {{"sample", pipe_sample}, {"describe", pipe_describe}, {NULL, NULL}};
-  luaL_newlib(L, methods);
-  lua_setfield(L, -2, "methods");
-  lua_pop(L, 1);
+  lundi_lua_new_class(L, LUNDI_LUA_PIPELINE, meta, methods);
   lua_pushcfunction(L, l_pipeline);
   lua_setfield(L, mod, "pipeline");
 }

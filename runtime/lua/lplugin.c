@@ -2,12 +2,14 @@
  * userdata whose methods are the checked call wrappers of plugin.h, and lundi.plugins().
  * Step indices stay 0-based (see lplugin.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lplugin.h"
 #include "lua_module.h"
 #include "lua_rng.h"
 #include "plugin/api_each.h"
+#include "plugin/spec_text.h"
 
 /* ---- the userdata ---- */
 
@@ -55,6 +57,17 @@ void lplug_push_params(lua_State *L, const lundi_params *p) {
   }
 }
 
+const char **lplug_check_strings(lua_State *L, int idx, int n, const char *fn) {
+  const char **out = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *out, 0);
+  for (int i = 0; i < n; i++) {
+    if (lua_rawgeti(L, idx, i + 1) != LUA_TSTRING)
+      luaL_error(L, "%s: prompts[%d] must be a string, got %s", fn, i + 1, lpv_typename(L, -1));
+    out[i] = lua_tostring(L, -1); /* anchored by the table at idx */
+    lua_pop(L, 1);
+  }
+  return out;
+}
+
 void lplug_create(lua_State *L, lundi_plugin_kind k, const char *name, int params_idx,
                   const char *fn) {
   if (params_idx) params_idx = lua_absindex(L, params_idx);
@@ -100,20 +113,10 @@ static int plug_tostring(lua_State *L) {
     return 1;
   }
   const lundi_plugin_desc *d = lundi_plugin_info(lundi_instance_plugin(u->inst));
-  const lundi_params *p = lundi_instance_params(u->inst);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  lua_pushfstring(L, "%s %s %s {", lundi_plugin_kind_name(d->kind), d->name, d->version);
-  luaL_addvalue(&b);
-  for (int i = 0; i < lundi_params_count(p); i++) {
-    const lundi_param_spec *s = lundi_params_spec(p, i);
-    int quote = s->type == LUNDI_PARAM_STRING || s->type == LUNDI_PARAM_CHOICE;
-    lua_pushfstring(L, "%s%s=%s%s%s", i ? ", " : "", s->name, quote ? "\"" : "",
-                    lundi_params_text(p, i), quote ? "\"" : "");
-    luaL_addvalue(&b);
-  }
-  luaL_addchar(&b, '}');
-  luaL_pushresult(&b);
+  char *brief = lundi__params_brief(lundi_instance_params(u->inst));
+  if (!brief) return lundi_lua_error(L, "tostring");
+  lua_pushfstring(L, "%s %s %s {%s}", lundi_plugin_kind_name(d->kind), d->name, d->version, brief);
+  free(brief);
   return 1;
 }
 
@@ -172,11 +175,6 @@ static int push_int_result(lua_State *L, int v, const char *fn) {
   return 1;
 }
 
-static int push_tensor_result(lua_State *L, lundi_tensor *t, const char *fn) {
-  lundi_lua_push_tensor(L, t, fn);
-  return 1;
-}
-
 static int push_module(lua_State *L, lundi_module *m, const char *fn) {
   if (!m) {
     if (lundi_last_error_code() != 0) return lundi_lua_error(L, fn);
@@ -229,7 +227,8 @@ static int lm_tensor_result(lua_State *L, lundi_tensor *r, const char *fn) {
     lua_pushnil(L);
     return 1;
   }
-  return push_tensor_result(L, r, fn);
+  lundi_lua_push_tensor(L, r, fn);
+  return 1;
 }
 static inline int lm_number_result(lua_State *L, double v, const char *fn) {
   if (v != v) return lundi_lua_error(L, fn);
@@ -266,44 +265,42 @@ static inline int lm_status_result(lua_State *L, int rc, const char *fn) {
 #define KIND_OF_denoiser LUNDI_DENOISER
 #define KIND_OF_conditioner LUNDI_CONDITIONER
 #define KIND_OF_sampler LUNDI_SAMPLER
-/* Which functions get one: by the wrap column, then the lua column. */
+/* Which functions get one: a generated wrapper (wrap LIKE, ANY, COUNT, MODULE) or a
+ * hand-written one taking the table's arguments (LM_C_<name>), and a lua column other than
+ * CUSTOM. LM_IF(wrap, lua, name, M) is M for those, LM_SKIP for the others. */
 #define LM_W_LIKE(x) LM_L_
 #define LM_W_ANY LM_L_
 #define LM_W_COUNT(x) LM_L_
 #define LM_W_MODULE LM_L_
-#define LM_W_CUSTOM LM_NO_
+#define LM_W_CUSTOM LM_C_
 #define LM_W_NONE LM_NO_
-#define LM_L_(lua) LM_L_##lua
-#define LM_NO_(lua) LM_SKIP
-#define LM_L_TENSOR LM_GEN
-#define LM_L_COUNT LM_GEN
-#define LM_L_STATUS LM_GEN
-#define LM_L_NUMBER LM_GEN
-#define LM_L_MODULE LM_GEN
-#define LM_L_COND LM_GEN
-#define LM_L_CUSTOM LM_SKIP
+#define LM_L_(lua, name, M) LM_L_##lua(M)
+#define LM_C_(lua, name, M) LM_C_##name(M)
+#define LM_NO_(lua, name, M) LM_SKIP
+#define LM_L_TENSOR(M) M
+#define LM_L_COUNT(M) M
+#define LM_L_STATUS(M) M
+#define LM_L_NUMBER(M) M
+#define LM_L_MODULE(M) M
+#define LM_L_COND(M) M
+#define LM_L_CUSTOM(M) LM_SKIP
+#define LM_C_timestep(M) M
+#define LM_C_init_noise_sigma(M) M
+#define LM_C_scale_model_input(M) M
+#define LM_C_set_timesteps(M) LM_SKIP /* its own argument check */
+#define LM_C_null_cond(M) LM_SKIP     /* the method is "null" */
+#define LM_C_encode_text(M) LM_SKIP
+#define LM_C_sample(M) LM_SKIP
+#define LM_IF(wrap, lua, name, M) LM_W_##wrap(lua, name, M)
 #define LM_SKIP(kind, ret, name, params, args, lua)
-#define LM_ONE(kind, ret, name, params, args, need, lua, wrap) LM_W_##wrap(lua)(kind, ret, name, params, args, lua)
+#define LM_ONE(kind, ret, name, params, args, need, lua, wrap)                                     \
+  LM_IF(wrap, lua, name, LM_GEN)(kind, ret, name, params, args, lua)
 #define LM_KIND(K, kind, LIST) LIST(LM_ONE, lundi_instance *inst_unused)
 LUNDI_PLUGIN_KINDS(LM_KIND)
 /* Their entries in the method tables. */
 #define LM_REG_GEN(kind, ret, name, params, args, lua) {#name, lm_##kind##_##name},
-#define LM_RL_(lua) LM_RL_##lua
-#define LM_RN_(lua) LM_SKIP
-#define LM_RL_TENSOR LM_REG_GEN
-#define LM_RL_COUNT LM_REG_GEN
-#define LM_RL_STATUS LM_REG_GEN
-#define LM_RL_NUMBER LM_REG_GEN
-#define LM_RL_MODULE LM_REG_GEN
-#define LM_RL_COND LM_REG_GEN
-#define LM_RL_CUSTOM LM_SKIP
-#define LM_RW_LIKE(x) LM_RL_
-#define LM_RW_ANY LM_RL_
-#define LM_RW_COUNT(x) LM_RL_
-#define LM_RW_MODULE LM_RL_
-#define LM_RW_CUSTOM LM_RN_
-#define LM_RW_NONE LM_RN_
-#define LM_REG(kind, ret, name, params, args, need, lua, wrap) LM_RW_##wrap(lua)(kind, ret, name, params, args, lua)
+#define LM_REG(kind, ret, name, params, args, need, lua, wrap)                                     \
+  LM_IF(wrap, lua, name, LM_REG_GEN)(kind, ret, name, params, args, lua)
 
 /* ---- hand-written methods ---- */
 
@@ -316,45 +313,12 @@ static int s_set_timesteps(lua_State *L) {
   return 0;
 }
 
-static int s_timestep(lua_State *L) {
-  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
-  int i = check_step(L, 2);
-  CALL(double, t, lundi_scheduler_timestep(s, i));
-  if (t != t) return lundi_lua_error(L, "timestep");
-  lua_pushnumber(L, t);
-  return 1;
-}
-
-static int s_init_noise_sigma(lua_State *L) {
-  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
-  CALL(double, v, lundi_scheduler_init_noise_sigma(s));
-  if (v != v) return lundi_lua_error(L, "init_noise_sigma");
-  lua_pushnumber(L, v);
-  return 1;
-}
-
-static int s_scale_model_input(lua_State *L) {
-  lundi_instance *s = lplug_check_kind(L, 1, LUNDI_SCHEDULER);
-  lundi_tensor *x = lundi_lua_check_tensor(L, 2);
-  int i = check_step(L, 3);
-  CALL(lundi_tensor *, r, lundi_scheduler_scale_model_input(s, x, i));
-  return push_tensor_result(L, r, "scale_model_input");
-}
-
 static int c_encode_text(lua_State *L) {
   lundi_instance *c = lplug_check_kind(L, 1, LUNDI_CONDITIONER);
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_Integer n = luaL_len(L, 2);
   luaL_argcheck(L, n > 0 && n < 0x7fffffff, 2, "expected a non-empty array of prompts");
-  const char **prompts = lua_newuserdatauv(L, (size_t)n * sizeof *prompts, 0);
-  for (lua_Integer i = 0; i < n; i++) {
-    lua_rawgeti(L, 2, i + 1);
-    if (lua_type(L, -1) != LUA_TSTRING)
-      return luaL_error(L, "encode_text: prompts[%d] must be a string, got %s", (int)(i + 1),
-                        lpv_typename(L, -1));
-    prompts[i] = lua_tostring(L, -1); /* anchored by the table at 2 */
-    lua_pop(L, 1);
-  }
+  const char **prompts = lplug_check_strings(L, 2, (int)n, "encode_text");
   lundi_cond out = {0};
   CALL(int, rc, lundi_conditioner_encode_text(c, prompts, (int)n, &out));
   return push_cond_result(L, rc, &out, "encode_text");
@@ -390,9 +354,6 @@ static const luaL_Reg common_methods[] = {{"params", plug_params}, {NULL, NULL}}
 
 static const luaL_Reg scheduler_methods[] = {LUNDI_SCHEDULER_API(LM_REG, void *self)
                                              {"set_timesteps", s_set_timesteps},
-                                             {"timestep", s_timestep},
-                                             {"init_noise_sigma", s_init_noise_sigma},
-                                             {"scale_model_input", s_scale_model_input},
                                              {NULL, NULL}};
 static const luaL_Reg denoiser_methods[] = {LUNDI_DENOISER_API(LM_REG, void *self){NULL, NULL}};
 static const luaL_Reg conditioner_methods[] = {LUNDI_CONDITIONER_API(LM_REG, void *self)
@@ -418,17 +379,13 @@ static int l_sampler(lua_State *L) { return make_kind(L, LUNDI_SAMPLER); }
 static void push_spec(lua_State *L, const lundi_params *defaults, int i) {
   const lundi_param_spec *s = lundi_params_spec(defaults, i);
   lua_createtable(L, 0, 7);
-  lua_pushstring(L, s->name);
-  lua_setfield(L, -2, "name");
-  lua_pushstring(L, lundi_param_type_name(s->type));
-  lua_setfield(L, -2, "type");
+  lundi_lua_set_str(L, "name", s->name);
+  lundi_lua_set_str(L, "type", lundi_param_type_name(s->type));
   push_value(L, defaults, i);
   lua_setfield(L, -2, "default");
   if ((s->type == LUNDI_PARAM_INT || s->type == LUNDI_PARAM_FLOAT) && !(s->min == 0 && s->max == 0)) {
-    lua_pushnumber(L, s->min);
-    lua_setfield(L, -2, "min");
-    lua_pushnumber(L, s->max);
-    lua_setfield(L, -2, "max");
+    lundi_lua_set_num(L, "min", s->min);
+    lundi_lua_set_num(L, "max", s->max);
   }
   if (s->type == LUNDI_PARAM_CHOICE && s->choices) {
     lua_newtable(L);
@@ -441,8 +398,7 @@ static void push_spec(lua_State *L, const lundi_params *defaults, int i) {
     }
     lua_setfield(L, -2, "choices");
   }
-  lua_pushstring(L, s->help ? s->help : "");
-  lua_setfield(L, -2, "help");
+  lundi_lua_set_str(L, "help", s->help ? s->help : "");
 }
 
 /* lundi.plugins([kind]) -> { {kind=, name=, version=, description=, origin=, params={...}}, ... } */
@@ -462,16 +418,11 @@ static int l_plugins(lua_State *L) {
     const lundi_plugin_desc *d = lundi_plugin_info(p);
     if (want >= 0 && (int)d->kind != want) continue;
     lua_createtable(L, 0, 6);
-    lua_pushstring(L, lundi_plugin_kind_name(d->kind));
-    lua_setfield(L, -2, "kind");
-    lua_pushstring(L, d->name);
-    lua_setfield(L, -2, "name");
-    lua_pushstring(L, d->version);
-    lua_setfield(L, -2, "version");
-    lua_pushstring(L, d->description);
-    lua_setfield(L, -2, "description");
-    lua_pushstring(L, lundi_plugin_origin(p));
-    lua_setfield(L, -2, "origin");
+    lundi_lua_set_str(L, "kind", lundi_plugin_kind_name(d->kind));
+    lundi_lua_set_str(L, "name", d->name);
+    lundi_lua_set_str(L, "version", d->version);
+    lundi_lua_set_str(L, "description", d->description);
+    lundi_lua_set_str(L, "origin", lundi_plugin_origin(p));
     lundi_params *defaults = lundi_plugin_params(p);
     if (!defaults) return lundi_lua_error(L, "plugins");
     int n = lundi_params_count(defaults);

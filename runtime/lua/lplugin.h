@@ -27,6 +27,9 @@ lundi_instance *lplug_check_kind(lua_State *L, int idx, lundi_plugin_kind k);
  * (0: none) and pushes it as an owned Plugin. fn names the Lua function in errors. */
 void lplug_create(lua_State *L, lundi_plugin_kind k, const char *name, int params_idx,
                   const char *fn);
+/* The n strings of the array at idx (a userdata pushed on the stack, strings anchored by the
+ * array); a non-string raises "fn: prompts[i] must be a string, got T". */
+const char **lplug_check_strings(lua_State *L, int idx, int n, const char *fn);
 /* Pushes params as a Lua table of typed values. */
 void lplug_push_params(lua_State *L, const lundi_params *p);
 
@@ -40,6 +43,7 @@ void lpv_push_cond(lua_State *L, const lundi_cond *c); /* nil when c is NULL */
 /* Reads a {labels=, context=, mask=, vector=} table into out (new references). what names
  * the value in the message. */
 int lpv_to_cond(lua_State *L, int idx, lundi_cond *out, const char *what);
+void lpv_push_strings(lua_State *L, const char *const *s, int n); /* an array; NULL as "" */
 /* Pushes a new Rng userdata holding a copy of *rng, or nil when rng is NULL. */
 void lpv_push_rng(lua_State *L, const lundi_rng *rng);
 /* Copies an Rng userdata at idx back into *rng (the Lua side may have drawn from it). */
@@ -48,6 +52,12 @@ void lpv_pull_rng(lua_State *L, int idx, lundi_rng *rng);
  * parameter's type) are accepted; anything else is refused naming the key and its type.
  * owner ("scheduler 'ddpm'") prefixes the messages this file writes. */
 int lpv_apply_params(lua_State *L, int idx, lundi_params *p, const char *owner);
+/* The number, boolean or string at idx as text (integers %lld, other numbers %.17g, true /
+ * false) and, when type is not NULL, its type ("int", "float", "bool", "string"); NULL for
+ * any other value. The text is in buf or borrowed from the string at idx. */
+const char *lpv_value_text(lua_State *L, int idx, char buf[64], const char **type);
+/* A message handler for lua_pcall: the error with a traceback. */
+int lpv_traceback(lua_State *L);
 /* The Lua type name of the value at idx, with lundi's userdata names ("Tensor"). */
 const char *lpv_typename(lua_State *L, int idx);
 

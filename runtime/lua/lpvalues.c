@@ -8,6 +8,7 @@
 #include "lplugin.h"
 #include "lua_module.h"
 #include "lua_rng.h"
+#include "plugin/spec_text.h"
 
 const char *lpv_typename(lua_State *L, int idx) {
   if (lua_type(L, idx) == LUA_TUSERDATA) {
@@ -20,6 +21,39 @@ const char *lpv_typename(lua_State *L, int idx) {
     if (t != LUA_TNIL) lua_pop(L, 1);
   }
   return luaL_typename(L, idx);
+}
+
+const char *lpv_value_text(lua_State *L, int idx, char buf[64], const char **type) {
+  const char *ty, *v = buf;
+  switch (lua_type(L, idx)) {
+  case LUA_TNUMBER:
+    if (lua_isinteger(L, idx)) {
+      ty = "int";
+      snprintf(buf, 64, "%lld", (long long)lua_tointeger(L, idx));
+    } else {
+      ty = "float";
+      snprintf(buf, 64, "%.17g", (double)lua_tonumber(L, idx));
+    }
+    break;
+  case LUA_TBOOLEAN:
+    ty = "bool";
+    v = lua_toboolean(L, idx) ? "true" : "false";
+    break;
+  case LUA_TSTRING:
+    ty = "string";
+    v = lua_tostring(L, idx);
+    break;
+  default: return NULL;
+  }
+  if (type) *type = ty;
+  return v;
+}
+
+int lpv_traceback(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (!msg) msg = luaL_tolstring(L, 1, NULL);
+  luaL_traceback(L, L, msg, 1);
+  return 1;
 }
 
 void lpv_push_tensor(lua_State *L, lundi_tensor *t) {
@@ -97,6 +131,14 @@ int lpv_to_cond(lua_State *L, int idx, lundi_cond *out, const char *what) {
   return 0;
 }
 
+void lpv_push_strings(lua_State *L, const char *const *s, int n) {
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    lua_pushstring(L, s[i] ? s[i] : "");
+    lua_rawseti(L, -2, i + 1);
+  }
+}
+
 void lpv_push_rng(lua_State *L, const lundi_rng *rng) {
   if (!rng) {
     lua_pushnil(L);
@@ -110,14 +152,6 @@ void lpv_push_rng(lua_State *L, const lundi_rng *rng) {
 void lpv_pull_rng(lua_State *L, int idx, lundi_rng *rng) {
   lundi_rng *u = luaL_testudata(L, idx, LUNDI_LUA_RNG);
   if (u && rng) *rng = *u;
-}
-
-static const lundi_param_spec *find_spec(const lundi_params *p, const char *key) {
-  for (int i = 0; i < lundi_params_count(p); i++) {
-    const lundi_param_spec *s = lundi_params_spec(p, i);
-    if (strcmp(s->name, key) == 0) return s;
-  }
-  return NULL;
 }
 
 int lpv_apply_params(lua_State *L, int idx, lundi_params *p, const char *owner) {
@@ -136,16 +170,7 @@ int lpv_apply_params(lua_State *L, int idx, lundi_params *p, const char *owner) 
     case LUA_TNUMBER: rc = lundi_params_set_number(p, key, lua_tonumber(L, -1)); break;
     case LUA_TBOOLEAN: rc = lundi_params_set_bool(p, key, lua_toboolean(L, -1)); break;
     case LUA_TSTRING: rc = lundi_params_set(p, key, lua_tostring(L, -1)); break;
-    default: {
-      const lundi_param_spec *s = find_spec(p, key);
-      if (!s) { /* the registry's message lists the valid names */
-        rc = lundi_params_set(p, key, "");
-        if (rc == 0) rc = LUNDI_EINVAL;
-      } else {
-        rc = lundi_set_error(LUNDI_EINVAL, "%s: parameter '%s' expects %s, got %s", owner, key,
-                             lundi_param_type_name(s->type), lpv_typename(L, -1));
-      }
-    }
+    default: rc = lundi__params_type_error(p, owner, key, lpv_typename(L, -1));
     }
     if (rc != 0) {
       lua_pop(L, 2);

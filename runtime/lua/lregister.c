@@ -10,7 +10,6 @@
  * Lifetime: the registry may outlive the Lua state (the lundi command frees its registry
  * after lua_close). A sentinel userdata in the state's registry flips lstate.L to NULL when
  * the state closes; from then on create() fails and nothing touches the state. */
-#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +18,10 @@
 #include "lplugin.h"
 #include "lua_module.h"
 #include "plugin/api_each.h"
+#include "plugin/spec_text.h"
 
 #define STATE_KEY "lundi.lua_plugin_state"
+#define SENTINEL "lundi.lua_plugin_sentinel" /* its metatable */
 
 /* One per Lua state that registered plugins; shared by its plugins and the sentinel. */
 typedef struct lstate {
@@ -73,12 +74,11 @@ static lstate *find_state(lua_State *L) {
 static lstate *get_state(lua_State *L) {
   lstate *st = find_state(L);
   if (st) return st;
+  static const luaL_Reg meta[] = {{"__gc", sentinel_gc}, {NULL, NULL}};
+  lundi_lua_new_class(L, SENTINEL, meta, NULL);
   lstate **box = lua_newuserdatauv(L, sizeof *box, 0);
   *box = NULL;
-  lua_createtable(L, 0, 1);
-  lua_pushcfunction(L, sentinel_gc);
-  lua_setfield(L, -2, "__gc");
-  lua_setmetatable(L, -2);
+  luaL_setmetatable(L, SENTINEL);
   st = calloc(1, sizeof *st);
   if (!st) luaL_error(L, "register: out of memory");
   lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD); /* whichever thread registers */
@@ -115,13 +115,6 @@ typedef struct lcall {
   lundi_rng *rng; /* written back from the anchored Rng copy after the call */
 } lcall;
 
-static int msgh(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (!msg) msg = luaL_tolstring(L, 1, NULL);
-  luaL_traceback(L, L, msg, 1);
-  return 1;
-}
-
 /* 0: ready to push arguments; 1: the function is absent (when optional); < 0: error. */
 static int lc_begin(lcall *c, const lplugin *p, int self_ref, const char *fn, int optional) {
   memset(c, 0, sizeof *c);
@@ -134,7 +127,7 @@ static int lc_begin(lcall *c, const lplugin *p, int self_ref, const char *fn, in
   c->base = lua_gettop(L);
   c->p = p;
   c->fn = fn;
-  lua_pushcfunction(L, msgh);
+  lua_pushcfunction(L, lpv_traceback);
   lua_pushnil(L);
   lua_pushnil(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, p->table_ref);
@@ -181,17 +174,15 @@ static int lc_bad(lcall *c, const char *expected) {
   return rc;
 }
 
-static lundi_tensor *lc_tensor_result(lcall *c) {
-  if (lc_call(c) != 0) return NULL;
+/* The tensor result on top (a new reference), or NULL with the error set. */
+static lundi_tensor *lc_take_tensor(lcall *c) {
   lundi_tensor *t = lpv_to_tensor(c->L, -1);
-  if (!t) {
-    if (!luaL_testudata(c->L, -1, LUNDI_LUA_TENSOR)) lc_bad(c, "a tensor");
-    lc_end(c);
-    return NULL;
-  }
+  if (!t && !luaL_testudata(c->L, -1, LUNDI_LUA_TENSOR)) lc_bad(c, "a tensor");
   lc_end(c);
   return t;
 }
+
+static lundi_tensor *lc_tensor_result(lcall *c) { return lc_call(c) != 0 ? NULL : lc_take_tensor(c); }
 
 static int lc_int_result(lcall *c) {
   if (lc_call(c) != 0) return LUNDI_EINVAL;
@@ -308,11 +299,7 @@ static lundi_tensor *lt_scheduler_noise_to_step(void *self, lundi_tensor *x0, lu
 static int lt_conditioner_encode_text(void *self, const char *const *prompts, int n, lundi_cond *out) {
   lcall c;
   if (BEGIN(c, self, "encode_text")) return LUNDI_EINVAL;
-  lua_createtable(c.L, n, 0);
-  for (int i = 0; i < n; i++) {
-    lua_pushstring(c.L, prompts[i] ? prompts[i] : "");
-    lua_rawseti(c.L, -2, i + 1);
-  }
+  lpv_push_strings(c.L, prompts, n);
   return lc_cond_result(&c, out);
 }
 
@@ -375,8 +362,7 @@ static lundi_tensor *lt_sampler_sample(void *self, const lundi_pipeline_parts *p
   lua_rawseti(L, c.base + 3, 1);
 
   lua_createtable(L, 0, 8);
-  lua_pushinteger(L, req->batch);
-  lua_setfield(L, -2, "batch");
+  lundi_lua_set_int(L, "batch", req->batch);
   lua_createtable(L, req->ndim, 0);
   for (int i = 0; i < req->ndim; i++) {
     lua_pushinteger(L, req->shape[i]);
@@ -387,16 +373,10 @@ static lundi_tensor *lt_sampler_sample(void *self, const lundi_pipeline_parts *p
   lua_setfield(L, -2, "cond_input");
   lpv_push_tensor(L, req->init);
   lua_setfield(L, -2, "init");
-  if (req->strength > 0) { /* img2img strength asked for in the request (0: the sampler's own) */
-    lua_pushnumber(L, req->strength);
-    lua_setfield(L, -2, "strength");
-  }
+  if (req->strength > 0) /* img2img strength asked for in the request (0: the sampler's own) */
+    lundi_lua_set_num(L, "strength", req->strength);
   if (req->prompts) {
-    lua_createtable(L, req->batch, 0);
-    for (int i = 0; i < req->batch; i++) {
-      lua_pushstring(L, req->prompts[i] ? req->prompts[i] : "");
-      lua_rawseti(L, -2, i + 1);
-    }
+    lpv_push_strings(L, req->prompts, req->batch);
     lua_setfield(L, -2, "prompts");
   }
   lc_push_rng(&c, req->rng);
@@ -414,11 +394,7 @@ static lundi_tensor *lt_sampler_sample(void *self, const lundi_pipeline_parts *p
   *box = NULL;
   for (int i = 0; i < 3; i++)
     if (lent[i]) lent[i]->inst = NULL;
-  if (rc != 0) return NULL;
-  lundi_tensor *out = lpv_to_tensor(L, -1);
-  if (!out && !luaL_testudata(L, -1, LUNDI_LUA_TENSOR)) lc_bad(&c, "a tensor");
-  lc_end(&c);
-  return out;
+  return rc != 0 ? NULL : lc_take_tensor(&c);
 }
 
 /* ---- create / destroy / release ---- */
@@ -505,6 +481,13 @@ static void fill_api(lua_State *L, lplugin *p, const char *owner) {
 #undef FILL
 }
 
+/* The string on top, popped and anchored in the scratch table (2) of l_register. */
+static const char *anchor(lua_State *L) {
+  const char *s = lua_tostring(L, -1);
+  lua_rawseti(L, 2, (lua_Integer)luaL_len(L, 2) + 1);
+  return s;
+}
+
 /* Optional string field k of the table at idx; def when nil. */
 static const char *opt_field_string(lua_State *L, int idx, const char *k, const char *def, const char *where) {
   int t = lua_getfield(L, idx, k);
@@ -513,36 +496,20 @@ static const char *opt_field_string(lua_State *L, int idx, const char *k, const 
     return def;
   }
   if (t != LUA_TSTRING) luaL_error(L, "register: %s%s must be a string, got %s", where, k, lpv_typename(L, -1));
-  const char *s = lua_tostring(L, -1);
-  lua_rawseti(L, 2, (lua_Integer)luaL_len(L, 2) + 1); /* anchored in the scratch table */
-  return s;
+  return anchor(L);
 }
 
-static const char *anchor(lua_State *L) {
-  const char *s = lua_tostring(L, -1);
-  lua_rawseti(L, 2, (lua_Integer)luaL_len(L, 2) + 1);
-  return s;
-}
-
-/* Reads params[i] (the table on top) into *s; strings are anchored in the scratch table. */
+/* Reads params[i] (the table on top) into *s; strings are anchored in the scratch table.
+ * Only the Lua types are checked here: lundi__param_spec_from_text has the rules. */
 static void read_spec(lua_State *L, int i, lundi_param_spec *s) {
   int e = lua_gettop(L);
-  char where[96];
+  char where[96], num[64];
   snprintf(where, sizeof where, "params[%d].", i);
-  s->name = opt_field_string(L, e, "name", NULL, where);
-  if (!s->name) luaL_error(L, "register: params[%d] has no name", i);
-  snprintf(where, sizeof where, "params[%d] ('%s'): ", i, s->name);
-  const char *type = opt_field_string(L, e, "type", NULL, where);
-  static const char *const types[] = {"int", "float", "bool", "string", "choice"};
-  int ti = -1;
-  for (int k = 0; type && k < 5; k++)
-    if (strcmp(type, types[k]) == 0) ti = k;
-  if (ti < 0)
-    luaL_error(L, "register: %stype must be one of int, float, bool, string, choice; got %s", where,
-               type ? type : "nothing");
-  s->type = (lundi_param_type)ti;
+  lundi__spec_text in = {.name = opt_field_string(L, e, "name", NULL, where)};
+  if (!in.name) luaL_error(L, "register: params[%d] has no name", i);
+  snprintf(where, sizeof where, "params[%d] ('%s'): ", i, in.name);
+  in.type = opt_field_string(L, e, "type", NULL, where);
   /* choices: {"a", "b"} or "a|b" */
-  s->choices = NULL;
   int t = lua_getfield(L, e, "choices");
   if (t == LUA_TTABLE) {
     lua_Integer n = luaL_len(L, -1);
@@ -556,51 +523,36 @@ static void read_spec(lua_State *L, int i, lundi_param_spec *s) {
       luaL_addvalue(&b);
     }
     luaL_pushresult(&b);
-    s->choices = anchor(L);
+    in.choices = anchor(L);
   } else if (t == LUA_TSTRING) {
-    s->choices = anchor(L);
+    in.choices = anchor(L);
   } else if (t != LUA_TNIL) {
     luaL_error(L, "register: %schoices must be a table of strings or \"a|b\", got %s", where, lua_typename(L, t));
   }
   lua_settop(L, e);
-  /* default: a value of the parameter's type, or its text; absent means 0 / false / "" /
-   * the first choice */
+  /* default: a value of the parameter's type, or its text */
   t = lua_getfield(L, e, "default");
-  if (t == LUA_TNUMBER) {
-    if (lua_isinteger(L, -1)) lua_pushfstring(L, "%I", lua_tointeger(L, -1));
-    else {
-      char buf[64];
-      snprintf(buf, sizeof buf, "%.17g", lua_tonumber(L, -1));
-      lua_pushstring(L, buf);
-    }
-    s->default_value = anchor(L);
-  } else if (t == LUA_TBOOLEAN) {
-    lua_pushstring(L, lua_toboolean(L, -1) ? "true" : "false");
-    s->default_value = anchor(L);
-  } else if (t == LUA_TSTRING) {
-    lua_pushvalue(L, -1);
-    s->default_value = anchor(L);
-  } else if (t == LUA_TNIL) {
-    if (s->type == LUNDI_PARAM_CHOICE && s->choices) {
-      const char *bar = strchr(s->choices, '|');
-      lua_pushlstring(L, s->choices, bar ? (size_t)(bar - s->choices) : strlen(s->choices));
-      s->default_value = anchor(L);
-    } else {
-      s->default_value = s->type == LUNDI_PARAM_BOOL ? "false" : s->type == LUNDI_PARAM_STRING ? "" : "0";
-    }
-  } else {
+  if (t != LUA_TNIL && !lpv_value_text(L, -1, num, NULL))
     luaL_error(L, "register: %sdefault must be a number, boolean or string, got %s", where, lpv_typename(L, -1));
+  if (t != LUA_TNIL) {
+    lua_pushstring(L, lpv_value_text(L, -1, num, NULL));
+    in.default_value = anchor(L);
   }
   lua_settop(L, e);
-  /* min/max: either one alone leaves the other side open */
   int tmin = lua_getfield(L, e, "min"), tmax = lua_getfield(L, e, "max");
   if ((tmin != LUA_TNIL && tmin != LUA_TNUMBER) || (tmax != LUA_TNIL && tmax != LUA_TNUMBER))
     luaL_error(L, "register: %smin and max must be numbers", where);
-  s->min = tmin == LUA_TNIL ? (tmax == LUA_TNIL ? 0 : -DBL_MAX) : lua_tonumber(L, -2);
-  s->max = tmax == LUA_TNIL ? (tmin == LUA_TNIL ? 0 : DBL_MAX) : lua_tonumber(L, -1);
+  for (int k = 0; k < 2; k++) {
+    if (lua_isnil(L, e + 1 + k)) continue;
+    lua_pushstring(L, lpv_value_text(L, e + 1 + k, num, NULL));
+    *(k ? &in.max : &in.min) = anchor(L);
+  }
   lua_settop(L, e);
-  s->help = opt_field_string(L, e, "help", "", where);
-  lua_settop(L, e);
+  in.help = opt_field_string(L, e, "help", NULL, where);
+  size_t cap = in.choices ? strlen(in.choices) + 1 : 1;
+  char *first = lua_newuserdatauv(L, cap, 0);
+  lua_rawseti(L, 2, (lua_Integer)luaL_len(L, 2) + 1);
+  if (lundi__param_spec_from_text(where, &in, s, first, cap) != 0) lundi_lua_error(L, "register");
 }
 
 /* lundi.register{kind=, name=, version=, description=, params={...}, create=, <kind functions>} */

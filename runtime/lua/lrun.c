@@ -15,7 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lua_internal.h"
+#include "lplugin.h"
 #include "lua_module.h"
 #include "lua_run.h"
 #include "lundi/session.h"
@@ -52,6 +52,19 @@ static int end_owned(lrun_ud *u, lundi_run_status st, const char *msg) {
 
 /* ---- creating ---- */
 
+static lrun_ud *new_ud(lua_State *L) {
+  lrun_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
+  memset(u, 0, sizeof *u);
+  luaL_setmetatable(L, LUNDI_LUA_RUN);
+  return u;
+}
+
+static void set_run(lrun_ud *u, lundi_run *run) {
+  u->run = run;
+  u->id = lundi_run_id(run);
+  snprintf(u->uuid, sizeof u->uuid, "%s", lundi_run_uuid(run));
+}
+
 static int l_run(lua_State *L) {
   if (lua_isnoneornil(L, 1)) {
     lua_settop(L, 0);
@@ -64,9 +77,7 @@ static int l_run(lua_State *L) {
   const char *device = lundi_lua_opt_string_field(L, 1, "lundi.run", "device", NULL);
   lua_Integer seed = lundi_lua_opt_int_field(L, 1, "lundi.run", "seed", 0, LUNDI_LUA_ANY_INT);
   if (!device) device = lundi_device_name(lundi_default_device());
-  lrun_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
-  memset(u, 0, sizeof *u);
-  luaL_setmetatable(L, LUNDI_LUA_RUN);
+  lrun_ud *u = new_ud(L);
   u->store = lundi_store_open(db, 0);
   if (!u->store) return lundi_lua_error(L, "lundi.run");
   lundi_run_info info = {.name = name, .device = device, .seed = (int64_t)seed};
@@ -76,19 +87,14 @@ static int l_run(lua_State *L) {
     u->store = NULL;
     return lundi_lua_error(L, "lundi.run");
   }
-  u->id = lundi_run_id(u->run);
-  snprintf(u->uuid, sizeof u->uuid, "%s", lundi_run_uuid(u->run));
+  set_run(u, u->run);
   return 1;
 }
 
 void lundi_lua_set_current_run(lua_State *L, lundi_run *run) {
-  lrun_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
-  memset(u, 0, sizeof *u);
-  u->run = run;
+  lrun_ud *u = new_ud(L);
+  set_run(u, run);
   u->borrowed = 1;
-  u->id = lundi_run_id(run);
-  snprintf(u->uuid, sizeof u->uuid, "%s", lundi_run_uuid(run));
-  luaL_setmetatable(L, LUNDI_LUA_RUN);
   lua_setfield(L, LUA_REGISTRYINDEX, CURRENT_KEY);
 }
 
@@ -125,6 +131,7 @@ static int m_log(lua_State *L) {
   }
   lua_pop(L, 1);
   /* Check everything first, so a bad entry logs nothing of the call. */
+  int n = 0;
   lua_pushnil(L);
   while (lua_next(L, 2)) {
     if (lua_type(L, -2) != LUA_TSTRING)
@@ -132,30 +139,23 @@ static int m_log(lua_State *L) {
     const char *k = lua_tostring(L, -2);
     if (strcmp(k, "step") && lua_type(L, -1) != LUA_TNUMBER)
       luaL_argerror(L, 2, lua_pushfstring(L, "metric '%s' must be a number, got %s", k, luaL_typename(L, -1)));
+    n += strcmp(k, "step") != 0;
     lua_pop(L, 1);
   }
-  int flush_failed = 0;
-  char why[512] = "";
+  const char **names = lua_newuserdatauv(L, (size_t)(n ? n : 1) * (sizeof *names + sizeof(double)), 0);
+  double *values = (double *)(names + n);
+  int i = 0;
   lua_pushnil(L);
   while (lua_next(L, 2)) {
-    const char *k = lua_tostring(L, -2);
+    const char *k = lua_tostring(L, -2); /* anchored by the table */
     if (strcmp(k, "step")) {
-      int rc = lundi_run_log(u->run, k, step, (double)lua_tonumber(L, -1));
-      if (rc == LUNDI_EINVAL || rc == LUNDI_ENOMEM) return lundi_lua_error(L, "log");
-      if (rc != 0 && !flush_failed) {
-        flush_failed = 1;
-        snprintf(why, sizeof why, "%s", lundi_last_error());
-      }
+      names[i] = k;
+      values[i++] = (double)lua_tonumber(L, -1);
     }
     lua_pop(L, 1);
   }
+  if (lundi_session_log(u->run, names, values, n, step, &u->warned) != 0) return lundi_lua_error(L, "log");
   u->next_step = step + 1;
-  if (flush_failed && !u->warned) {
-    fprintf(stderr, "lundi: warning: %s\n", why);
-    u->warned = 1;
-  } else if (!flush_failed) {
-    u->warned = 0;
-  }
   return 0;
 }
 
@@ -164,28 +164,8 @@ static int m_param(lua_State *L) {
   const char *k = luaL_checkstring(L, 2);
   const char *type;
   char buf[64];
-  const char *v = buf;
-  switch (lua_type(L, 3)) {
-  case LUA_TNUMBER:
-    if (lua_isinteger(L, 3)) {
-      type = "int";
-      snprintf(buf, sizeof buf, "%lld", (long long)lua_tointeger(L, 3));
-    } else {
-      type = "float";
-      snprintf(buf, sizeof buf, "%.17g", (double)lua_tonumber(L, 3));
-    }
-    break;
-  case LUA_TBOOLEAN:
-    type = "bool";
-    v = lua_toboolean(L, 3) ? "true" : "false";
-    break;
-  case LUA_TSTRING:
-    type = "string";
-    v = lua_tostring(L, 3);
-    break;
-  default:
-    return luaL_typeerror(L, 3, "number, boolean or string");
-  }
+  const char *v = lpv_value_text(L, 3, buf, &type);
+  if (!v) return luaL_typeerror(L, 3, "number, boolean or string");
   if (lundi_run_param(u->run, k, v, type) != 0) return lundi_lua_error(L, "param");
   return 0;
 }
@@ -260,19 +240,20 @@ static int parameters_opt(lua_State *L, int opts, lundi_image_params *ps, char n
   return 1;
 }
 
-static float opt_range(lua_State *L, int opts, int i, float dflt) {
-  float v = dflt;
-  if (!opts) return v;
+/* opts.range = {lo, hi} into *lo, *hi (left as they are when absent). */
+static void opt_range(lua_State *L, int opts, float *lo, float *hi) {
+  if (!opts) return;
   if (lua_getfield(L, opts, "range") == LUA_TTABLE) {
-    lua_rawgeti(L, -1, i);
-    if (!lua_isnumber(L, -1)) luaL_error(L, "save_image: opts.range must be {lo, hi} numbers");
-    v = (float)lua_tonumber(L, -1);
-    lua_pop(L, 1);
+    for (int i = 0; i < 2; i++) {
+      lua_rawgeti(L, -1, i + 1);
+      if (!lua_isnumber(L, -1)) luaL_error(L, "save_image: opts.range must be {lo, hi} numbers");
+      *(i ? hi : lo) = (float)lua_tonumber(L, -1);
+      lua_pop(L, 1);
+    }
   } else if (!lua_isnil(L, -1)) {
     luaL_error(L, "save_image: opts.range must be {lo, hi}");
   }
   lua_pop(L, 1);
-  return v;
 }
 
 /* run:save_image(name, tensor [, opts]): tensor [C, H, W] or [N, C, H, W] (a grid with
@@ -292,8 +273,7 @@ static int m_save_image(lua_State *L) {
   if (nd != 3 && nd != 4)
     return luaL_argerror(L, 3, lua_pushfstring(L, "image tensor must be [C, H, W] or [N, C, H, W], got %d dims", nd));
   lundi_save_image_opts o = LUNDI_SAVE_IMAGE_OPTS_INIT;
-  o.lo = opt_range(L, opts, 1, o.lo);
-  o.hi = opt_range(L, opts, 2, o.hi);
+  opt_range(L, opts, &o.lo, &o.hi);
   if (opts && lua_getfield(L, opts, "nrow") != LUA_TNIL) {
     int ok = 0;
     o.nrow = (int)lua_tointegerx(L, -1, &ok);
@@ -377,6 +357,11 @@ static int m_finish(lua_State *L) {
   return 0;
 }
 
+/* Ending from __close or __gc, where there is no one to raise to. */
+static void end_or_warn(lrun_ud *u, lundi_run_status st, const char *msg) {
+  if (end_owned(u, st, msg) != 0) fprintf(stderr, "lundi: warning: ending run %s: %s\n", u->uuid, lundi_last_error());
+}
+
 /* __close(run, err): 'finished', or 'failed' / 'interrupted' when the block raised. */
 static int m_close(lua_State *L) {
   lrun_ud *u = luaL_checkudata(L, 1, LUNDI_LUA_RUN);
@@ -388,7 +373,7 @@ static int m_close(lua_State *L) {
     if (!msg) msg = "(error object is not a string)";
     st = strcmp(msg, "interrupted") == 0 ? LUNDI_RUN_INTERRUPTED : LUNDI_RUN_FAILED;
   }
-  if (end_owned(u, st, msg) != 0) fprintf(stderr, "lundi: warning: ending run %s: %s\n", u->uuid, lundi_last_error());
+  end_or_warn(u, st, msg);
   return 0;
 }
 
@@ -402,7 +387,7 @@ static int m_gc(lua_State *L) {
     msg = st == LUNDI_RUN_FINISHED ? NULL : "the script of `lundi run` did not finish";
   }
   lua_pop(L, 1);
-  if (end_owned(u, st, msg) != 0) fprintf(stderr, "lundi: warning: ending run %s: %s\n", u->uuid, lundi_last_error());
+  end_or_warn(u, st, msg);
   return 0;
 }
 

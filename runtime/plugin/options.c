@@ -134,6 +134,23 @@ int lundi_options_convert(const char *owner, const lundi_opt_spec *spec, const l
   return lundi_set_error(LUNDI_EINVAL, "%s: --%s has a bad type", owner, key);
 }
 
+int lundi_options_force_type(const char *owner, lundi_opt_spec *spec, const char *type) {
+  int t = 0;
+  while (t <= LUNDI_OPT_STRING && strcmp(type, lundi_opt_type_name((lundi_opt_type)t))) t++;
+  if (t > LUNDI_OPT_STRING)
+    return lundi_set_error(LUNDI_EINVAL,
+                           "lundi.options: %s: DEFAULTS.%s: type must be integer, number, boolean or string, got '%s'",
+                           owner, spec->name, type);
+  spec->type = (lundi_opt_type)t;
+  lundi_opt_value check;
+  char buf[64];
+  if (lundi_options_convert(owner, spec, &spec->def, &check, buf, sizeof buf) != 0 ||
+      (spec->type != LUNDI_OPT_NUMBER && spec->type != spec->def.type))
+    return lundi_set_error(LUNDI_EINVAL, "lundi.options: %s: the default of DEFAULTS.%s is not of type %s", owner,
+                           spec->name, type);
+  return 0;
+}
+
 char *lundi_options_help(const char *owner, const char *about, const lundi_opt_spec *specs, int n) {
   lundi__strbuf t = {0};
   lundi__strbuf_printf(&t, "usage: lundi run %s [--key=value ...]\n", owner);

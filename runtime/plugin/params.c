@@ -1,6 +1,7 @@
 /* Typed parameter values checked against a schema. Every setter validates completely before
  * it touches the stored value, so a refused set leaves the old value in place. */
 #include "plugin/plugin_internal.h"
+#include "plugin/spec_text.h"
 
 #include <errno.h>
 #include <math.h>
@@ -181,6 +182,13 @@ static int lookup(const lundi_params *p, const char *key, int *idx) {
   if (!p) return lundi_set_error(LUNDI_EINVAL, "parameters: NULL parameter set (setting '%s')", key ? key : "(null)");
   if ((*idx = find(p, key)) < 0) return unknown_key(p, key);
   return 0;
+}
+
+int lundi__params_type_error(const lundi_params *p, const char *owner, const char *key, const char *got) {
+  int i;
+  if (lookup(p, key, &i) != 0) return LUNDI_EINVAL;
+  return lundi_set_error(LUNDI_EINVAL, "%s: parameter '%s' expects %s, got %s", owner, key,
+                         lundi_param_type_name(p->specs[i].type), got);
 }
 
 int lundi__schema_check(const char *owner, const lundi_param_spec *specs, int n) {

@@ -1,6 +1,8 @@
 /* lundi_params_to_json: {"key": value, ...} in schema order, built by hand so numbers keep
- * their canonical text (the same as lundi_params_text) and the order is the schema's. */
+ * their canonical text (the same as lundi_params_text) and the order is the schema's; and
+ * lundi__params_brief, the same values as an instance's tostring shows them. */
 #include "core/strbuf.h"
+#include "plugin/spec_text.h"
 #include "plugin/plugin_internal.h"
 
 #include <stdio.h>
@@ -46,4 +48,16 @@ char *lundi_params_to_json(const lundi_params *p) {
   char *json = lundi__strbuf_take(&b);
   if (!json) lundi_set_error(LUNDI_ENOMEM, "%s: out of memory writing parameters as JSON", p->owner);
   return json;
+}
+
+char *lundi__params_brief(const lundi_params *p) {
+  lundi__strbuf b = {0};
+  for (int i = 0; i < p->n; i++) {
+    lundi_param_type t = p->specs[i].type;
+    const char *q = t == LUNDI_PARAM_STRING || t == LUNDI_PARAM_CHOICE ? "\"" : "";
+    lundi__strbuf_printf(&b, "%s%s=%s%s%s", i ? ", " : "", p->specs[i].name, q, p->v[i].text, q);
+  }
+  char *text = lundi__strbuf_take(&b);
+  if (!text) lundi_set_error(LUNDI_ENOMEM, "%s: out of memory describing the parameters", p->owner);
+  return text;
 }

@@ -63,5 +63,21 @@ static void test_help(void) {
   free(h);
 }
 
-static const test_case TESTS[] = {{"options_convert", test_convert}, {"options_find", test_find}, {"options_help", test_help}};
+static void test_force_type(void) {
+  lundi_opt_spec s = {"guidance", LUNDI_OPT_INT, {.type = LUNDI_OPT_INT, .i = 3}, NULL};
+  CHECK(lundi_options_force_type("t.lua", &s, "number") == 0 && s.type == LUNDI_OPT_NUMBER);
+  s.type = LUNDI_OPT_INT;
+  CHECK_ERR(lundi_options_force_type("t.lua", &s, "string"), "t.lua: the default of DEFAULTS.guidance is not of type string");
+  s.def = (lundi_opt_value){.type = LUNDI_OPT_NUMBER, .f = 1.5};
+  CHECK_ERR(lundi_options_force_type("t.lua", &s, "integer"), "the default of DEFAULTS.guidance is not of type integer");
+  CHECK_ERR(lundi_options_force_type("t.lua", &s, "float"),
+            "lundi.options: t.lua: DEFAULTS.guidance: type must be integer, number, boolean or string, got 'float'");
+  s.def = (lundi_opt_value){.type = LUNDI_OPT_STRING, .s = "x"};
+  CHECK(lundi_options_force_type("t.lua", &s, "string") == 0 && s.type == LUNDI_OPT_STRING);
+}
+
+static const test_case TESTS[] = {{"options_convert", test_convert},
+                                  {"options_find", test_find},
+                                  {"options_help", test_help},
+                                  {"options_force_type", test_force_type}};
 TEST_MAIN(TESTS)

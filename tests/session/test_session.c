@@ -384,6 +384,25 @@ static void each_run_records_its_own(void) {
   close_run(&f);
 }
 
+static void log_metrics(void) {
+  fixture f = open_run("metrics.db");
+  if (!f.run) return;
+  const char *names[] = {"loss", "acc", ""};
+  const double values[] = {0.5, 0.25, 1};
+  int warned = 1;
+  CHECK(lundi_session_log(f.run, names, values, 2, 7, &warned) == 0);
+  CHECK(warned == 0);
+  CHECK_ERR(lundi_session_log(f.run, names, values, 3, 8, &warned), "a metric key must be a non-empty string");
+  CHECK(lundi_run_flush(f.run) == 0);
+  sqlite3 *c = raw(f.db);
+  char *got = q_text(c, "SELECT group_concat(key || '@' || step || '=' || value, ' ') FROM "
+                        "(SELECT * FROM metrics ORDER BY step, key)");
+  CHECK(got && strcmp(got, "acc@7=0.25 loss@7=0.5 acc@8=0.25 loss@8=0.5") == 0);
+  free(got);
+  sqlite3_close(c);
+  close_run(&f);
+}
+
 static const test_case cases[] = {
     {"parameters_text", parameters_text},
     {"save_image_records_png", save_image_records_png},
@@ -391,5 +410,6 @@ static const test_case cases[] = {
     {"plugins_recorded_once", plugins_recorded_once},
     {"nothing_without_current_run", nothing_without_current_run},
     {"each_run_records_its_own", each_run_records_its_own},
+    {"log_metrics", log_metrics},
 };
 TEST_MAIN(cases)
