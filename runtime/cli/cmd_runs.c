@@ -22,7 +22,7 @@ const char cli_runs_help[] =
     "\n"
     "Fields: metrics.KEY (the last value; .min, .max, .count for the others),\n"
     "params.KEY, tags.KEY, plugins.KIND (the plugin's name) and plugins.KIND.PARAM\n"
-    "(any plugin of that kind: plugins.scheduler = 'ddim', plugins.scheduler.eta > 0),\n"
+    "(any plugin of the kind: plugins.scheduler = 'ddim', plugins.scheduler.eta > 0),\n"
     "id, uuid, name, status (running, finished, failed, interrupted, crashed),\n"
     "start_time, end_time, duration,\n"
     "seed, device, script, script_sha256, lundi_version, host, exit_message.\n"
