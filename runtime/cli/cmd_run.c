@@ -181,6 +181,12 @@ static int message_handler(lua_State *L) {
     if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) msg = lua_tostring(L, -1);
     else msg = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
   }
+  /* An error from a Lua plugin carries the traceback taken where it was raised (lregister.c),
+   * which already runs through the script's frames: one traceback, not two. */
+  if (strstr(msg, "\nstack traceback:\n")) {
+    lua_pushstring(L, msg);
+    return 1;
+  }
   luaL_traceback(L, L, msg, 1);
   return 1;
 }

@@ -177,6 +177,8 @@ def case_run_plugin_callback_error():
     check(err.startswith("lundi: plugin_error.lua:16: "), "the error names the script line that sampled", err)
     check("scheduler 'fails_at_step_2' (plugin_error.lua:2)" in err, "names the plugin and where it was registered", err)
     check("plugin_error.lua:10: no step 2" in err, "names the failing line in the plugin", err)
+    check(err.count("stack traceback:") == 1 and "plugin_error.lua:10: in function" in err
+          and "plugin_error.lua:16: in main chunk" in err, "one traceback, through the plugin and the script", err)
 
 
 def case_run_syntax_error():
