@@ -13,6 +13,53 @@ void lundi_lua_setfuncs_at(lua_State *L, int idx, const luaL_Reg *fns) {
   }
 }
 
+/* Every row's closure: its upvalue is the row. */
+static int invoke(lua_State *L) {
+  const lundi_lua_op *op = lua_touserdata(L, lua_upvalueindex(1));
+  return op->invoke(L, op);
+}
+
+void lundi_lua_set_ops(lua_State *L, int mod, int methods, const lundi_lua_op *ops) {
+  for (; ops->name; ops++) {
+    lua_pushlightuserdata(L, (void *)ops);
+    lua_pushcclosure(L, invoke, 1);
+    if (methods) {
+      lua_pushvalue(L, -1);
+      lua_setfield(L, methods, ops->name);
+    }
+    lua_setfield(L, mod, ops->name);
+  }
+}
+
+void lundi_lua_alias(lua_State *L, int mod, int methods, const char *to, const char *from) {
+  lua_getfield(L, mod, from);
+  lua_setfield(L, mod, to);
+  if (!methods) return;
+  lua_getfield(L, methods, from);
+  lua_setfield(L, methods, to);
+}
+
+int lundi_lua_return_tensor(lua_State *L, lundi_tensor *t, const char *fn) {
+  lundi_lua_push_tensor(L, t, fn);
+  return 1;
+}
+
+int lundi_lua_call_T(lua_State *L, const lundi_lua_op *op) {
+  return lundi_lua_return_tensor(L, op->t(lundi_lua_check_tensor(L, 1)), op->name);
+}
+
+int lundi_lua_call_TT(lua_State *L, const lundi_lua_op *op) {
+  lundi_tensor *a = lundi_lua_check_tensor(L, 1), *b = lundi_lua_check_tensor(L, 2);
+  return lundi_lua_return_tensor(L, op->tt(a, b), op->name);
+}
+
+int lundi_lua_call_TS(lua_State *L, const lundi_lua_op *op) {
+  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
+  int64_t shape[LUNDI_MAX_DIMS];
+  int ndim = lundi_lua_check_shape(L, 2, 1, shape);
+  return lundi_lua_return_tensor(L, op->shape(x, ndim, shape), op->name);
+}
+
 int lundi_lua_check_int(lua_State *L, int arg) {
   lua_Integer v = luaL_checkinteger(L, arg);
   luaL_argcheck(L, v >= -2147483647 && v <= 2147483647, arg, "integer out of range");
