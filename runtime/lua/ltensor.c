@@ -257,16 +257,12 @@ static int t_tolist(lua_State *L) {
   return 1;
 }
 
+/* The values as a flat array: the list of a 1-dim view. */
 static int t_totable(lua_State *L) {
   lundi_tensor *t = lundi_lua_check_tensor(L, 1);
   const float *v = read_values(L, t, "totable");
   int64_t n = lundi_numel(t);
-  int integral = is_integral(t);
-  lua_createtable(L, (int)n, 0);
-  for (int64_t i = 0; i < n; i++) {
-    push_value(L, v[i], integral);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
+  push_nested(L, v, 0, 1, &n, is_integral(t));
   return 1;
 }
 

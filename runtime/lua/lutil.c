@@ -172,6 +172,24 @@ static int opt_raise(lua_State *L, int arg, const char *fn, const char *msg, con
   return luaL_error(L, "bad argument #%d to '%s' (%s)%s", arg, name, msg, tail);
 }
 
+/* Raises head, the names joined by ", " and tail, then "; did you mean '<name>'?" when one of
+ * the names is close to key (which may be NULL). */
+static int raise_listing(lua_State *L, int arg, const char *fn, const char *head, const char *const *names, int n,
+                         const char *tail, const char *key) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, head);
+  for (int i = 0; i < n; i++) {
+    if (i) luaL_addstring(&b, ", ");
+    luaL_addstring(&b, names[i]);
+  }
+  luaL_addstring(&b, tail);
+  luaL_pushresult(&b);
+  const char *msg = lua_tostring(L, -1);
+  const char *near = key ? lundi__suggest(key, names, n) : NULL;
+  return opt_raise(L, arg, fn, msg, near ? lua_pushfstring(L, "; did you mean '%s'?", near) : "");
+}
+
 int lundi_lua_check_keys(lua_State *L, int arg, const char *fn, const char *noun, const char *const *keys) {
   if (lua_isnoneornil(L, arg)) return 0;
   arg = lua_absindex(L, arg);
@@ -187,20 +205,8 @@ int lundi_lua_check_keys(lua_State *L, int arg, const char *fn, const char *noun
     for (; keys[n]; n++) known |= k && !strcmp(k, keys[n]);
     if (known) continue;
     const char *shown = k ? k : luaL_tolstring(L, -1, NULL); /* stays on the stack */
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    lua_pushfstring(L, "unknown %s '%s' (valid: ", noun, shown);
-    luaL_addvalue(&b);
-    for (int i = 0; i < n; i++) {
-      if (i) luaL_addstring(&b, ", ");
-      luaL_addstring(&b, keys[i]);
-    }
-    luaL_addchar(&b, ')');
-    luaL_pushresult(&b);
-    const char *msg = lua_tostring(L, -1);
-    const char *near = k ? lundi__suggest(k, keys, n) : NULL;
-    const char *tail = near ? lua_pushfstring(L, "; did you mean '%s'?", near) : "";
-    return opt_raise(L, arg, fn, msg, tail);
+    const char *head = lua_pushfstring(L, "unknown %s '%s' (valid: ", noun, shown);
+    return raise_listing(L, arg, fn, head, keys, n, ")", k);
   }
   return 1;
 }
@@ -271,21 +277,8 @@ int lundi_lua_opt_choice_field(lua_State *L, int arg, const char *fn, const char
   int n = 0;
   for (; choices[n]; n++)
     if (!strcmp(s, choices[n])) return n;
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  lua_pushfstring(L, "option '%s' must be one of ", key);
-  luaL_addvalue(&b);
-  for (int i = 0; i < n; i++) {
-    if (i) luaL_addstring(&b, ", ");
-    luaL_addstring(&b, choices[i]);
-  }
-  lua_pushfstring(L, " (got '%s')", s);
-  luaL_addvalue(&b);
-  luaL_pushresult(&b);
-  const char *msg = lua_tostring(L, -1);
-  const char *near = lundi__suggest(s, choices, n);
-  const char *tail = near ? lua_pushfstring(L, "; did you mean '%s'?", near) : "";
-  return opt_raise(L, arg, fn, msg, tail);
+  const char *head = lua_pushfstring(L, "option '%s' must be one of ", key);
+  return raise_listing(L, arg, fn, head, choices, n, lua_pushfstring(L, " (got '%s')", s), s);
 }
 
 lundi_tensor *lundi_lua_opt_tensor_field(lua_State *L, int arg, const char *fn, const char *key) {
