@@ -14,14 +14,10 @@
  * full collection exceed max(64 MiB, the live bytes right after that collection), the push
  * runs a full collection (counters per lua_State, in the registry). lundi.collect() forces one.
  * Autograd bindings are in lautograd.c. */
-#include <math.h>
-#include <stdio.h>
-#include <string.h>
-
 #include "lua_tensor.h"
+#include "tensor/format.h"
 
 #define PRESSURE_FLOOR ((int64_t)64 << 20)
-#define PRINT_MAX 20 /* tensors up to this many elements print their values */
 
 static const char mem_key = 0; /* its address keys the counters in the registry */
 
@@ -75,61 +71,13 @@ static int t_close(lua_State *L) {
   return 0;
 }
 
-/* ---- printing ---- */
-
-static int is_integral(lundi_tensor *t) {
-  lundi_dtype dt = lundi_tensor_dtype(t);
-  return dt == LUNDI_I32 || dt == LUNDI_U8;
-}
-
-static void add_number(luaL_Buffer *b, float v, int integral) {
-  char s[32];
-  if (integral) snprintf(s, sizeof s, "%lld", (long long)v);
-  else snprintf(s, sizeof s, "%.6g", (double)v);
-  luaL_addstring(b, s);
-}
-
-/* Nested "[[1, 2], [3, 4]]" from the row-major values v. */
-static const float *add_values(luaL_Buffer *b, const float *v, int d, int ndim, const int64_t *shape, int integral) {
-  if (d == ndim) {
-    add_number(b, *v, integral);
-    return v + 1;
-  }
-  luaL_addchar(b, '[');
-  for (int64_t i = 0; i < shape[d]; i++) {
-    if (i) luaL_addstring(b, ", ");
-    v = add_values(b, v, d + 1, ndim, shape, integral);
-  }
-  luaL_addchar(b, ']');
-  return v;
-}
+/* ---- printing (runtime/tensor/format.c) ---- */
 
 static int t_tostring(lua_State *L) {
   lundi_tensor **box = luaL_checkudata(L, 1, LUNDI_LUA_TENSOR);
-  if (!*box) {
-    lua_pushliteral(L, "tensor(closed)");
-    return 1;
-  }
-  lundi_tensor *t = *box;
-  const char *grad = lundi_requires_grad(t) ? ", requires_grad" : "";
-  char desc[160];
-  float v[PRINT_MAX];
-  int64_t n = lundi_numel(t);
-  if (n > PRINT_MAX || lundi_read_f32(t, v, n) != 0) {
-    lua_pushfstring(L, "tensor(%s%s)", lundi_describe(t, desc, sizeof desc), grad);
-    return 1;
-  }
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "tensor(");
-  add_values(&b, v, 0, lundi_ndim(t), lundi_shape(t), is_integral(t));
-  luaL_addstring(&b, ", ");
-  luaL_addstring(&b, lundi_dtype_name(lundi_tensor_dtype(t)));
-  luaL_addchar(&b, ' ');
-  luaL_addstring(&b, lundi_device_name(lundi_tensor_device(t)));
-  luaL_addstring(&b, grad);
-  luaL_addchar(&b, ')');
-  luaL_pushresult(&b);
+  char text[1024]; /* 20 values, the dtype, the device and the gradient flag fit */
+  if (!*box) lua_pushliteral(L, "tensor(closed)");
+  else lua_pushstring(L, lundi__format_tensor(*box, text, sizeof text));
   return 1;
 }
 
@@ -214,6 +162,11 @@ static int t_dtype(lua_State *L) {
 static int t_device(lua_State *L) {
   lua_pushstring(L, lundi_device_name(lundi_tensor_device(lundi_lua_check_tensor(L, 1))));
   return 1;
+}
+
+static int is_integral(lundi_tensor *t) {
+  lundi_dtype dt = lundi_tensor_dtype(t);
+  return dt == LUNDI_I32 || dt == LUNDI_U8;
 }
 
 static void push_value(lua_State *L, float v, int integral) {
