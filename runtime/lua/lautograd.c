@@ -77,16 +77,13 @@ static const luaL_Reg methods[] = {
   {"grad", t_grad},                   {"zero_grad", t_zero_grad}, {NULL, NULL},
 };
 
+/* A scope dropped without closing still exits once. */
+static const luaL_Reg scope_meta[] = {{"__close", scope_exit}, {"__gc", scope_exit}, {NULL, NULL}};
+
+static const luaL_Reg module_fns[] = {{"no_grad", m_no_grad}, {"grad_enabled", m_grad_enabled}, {NULL, NULL}};
+
 void lundi_lua_open_autograd(lua_State *L, int mod, int mt) {
-  luaL_newmetatable(L, NO_GRAD_SCOPE);
-  lua_pushcfunction(L, scope_exit);
-  lua_setfield(L, -2, "__close");
-  lua_pushcfunction(L, scope_exit); /* a scope dropped without closing still exits once */
-  lua_setfield(L, -2, "__gc");
-  lua_pop(L, 1);
+  lundi_lua_new_class(L, NO_GRAD_SCOPE, scope_meta, NULL);
   lundi_lua_setfuncs_at(L, mt, methods);
-  lua_pushcfunction(L, m_no_grad);
-  lua_setfield(L, mod, "no_grad");
-  lua_pushcfunction(L, m_grad_enabled);
-  lua_setfield(L, mod, "grad_enabled");
+  lundi_lua_setfuncs_at(L, mod, module_fns);
 }

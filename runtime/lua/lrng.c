@@ -11,45 +11,39 @@ lundi_rng *lundi_lua_opt_rng(lua_State *L, int idx) {
   return lua_isnoneornil(L, idx) ? NULL : lundi_lua_check_rng(L, idx);
 }
 
-static int m_rng(lua_State *L) {
-  lua_Integer seed = luaL_checkinteger(L, 1);
-  lundi_rng *r = lua_newuserdatauv(L, sizeof *r, 0);
-  *r = lundi_rng_make((uint64_t)seed);
+/* A new userdata holding a copy of r. */
+static int push_rng(lua_State *L, lundi_rng r) {
+  lundi_rng *box = lua_newuserdatauv(L, sizeof *box, 0);
+  *box = r;
   luaL_setmetatable(L, LUNDI_LUA_RNG);
   return 1;
 }
 
+static int m_rng(lua_State *L) { return push_rng(L, lundi_rng_make((uint64_t)luaL_checkinteger(L, 1))); }
+
+static int r_clone(lua_State *L) { return push_rng(L, *lundi_lua_check_rng(L, 1)); }
+
 /* Draws are made where lundi.device() is: Philox gives the same numbers on every backend,
- * and a step on the GPU then runs no kernel on the CPU. */
-static int draw(lua_State *L, int kind) {
-  static const char *const names[] = {"rand", "randn", "randint"};
+ * and a step on the GPU then runs no kernel on the CPU. rand/randn(rng, shape). */
+static int draw(lua_State *L, int normal) {
   lundi_rng *r = lundi_lua_check_rng(L, 1);
   int64_t shape[LUNDI_MAX_DIMS];
-  int ndim;
-  lundi_tensor *t;
-  if (kind == 2) {
-    ndim = lundi_lua_check_shape(L, 2, 0, shape);
-    int lo = lundi_lua_check_int(L, 3), hi = lundi_lua_check_int(L, 4);
-    t = lundi_randint_on(r, ndim, shape, lo, hi, lundi_default_device());
-  } else {
-    ndim = lundi_lua_check_shape(L, 2, 1, shape);
-    t = kind ? lundi_randn_on(r, ndim, shape, lundi_default_device())
-             : lundi_rand_on(r, ndim, shape, lundi_default_device());
-  }
-  lundi_lua_push_tensor(L, t, names[kind]);
-  return 1;
+  int ndim = lundi_lua_check_shape(L, 2, 1, shape);
+  lundi_tensor *t = normal ? lundi_randn_on(r, ndim, shape, lundi_default_device())
+                           : lundi_rand_on(r, ndim, shape, lundi_default_device());
+  return lundi_lua_return_tensor(L, t, normal ? "randn" : "rand");
 }
 
 static int r_rand(lua_State *L) { return draw(L, 0); }
 static int r_randn(lua_State *L) { return draw(L, 1); }
-static int r_randint(lua_State *L) { return draw(L, 2); }
 
-static int r_clone(lua_State *L) {
+/* randint(rng, shape, lo, hi): the shape is a table here. */
+static int r_randint(lua_State *L) {
   lundi_rng *r = lundi_lua_check_rng(L, 1);
-  lundi_rng *c = lua_newuserdatauv(L, sizeof *c, 0);
-  *c = *r;
-  luaL_setmetatable(L, LUNDI_LUA_RNG);
-  return 1;
+  int64_t shape[LUNDI_MAX_DIMS];
+  int ndim = lundi_lua_check_shape(L, 2, 0, shape);
+  int lo = lundi_lua_check_int(L, 3), hi = lundi_lua_check_int(L, 4);
+  return lundi_lua_return_tensor(L, lundi_randint_on(r, ndim, shape, lo, hi, lundi_default_device()), "randint");
 }
 
 static int r_index(lua_State *L) {
@@ -72,22 +66,17 @@ static int r_tostring(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg rng_methods[] = {
+static const luaL_Reg meta[] = {{"__index", r_index}, {"__tostring", r_tostring}, {NULL, NULL}};
+
+static const luaL_Reg methods[] = {
   {"rand", r_rand}, {"randn", r_randn}, {"randint", r_randint}, {"clone", r_clone}, {NULL, NULL},
 };
 
+static const luaL_Reg module_fns[] = {
+  {"rng", m_rng}, {"rand", r_rand}, {"randn", r_randn}, {"randint", r_randint}, {NULL, NULL},
+};
+
 void lundi_lua_open_rng(lua_State *L, int mod) {
-  mod = lua_absindex(L, mod);
-  luaL_newmetatable(L, LUNDI_LUA_RNG);
-  lua_pushcfunction(L, r_index);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, r_tostring);
-  lua_setfield(L, -2, "__tostring");
-  luaL_newlib(L, rng_methods);
-  lua_setfield(L, -2, "methods");
-  lua_pop(L, 1);
-  static const luaL_Reg fns[] = {
-    {"rng", m_rng}, {"rand", r_rand}, {"randn", r_randn}, {"randint", r_randint}, {NULL, NULL},
-  };
-  lundi_lua_setfuncs_at(L, mod, fns);
+  lundi_lua_new_class(L, LUNDI_LUA_RNG, meta, methods);
+  lundi_lua_setfuncs_at(L, mod, module_fns);
 }

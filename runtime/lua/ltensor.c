@@ -14,14 +14,10 @@
  * full collection exceed max(64 MiB, the live bytes right after that collection), the push
  * runs a full collection (counters per lua_State, in the registry). lundi.collect() forces one.
  * Autograd bindings are in lautograd.c. */
-#include <math.h>
-#include <stdio.h>
-#include <string.h>
-
 #include "lua_tensor.h"
+#include "tensor/format.h"
 
 #define PRESSURE_FLOOR ((int64_t)64 << 20)
-#define PRINT_MAX 20 /* tensors up to this many elements print their values */
 
 static const char mem_key = 0; /* its address keys the counters in the registry */
 
@@ -75,104 +71,41 @@ static int t_close(lua_State *L) {
   return 0;
 }
 
-/* ---- printing ---- */
-
-static void add_number(luaL_Buffer *b, float v, int integral) {
-  char s[32];
-  if (integral) snprintf(s, sizeof s, "%lld", (long long)v);
-  else snprintf(s, sizeof s, "%.6g", (double)v);
-  luaL_addstring(b, s);
-}
-
-/* Nested "[[1, 2], [3, 4]]" from the row-major values v. */
-static const float *add_values(luaL_Buffer *b, const float *v, int d, int ndim, const int64_t *shape, int integral) {
-  if (d == ndim) {
-    add_number(b, *v, integral);
-    return v + 1;
-  }
-  luaL_addchar(b, '[');
-  for (int64_t i = 0; i < shape[d]; i++) {
-    if (i) luaL_addstring(b, ", ");
-    v = add_values(b, v, d + 1, ndim, shape, integral);
-  }
-  luaL_addchar(b, ']');
-  return v;
-}
+/* ---- printing (runtime/tensor/format.c) ---- */
 
 static int t_tostring(lua_State *L) {
   lundi_tensor **box = luaL_checkudata(L, 1, LUNDI_LUA_TENSOR);
-  if (!*box) {
-    lua_pushliteral(L, "tensor(closed)");
-    return 1;
-  }
-  lundi_tensor *t = *box;
-  const char *grad = lundi_requires_grad(t) ? ", requires_grad" : "";
-  char desc[160];
-  float v[PRINT_MAX];
-  int64_t n = lundi_numel(t);
-  if (n > PRINT_MAX || lundi_read_f32(t, v, n) != 0) {
-    lua_pushfstring(L, "tensor(%s%s)", lundi_describe(t, desc, sizeof desc), grad);
-    return 1;
-  }
-  lundi_dtype dt = lundi_tensor_dtype(t);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "tensor(");
-  add_values(&b, v, 0, lundi_ndim(t), lundi_shape(t), dt == LUNDI_I32 || dt == LUNDI_U8);
-  luaL_addstring(&b, ", ");
-  luaL_addstring(&b, lundi_dtype_name(dt));
-  luaL_addchar(&b, ' ');
-  luaL_addstring(&b, lundi_device_name(lundi_tensor_device(t)));
-  luaL_addstring(&b, grad);
-  luaL_addchar(&b, ')');
-  luaL_pushresult(&b);
+  char text[1024]; /* 20 values, the dtype, the device and the gradient flag fit */
+  if (!*box) lua_pushliteral(L, "tensor(closed)");
+  else lua_pushstring(L, lundi__format_tensor(*box, text, sizeof text));
   return 1;
 }
 
-/* ---- arithmetic: tensor or number on either side ---- */
-
-enum { OP_ADD, OP_SUB, OP_MUL, OP_DIV };
-static const char *const op_names[] = {"add", "sub", "mul", "div"};
+/* ---- arithmetic: tensor or number on either side; each row's tt is its tensor-tensor op ---- */
 
 static int is_tensor(lua_State *L, int idx) { return luaL_testudata(L, idx, LUNDI_LUA_TENSOR) != NULL; }
 
-static lundi_tensor *tensor_scalar(int op, lundi_tensor *a, float s) {
-  switch (op) {
-  case OP_ADD: return lundi_add_scalar(a, s);
-  case OP_SUB: return lundi_add_scalar(a, -s);
-  case OP_MUL: return lundi_mul_scalar(a, s);
-  default: return lundi_mul_scalar(a, 1.0f / s);
-  }
+static lundi_tensor *tensor_scalar(const lundi_lua_op *op, lundi_tensor *a, float s) {
+  if (op->tt == lundi_add) return lundi_add_scalar(a, s);
+  if (op->tt == lundi_sub) return lundi_add_scalar(a, -s);
+  if (op->tt == lundi_mul) return lundi_mul_scalar(a, s);
+  return lundi_mul_scalar(a, 1.0f / s);
 }
 
-static lundi_tensor *scalar_tensor(int op, float s, lundi_tensor *b) {
-  switch (op) {
-  case OP_ADD: return lundi_add_scalar(b, s);
-  case OP_SUB: return lundi_rsub_scalar(b, s);
-  case OP_MUL: return lundi_mul_scalar(b, s);
-  default: {
-    lundi_tensor *inv = lundi_pow_scalar(b, -1.0f);
-    lundi_tensor *out = inv ? lundi_mul_scalar(inv, s) : NULL;
-    lundi_release(inv);
-    return out;
-  }
-  }
+static lundi_tensor *scalar_tensor(const lundi_lua_op *op, float s, lundi_tensor *b) {
+  if (op->tt == lundi_add) return lundi_add_scalar(b, s);
+  if (op->tt == lundi_sub) return lundi_rsub_scalar(b, s);
+  if (op->tt == lundi_mul) return lundi_mul_scalar(b, s);
+  lundi_tensor *inv = lundi_pow_scalar(b, -1.0f);
+  lundi_tensor *out = inv ? lundi_mul_scalar(inv, s) : NULL;
+  lundi_release(inv);
+  return out;
 }
 
-static lundi_tensor *tensor_tensor(int op, lundi_tensor *a, lundi_tensor *b) {
-  switch (op) {
-  case OP_ADD: return lundi_add(a, b);
-  case OP_SUB: return lundi_sub(a, b);
-  case OP_MUL: return lundi_mul(a, b);
-  default: return lundi_div(a, b);
-  }
-}
-
-static int arith(lua_State *L, int op) {
-  const char *fn = op_names[op];
+static int arith(lua_State *L, const lundi_lua_op *op) {
   lundi_tensor *out;
   if (is_tensor(L, 1) && is_tensor(L, 2)) {
-    out = tensor_tensor(op, lundi_lua_check_tensor(L, 1), lundi_lua_check_tensor(L, 2));
+    out = op->tt(lundi_lua_check_tensor(L, 1), lundi_lua_check_tensor(L, 2));
   } else if (is_tensor(L, 1)) {
     lundi_tensor *a = lundi_lua_check_tensor(L, 1);
     out = tensor_scalar(op, a, (float)luaL_checknumber(L, 2));
@@ -182,24 +115,12 @@ static int arith(lua_State *L, int op) {
   } else {
     return luaL_typeerror(L, 1, "tensor");
   }
-  lundi_lua_push_tensor(L, out, fn);
-  return 1;
+  return lundi_lua_return_tensor(L, out, op->name);
 }
 
-static int t_add(lua_State *L) { return arith(L, OP_ADD); }
-static int t_sub(lua_State *L) { return arith(L, OP_SUB); }
-static int t_mul(lua_State *L) { return arith(L, OP_MUL); }
-static int t_div(lua_State *L) { return arith(L, OP_DIV); }
-
-static int t_unm(lua_State *L) {
-  lundi_lua_push_tensor(L, lundi_neg(lundi_lua_check_tensor(L, 1)), "neg");
-  return 1;
-}
-
-static int t_pow(lua_State *L) {
+static int pow_(lua_State *L, const lundi_lua_op *op) {
   lundi_tensor *a = lundi_lua_check_tensor(L, 1);
-  lundi_lua_push_tensor(L, lundi_pow_scalar(a, (float)luaL_checknumber(L, 2)), "pow");
-  return 1;
+  return lundi_lua_return_tensor(L, lundi_pow_scalar(a, (float)luaL_checknumber(L, 2)), op->name);
 }
 
 static int t_len(lua_State *L) {
@@ -289,16 +210,12 @@ static int t_tolist(lua_State *L) {
   return 1;
 }
 
+/* The values as a flat array: the list of a 1-dim view. */
 static int t_totable(lua_State *L) {
   lundi_tensor *t = lundi_lua_check_tensor(L, 1);
   const float *v = read_values(L, t, "totable");
   int64_t n = lundi_numel(t);
-  int integral = is_integral(t);
-  lua_createtable(L, (int)n, 0);
-  for (int64_t i = 0; i < n; i++) {
-    push_value(L, v[i], integral);
-    lua_rawseti(L, -2, (lua_Integer)i + 1);
-  }
+  push_nested(L, v, 0, 1, &n, is_integral(t));
   return 1;
 }
 
@@ -337,27 +254,27 @@ static int m_get_threads(lua_State *L) {
 }
 
 static const luaL_Reg meta[] = {
-  {"__gc", t_close},   {"__close", t_close}, {"__tostring", t_tostring}, {"__add", t_add},
-  {"__sub", t_sub},    {"__mul", t_mul},     {"__div", t_div},           {"__unm", t_unm},
-  {"__pow", t_pow},    {"__len", t_len},     {NULL, NULL},
+  {"__gc", t_close}, {"__close", t_close}, {"__tostring", t_tostring}, {"__len", t_len}, {NULL, NULL},
 };
 
 static const luaL_Reg methods[] = {
-  {"shape", t_shape},         {"dim", t_dim},         {"ndim", t_ndim},
-  {"numel", t_numel},         {"dtype", t_dtype},     {"device", t_device},
-  {"item", t_item},           {"tolist", t_tolist},   {"totable", t_totable},
-  {"is_contiguous", t_is_contiguous}, {"close", t_close}, {NULL, NULL},
+  {"shape", t_shape},   {"dim", t_dim},       {"ndim", t_ndim},         {"numel", t_numel},
+  {"dtype", t_dtype},   {"device", t_device}, {"item", t_item},         {"tolist", t_tolist},
+  {"totable", t_totable}, {"is_contiguous", t_is_contiguous}, {"close", t_close}, {NULL, NULL},
 };
 
-/* Both t:add(x) and lundi.add(t, x). */
-static const luaL_Reg dual[] = {
-  {"add", t_add}, {"sub", t_sub}, {"mul", t_mul}, {"div", t_div}, {"neg", t_unm}, {"pow", t_pow}, {NULL, NULL},
+/* Both t:add(x) and lundi.add(t, x); the operators are the same functions. */
+static const lundi_lua_op ops[] = {
+  {"add", arith, .tt = lundi_add},   {"sub", arith, .tt = lundi_sub},  {"mul", arith, .tt = lundi_mul},
+  {"div", arith, .tt = lundi_div},   {"neg", lundi_lua_call_T, .t = lundi_neg}, {"pow", .invoke = pow_},
+  {0},
 };
+static const char *const operators[][2] = {{"__add", "add"}, {"__sub", "sub"}, {"__mul", "mul"},
+                                           {"__div", "div"}, {"__unm", "neg"}, {"__pow", "pow"}};
 
 static const luaL_Reg module_fns[] = {
-  {"collect", m_collect},
-  {"live_tensors", m_live_tensors}, {"live_bytes", m_live_bytes},   {"set_threads", m_set_threads},
-  {"get_threads", m_get_threads}, {NULL, NULL},
+  {"collect", m_collect},         {"live_tensors", m_live_tensors}, {"live_bytes", m_live_bytes},
+  {"set_threads", m_set_threads}, {"get_threads", m_get_threads},   {NULL, NULL},
 };
 
 void lundi_lua_open_tensor(lua_State *L, int mod) {
@@ -367,19 +284,20 @@ void lundi_lua_open_tensor(lua_State *L, int mod) {
   c->live_at_collect = lundi_live_storage_bytes();
   lua_rawsetp(L, LUA_REGISTRYINDEX, &mem_key);
 
-  luaL_newmetatable(L, LUNDI_LUA_TENSOR);
-  luaL_setfuncs(L, meta, 0);
-  lua_newtable(L);
-  int mt = lua_gettop(L);
-  luaL_setfuncs(L, methods, 0);
-  lundi_lua_setfuncs_at(L, mt, dual);
-  lundi_lua_setfuncs_at(L, mod, dual);
+  lundi_lua_new_class(L, LUNDI_LUA_TENSOR, meta, methods);
+  luaL_getmetatable(L, LUNDI_LUA_TENSOR);
+  lua_getfield(L, -1, "__index");
+  int mt = lua_gettop(L); /* the method table */
+  lundi_lua_set_ops(L, mod, mt, ops);
+  for (size_t i = 0; i < sizeof operators / sizeof operators[0]; i++) {
+    lua_getfield(L, mt, operators[i][1]);
+    lua_setfield(L, mt - 1, operators[i][0]);
+  }
   lundi_lua_open_tensor_ops(L, mod, mt);
   lundi_lua_open_tensor_views(L, mod, mt);
   lundi_lua_open_tensor_nnf(L, mod, mt);
   lundi_lua_open_autograd(L, mod, mt);
-  lua_setfield(L, -2, "__index");
-  lua_pop(L, 1);
+  lua_pop(L, 2);
 
   lundi_lua_setfuncs_at(L, mod, module_fns);
   lundi_lua_open_tensor_new(L, mod);

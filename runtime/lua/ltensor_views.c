@@ -1,37 +1,20 @@
 /* Views and conversions (reshape/view, permute, transpose, slice, expand, squeeze,
  * unsqueeze, contiguous, clone, detach, to), in-place fills and concat/split.
  * Axes are 1-based, negative from the end; slice bounds are 1-based and inclusive. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "lua_tensor.h"
 
-/* reshape(x, shape) with a table or integer varargs; one entry may be -1. */
-static int v_reshape(lua_State *L) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  int64_t shape[LUNDI_MAX_DIMS];
-  int ndim = lundi_lua_check_shape(L, 2, 1, shape);
-  lundi_lua_push_tensor(L, lundi_reshape(x, ndim, shape), "reshape");
-  return 1;
-}
-
-static int v_expand(lua_State *L) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  int64_t shape[LUNDI_MAX_DIMS];
-  int ndim = lundi_lua_check_shape(L, 2, 1, shape);
-  lundi_lua_push_tensor(L, lundi_expand(x, ndim, shape), "expand");
-  return 1;
-}
-
 /* permute(x, {axes}) or permute(x, a1, a2, ...): a permutation of the (1-based) axes. */
-static int v_permute(lua_State *L) {
+static int permute(lua_State *L, const lundi_lua_op *op) {
   lundi_tensor *x = lundi_lua_check_tensor(L, 1);
   int nd = lundi_ndim(x), perm[LUNDI_MAX_DIMS];
   if (lua_istable(L, 2)) {
     luaL_argcheck(L, luaL_len(L, 2) == nd, 2, lua_pushfstring(L, "permutation must list %d axes", nd));
     for (int i = 0; i < nd; i++) {
       lua_geti(L, 2, i + 1);
-      if (!lua_isinteger(L, -1)) luaL_argerror(L, 2, lua_pushfstring(L, "entry %d: integer expected, got %s", i + 1, luaL_typename(L, -1)));
+      if (!lua_isinteger(L, -1))
+        luaL_argerror(L, 2, lua_pushfstring(L, "entry %d: integer expected, got %s", i + 1, luaL_typename(L, -1)));
       perm[i] = lundi_lua_axis(L, 2, lua_tointeger(L, -1), nd);
       lua_pop(L, 1);
     }
@@ -39,21 +22,19 @@ static int v_permute(lua_State *L) {
     luaL_argcheck(L, lua_gettop(L) - 1 == nd, 2, lua_pushfstring(L, "permutation must list %d axes", nd));
     for (int i = 0; i < nd; i++) perm[i] = lundi_lua_check_axis(L, i + 2, nd);
   }
-  lundi_lua_push_tensor(L, lundi_permute(x, perm), "permute");
-  return 1;
+  return lundi_lua_return_tensor(L, lundi_permute(x, perm), op->name);
 }
 
-static int v_transpose(lua_State *L) {
+static int transpose(lua_State *L, const lundi_lua_op *op) {
   lundi_tensor *x = lundi_lua_check_tensor(L, 1);
   int nd = lundi_ndim(x);
   int a = lundi_lua_opt_axis(L, 2, -2, nd), b = lundi_lua_opt_axis(L, 3, -1, nd);
-  lundi_lua_push_tensor(L, lundi_transpose(x, a, b), "transpose");
-  return 1;
+  return lundi_lua_return_tensor(L, lundi_transpose(x, a, b), op->name);
 }
 
 /* slice(x, axis, start [, stop=-1 [, step=1]]): like string.sub, 1-based inclusive bounds,
  * negatives from the end, 0 as start means 1. */
-static int v_slice(lua_State *L) {
+static int slice(lua_State *L, const lundi_lua_op *op) {
   lundi_tensor *x = lundi_lua_check_tensor(L, 1);
   int d = lundi_lua_check_axis(L, 2, lundi_ndim(x));
   int64_t n = lundi_shape(x)[d];
@@ -63,99 +44,67 @@ static int v_slice(lua_State *L) {
   int64_t end = e >= 0 ? e : n + e + 1;
   if (start < 0) start = 0;
   if (end < start) end = start;
-  lundi_lua_push_tensor(L, lundi_slice(x, d, start, end, step), "slice");
-  return 1;
+  return lundi_lua_return_tensor(L, lundi_slice(x, d, start, end, step), op->name);
 }
 
-static int v_unsqueeze(lua_State *L) {
+static int unsqueeze(lua_State *L, const lundi_lua_op *op) {
   lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  int d = lundi_lua_check_axis(L, 2, lundi_ndim(x) + 1);
-  lundi_lua_push_tensor(L, lundi_unsqueeze(x, d), "unsqueeze");
-  return 1;
+  return lundi_lua_return_tensor(L, lundi_unsqueeze(x, lundi_lua_check_axis(L, 2, lundi_ndim(x) + 1)), op->name);
 }
 
 /* squeeze(x, axis), or squeeze(x) for every size-1 axis. */
-static int v_squeeze(lua_State *L) {
+static int squeeze(lua_State *L, const lundi_lua_op *op) {
   lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  if (!lua_isnoneornil(L, 2)) {
-    lundi_lua_push_tensor(L, lundi_squeeze(x, lundi_lua_check_axis(L, 2, lundi_ndim(x))), "squeeze");
-    return 1;
-  }
+  if (!lua_isnoneornil(L, 2))
+    return lundi_lua_return_tensor(L, lundi_squeeze(x, lundi_lua_check_axis(L, 2, lundi_ndim(x))), op->name);
   int64_t shape[LUNDI_MAX_DIMS];
   int nd = 0;
   for (int i = 0; i < lundi_ndim(x); i++)
     if (lundi_shape(x)[i] != 1) shape[nd++] = lundi_shape(x)[i];
-  lundi_lua_push_tensor(L, lundi_reshape(x, nd, shape), "squeeze");
-  return 1;
-}
-
-static int v_contiguous(lua_State *L) {
-  lundi_lua_push_tensor(L, lundi_contiguous(lundi_lua_check_tensor(L, 1)), "contiguous");
-  return 1;
-}
-
-static int v_clone(lua_State *L) {
-  lundi_lua_push_tensor(L, lundi_clone(lundi_lua_check_tensor(L, 1)), "clone");
-  return 1;
-}
-
-static int v_detach(lua_State *L) {
-  lundi_lua_push_tensor(L, lundi_detach(lundi_lua_check_tensor(L, 1)), "detach");
-  return 1;
+  return lundi_lua_return_tensor(L, lundi_reshape(x, nd, shape), op->name);
 }
 
 /* to(x, dtype) with "f32", "f16", "bf16", "i32", "u8"; or to(x, device) with "cpu",
  * "vulkan" (the best Vulkan device), "vulkan:N" or "auto". */
-static int v_to(lua_State *L) {
+static int to(lua_State *L, const lundi_lua_op *op) {
   lundi_tensor *x = lundi_lua_check_tensor(L, 1);
   const char *s = luaL_checkstring(L, 2);
-  if (lundi_lua_is_dtype_name(s)) {
-    lundi_lua_push_tensor(L, lundi_to_dtype(x, lundi_lua_check_dtype(L, 2)), "to");
-    return 1;
-  }
+  if (lundi_lua_is_dtype_name(s))
+    return lundi_lua_return_tensor(L, lundi_to_dtype(x, lundi_lua_check_dtype(L, 2)), op->name);
   if (strcmp(s, "cpu") && strcmp(s, "auto") && strncmp(s, "vulkan", 6))
     return luaL_argerror(L, 2, lua_pushfstring(L, "unknown dtype or device '%s' (dtypes: f32, f16, bf16, i32, u8; "
                                                   "devices: cpu, vulkan, vulkan:N, auto)", s));
   lundi_device *dev = lundi_lua_check_device(L, 2);
-  lundi_lua_push_tensor(L, lundi_to_device(x, dev), "to");
-  return 1;
+  return lundi_lua_return_tensor(L, lundi_to_device(x, dev), op->name);
 }
 
 /* In-place (outside autograd); each returns x. */
-static int v_copy_(lua_State *L) {
+static int return_x(lua_State *L, int rc, const char *fn) {
+  if (rc != 0) return lundi_lua_error(L, fn);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int copy_(lua_State *L, const lundi_lua_op *op) {
   lundi_tensor *x = lundi_lua_check_tensor(L, 1), *src = lundi_lua_check_tensor(L, 2);
-  if (lundi_copy_(x, src) != 0) return lundi_lua_error(L, "copy_");
-  lua_settop(L, 1);
-  return 1;
+  return return_x(L, lundi_copy_(x, src), op->name);
 }
 
-static int v_fill_(lua_State *L) {
+static int fill_(lua_State *L, const lundi_lua_op *op) {
   lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  if (lundi_fill_(x, (float)luaL_checknumber(L, 2)) != 0) return lundi_lua_error(L, "fill_");
-  lua_settop(L, 1);
-  return 1;
+  return return_x(L, lundi_fill_(x, (float)luaL_checknumber(L, 2)), op->name);
 }
 
-static int v_uniform_(lua_State *L) {
+/* uniform_(x, rng [, lo=0 [, hi=1]]), normal_(x, rng [, mean=0 [, std=1]]). */
+static int init(lua_State *L, const lundi_lua_op *op) {
   lundi_tensor *x = lundi_lua_check_tensor(L, 1);
   lundi_rng *r = lundi_lua_check_rng(L, 2);
-  float lo = (float)luaL_optnumber(L, 3, 0), hi = (float)luaL_optnumber(L, 4, 1);
-  if (lundi_uniform_(x, r, lo, hi) != 0) return lundi_lua_error(L, "uniform_");
-  lua_settop(L, 1);
-  return 1;
-}
-
-static int v_normal_(lua_State *L) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  lundi_rng *r = lundi_lua_check_rng(L, 2);
-  float mean = (float)luaL_optnumber(L, 3, 0), std = (float)luaL_optnumber(L, 4, 1);
-  if (lundi_normal_(x, r, mean, std) != 0) return lundi_lua_error(L, "normal_");
-  lua_settop(L, 1);
-  return 1;
+  float a = (float)luaL_optnumber(L, 3, 0), b = (float)luaL_optnumber(L, 4, 1);
+  return return_x(L, op->init(x, r, a, b), op->name);
 }
 
 /* concat({a, b, ...} [, axis=1]). */
-static int v_concat(lua_State *L) {
+static int concat(lua_State *L, const lundi_lua_op *op) {
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_Integer n = luaL_len(L, 1);
   luaL_argcheck(L, n >= 1, 1, "at least one tensor expected");
@@ -164,26 +113,29 @@ static int v_concat(lua_State *L) {
   for (lua_Integer i = 0; i < n; i++) {
     lua_geti(L, 1, i + 1);
     lundi_tensor **box = luaL_testudata(L, -1, LUNDI_LUA_TENSOR);
-    if (!box || !*box)
-      luaL_argerror(L, 1, lua_pushfstring(L, "entry %I: %s", (LUAI_UACINT)(i + 1), box ? "tensor was closed" : lua_pushfstring(L, "tensor expected, got %s", luaL_typename(L, -1))));
+    if (!box || !*box) {
+      const char *why = box ? "tensor was closed" : lua_pushfstring(L, "tensor expected, got %s", luaL_typename(L, -1));
+      luaL_argerror(L, 1, lua_pushfstring(L, "entry %I: %s", (LUAI_UACINT)(i + 1), why));
+    }
     ts[i] = *box;
     lua_pop(L, 1); /* still referenced by the table */
   }
   int axis = lundi_lua_opt_axis(L, 2, 1, lundi_ndim(ts[0]));
-  lundi_lua_push_tensor(L, lundi_concat((int)n, ts, axis), "concat");
-  return 1;
+  return lundi_lua_return_tensor(L, lundi_concat((int)n, ts, axis), op->name);
 }
 
 /* split(x, axis, sizes): sizes a table of piece lengths, or an integer count of equal
  * pieces. Returns the pieces as an array. */
-static int v_split(lua_State *L) {
+static int split(lua_State *L, const lundi_lua_op *op) {
   lundi_tensor *x = lundi_lua_check_tensor(L, 1);
   int d = lundi_lua_check_axis(L, 2, lundi_ndim(x));
   int64_t len = lundi_shape(x)[d];
+  int equal = lua_isinteger(L, 3);
   lua_Integer n;
-  if (lua_isinteger(L, 3)) {
+  if (equal) {
     n = lua_tointeger(L, 3);
-    luaL_argcheck(L, n >= 1 && len % n == 0, 3, lua_pushfstring(L, "%I pieces do not divide length %I", (LUAI_UACINT)n, (LUAI_UACINT)len));
+    luaL_argcheck(L, n >= 1 && len % n == 0, 3,
+                  lua_pushfstring(L, "%I pieces do not divide length %I", (LUAI_UACINT)n, (LUAI_UACINT)len));
   } else {
     luaL_checktype(L, 3, LUA_TTABLE);
     n = luaL_len(L, 3);
@@ -192,34 +144,50 @@ static int v_split(lua_State *L) {
   int64_t *sizes = lua_newuserdatauv(L, sizeof *sizes * (size_t)n, 0);
   lundi_tensor **out = lua_newuserdatauv(L, sizeof *out * (size_t)n, 0);
   for (lua_Integer i = 0; i < n; i++) {
-    if (lua_isinteger(L, 3)) {
+    if (equal) {
       sizes[i] = len / n;
       continue;
     }
     lua_geti(L, 3, i + 1);
-    if (!lua_isinteger(L, -1)) luaL_argerror(L, 3, lua_pushfstring(L, "size %I: integer expected, got %s", (LUAI_UACINT)(i + 1), luaL_typename(L, -1)));
+    if (!lua_isinteger(L, -1))
+      luaL_argerror(L, 3, lua_pushfstring(L, "size %I: integer expected, got %s", (LUAI_UACINT)(i + 1),
+                                          luaL_typename(L, -1)));
     sizes[i] = lua_tointeger(L, -1);
     lua_pop(L, 1);
   }
-  if (lundi_split(x, d, (int)n, sizes, out) != 0) return lundi_lua_error(L, "split");
+  if (lundi_split(x, d, (int)n, sizes, out) != 0) return lundi_lua_error(L, op->name);
   lua_createtable(L, (int)n, 0);
   for (lua_Integer i = 0; i < n; i++) {
-    lundi_lua_push_tensor(L, out[i], "split");
+    lundi_lua_push_tensor(L, out[i], op->name);
     lua_rawseti(L, -2, i + 1);
   }
   return 1;
 }
 
+static const lundi_lua_op ops[] = {
+  {"reshape", lundi_lua_call_TS, .shape = lundi_reshape},
+  {"expand", lundi_lua_call_TS, .shape = lundi_expand},
+  {"contiguous", lundi_lua_call_T, .t = lundi_contiguous},
+  {"clone", lundi_lua_call_T, .t = lundi_clone},
+  {"detach", lundi_lua_call_T, .t = lundi_detach},
+  {"uniform_", init, .init = lundi_uniform_},
+  {"normal_", init, .init = lundi_normal_},
+  {"permute", .invoke = permute},
+  {"transpose", .invoke = transpose},
+  {"slice", .invoke = slice},
+  {"unsqueeze", .invoke = unsqueeze},
+  {"squeeze", .invoke = squeeze},
+  {"to", .invoke = to},
+  {"copy_", .invoke = copy_},
+  {"fill_", .invoke = fill_},
+  {"split", .invoke = split},
+  {0},
+};
+
+static const lundi_lua_op module_only[] = {{"concat", .invoke = concat}, {0}};
+
 void lundi_lua_open_tensor_views(lua_State *L, int mod, int methods) {
-  static const luaL_Reg fns[] = {
-    {"reshape", v_reshape},     {"view", v_reshape},       {"expand", v_expand},   {"permute", v_permute},
-    {"transpose", v_transpose}, {"slice", v_slice},        {"unsqueeze", v_unsqueeze}, {"squeeze", v_squeeze},
-    {"contiguous", v_contiguous}, {"clone", v_clone},      {"detach", v_detach},   {"to", v_to},
-    {"copy_", v_copy_},         {"fill_", v_fill_},        {"uniform_", v_uniform_}, {"normal_", v_normal_},
-    {"split", v_split},         {NULL, NULL},
-  };
-  lundi_lua_setfuncs_at(L, mod, fns);
-  lundi_lua_setfuncs_at(L, methods, fns);
-  lua_pushcfunction(L, v_concat);
-  lua_setfield(L, mod, "concat");
+  lundi_lua_set_ops(L, mod, methods, ops);
+  lundi_lua_alias(L, mod, methods, "view", "reshape"); /* errors still say "reshape: " */
+  lundi_lua_set_ops(L, mod, 0, module_only);
 }

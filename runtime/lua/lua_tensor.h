@@ -13,6 +13,37 @@
 /* Adds each function of fns to the table at idx (negative idx allowed). */
 void lundi_lua_setfuncs_at(lua_State *L, int idx, const luaL_Reg *fns);
 
+/* Declarative bindings: one row per Lua function. The invoker checks the Lua arguments in
+ * order, calls the row's C function and pushes the result; a C failure raises "<name>: <lundi
+ * message>". Shared invokers are named by signature (T a tensor, S a shape table or integer
+ * varargs); a binding with arguments of its own is its own invoker: {"name", .invoke = f}. */
+typedef struct lundi_lua_op lundi_lua_op;
+struct lundi_lua_op {
+  const char *name;
+  int (*invoke)(lua_State *L, const lundi_lua_op *op);
+  union { /* the C function, typed by signature */
+    lundi_tensor *(*t)(lundi_tensor *);
+    lundi_tensor *(*tt)(lundi_tensor *, lundi_tensor *);
+    lundi_tensor *(*ti)(lundi_tensor *, int);
+    lundi_tensor *(*tii)(lundi_tensor *, int, int);
+    lundi_tensor *(*shape)(lundi_tensor *, int, const int64_t *);
+    lundi_tensor *(*reduce)(lundi_tensor *, int n_axes, const int *axes, int keepdim);
+    lundi_tensor *(*conv)(lundi_tensor *, lundi_tensor *, lundi_tensor *, const lundi_conv_params *);
+    lundi_tensor *(*norm)(lundi_tensor *, int groups, lundi_tensor *, lundi_tensor *, float eps);
+    int (*init)(lundi_tensor *, lundi_rng *, float, float);
+  };
+};
+/* Sets each row of ops (up to {0}) as field name of the table mod and, when methods
+ * is not 0, of the table methods (absolute indices). */
+void lundi_lua_set_ops(lua_State *L, int mod, int methods, const lundi_lua_op *ops);
+/* Copies field from of mod (and methods, when not 0) to field to: an alias. */
+void lundi_lua_alias(lua_State *L, int mod, int methods, const char *to, const char *from);
+/* lundi_lua_push_tensor, then 1 (the result count) for the binding to return. */
+int lundi_lua_return_tensor(lua_State *L, lundi_tensor *t, const char *fn);
+int lundi_lua_call_T(lua_State *L, const lundi_lua_op *op);  /* t(T) */
+int lundi_lua_call_TT(lua_State *L, const lundi_lua_op *op); /* tt(T, T) */
+int lundi_lua_call_TS(lua_State *L, const lundi_lua_op *op); /* shape(T, S) */
+
 /* Shape at arg: a table of integers, or (when varargs) the integers from arg to the top.
  * Returns ndim; argerror on anything else. */
 int lundi_lua_check_shape(lua_State *L, int arg, int varargs, int64_t shape[LUNDI_MAX_DIMS]);

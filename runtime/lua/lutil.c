@@ -13,6 +13,53 @@ void lundi_lua_setfuncs_at(lua_State *L, int idx, const luaL_Reg *fns) {
   }
 }
 
+/* Every row's closure: its upvalue is the row. */
+static int invoke(lua_State *L) {
+  const lundi_lua_op *op = lua_touserdata(L, lua_upvalueindex(1));
+  return op->invoke(L, op);
+}
+
+void lundi_lua_set_ops(lua_State *L, int mod, int methods, const lundi_lua_op *ops) {
+  for (; ops->name; ops++) {
+    lua_pushlightuserdata(L, (void *)ops);
+    lua_pushcclosure(L, invoke, 1);
+    if (methods) {
+      lua_pushvalue(L, -1);
+      lua_setfield(L, methods, ops->name);
+    }
+    lua_setfield(L, mod, ops->name);
+  }
+}
+
+void lundi_lua_alias(lua_State *L, int mod, int methods, const char *to, const char *from) {
+  lua_getfield(L, mod, from);
+  lua_setfield(L, mod, to);
+  if (!methods) return;
+  lua_getfield(L, methods, from);
+  lua_setfield(L, methods, to);
+}
+
+int lundi_lua_return_tensor(lua_State *L, lundi_tensor *t, const char *fn) {
+  lundi_lua_push_tensor(L, t, fn);
+  return 1;
+}
+
+int lundi_lua_call_T(lua_State *L, const lundi_lua_op *op) {
+  return lundi_lua_return_tensor(L, op->t(lundi_lua_check_tensor(L, 1)), op->name);
+}
+
+int lundi_lua_call_TT(lua_State *L, const lundi_lua_op *op) {
+  lundi_tensor *a = lundi_lua_check_tensor(L, 1), *b = lundi_lua_check_tensor(L, 2);
+  return lundi_lua_return_tensor(L, op->tt(a, b), op->name);
+}
+
+int lundi_lua_call_TS(lua_State *L, const lundi_lua_op *op) {
+  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
+  int64_t shape[LUNDI_MAX_DIMS];
+  int ndim = lundi_lua_check_shape(L, 2, 1, shape);
+  return lundi_lua_return_tensor(L, op->shape(x, ndim, shape), op->name);
+}
+
 int lundi_lua_check_int(lua_State *L, int arg) {
   lua_Integer v = luaL_checkinteger(L, arg);
   luaL_argcheck(L, v >= -2147483647 && v <= 2147483647, arg, "integer out of range");
@@ -125,6 +172,24 @@ static int opt_raise(lua_State *L, int arg, const char *fn, const char *msg, con
   return luaL_error(L, "bad argument #%d to '%s' (%s)%s", arg, name, msg, tail);
 }
 
+/* Raises head, the names joined by ", " and tail, then "; did you mean '<name>'?" when one of
+ * the names is close to key (which may be NULL). */
+static int raise_listing(lua_State *L, int arg, const char *fn, const char *head, const char *const *names, int n,
+                         const char *tail, const char *key) {
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addstring(&b, head);
+  for (int i = 0; i < n; i++) {
+    if (i) luaL_addstring(&b, ", ");
+    luaL_addstring(&b, names[i]);
+  }
+  luaL_addstring(&b, tail);
+  luaL_pushresult(&b);
+  const char *msg = lua_tostring(L, -1);
+  const char *near = key ? lundi__suggest(key, names, n) : NULL;
+  return opt_raise(L, arg, fn, msg, near ? lua_pushfstring(L, "; did you mean '%s'?", near) : "");
+}
+
 int lundi_lua_check_keys(lua_State *L, int arg, const char *fn, const char *noun, const char *const *keys) {
   if (lua_isnoneornil(L, arg)) return 0;
   arg = lua_absindex(L, arg);
@@ -140,20 +205,8 @@ int lundi_lua_check_keys(lua_State *L, int arg, const char *fn, const char *noun
     for (; keys[n]; n++) known |= k && !strcmp(k, keys[n]);
     if (known) continue;
     const char *shown = k ? k : luaL_tolstring(L, -1, NULL); /* stays on the stack */
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    lua_pushfstring(L, "unknown %s '%s' (valid: ", noun, shown);
-    luaL_addvalue(&b);
-    for (int i = 0; i < n; i++) {
-      if (i) luaL_addstring(&b, ", ");
-      luaL_addstring(&b, keys[i]);
-    }
-    luaL_addchar(&b, ')');
-    luaL_pushresult(&b);
-    const char *msg = lua_tostring(L, -1);
-    const char *near = k ? lundi__suggest(k, keys, n) : NULL;
-    const char *tail = near ? lua_pushfstring(L, "; did you mean '%s'?", near) : "";
-    return opt_raise(L, arg, fn, msg, tail);
+    const char *head = lua_pushfstring(L, "unknown %s '%s' (valid: ", noun, shown);
+    return raise_listing(L, arg, fn, head, keys, n, ")", k);
   }
   return 1;
 }
@@ -224,21 +277,8 @@ int lundi_lua_opt_choice_field(lua_State *L, int arg, const char *fn, const char
   int n = 0;
   for (; choices[n]; n++)
     if (!strcmp(s, choices[n])) return n;
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  lua_pushfstring(L, "option '%s' must be one of ", key);
-  luaL_addvalue(&b);
-  for (int i = 0; i < n; i++) {
-    if (i) luaL_addstring(&b, ", ");
-    luaL_addstring(&b, choices[i]);
-  }
-  lua_pushfstring(L, " (got '%s')", s);
-  luaL_addvalue(&b);
-  luaL_pushresult(&b);
-  const char *msg = lua_tostring(L, -1);
-  const char *near = lundi__suggest(s, choices, n);
-  const char *tail = near ? lua_pushfstring(L, "; did you mean '%s'?", near) : "";
-  return opt_raise(L, arg, fn, msg, tail);
+  const char *head = lua_pushfstring(L, "option '%s' must be one of ", key);
+  return raise_listing(L, arg, fn, head, choices, n, lua_pushfstring(L, " (got '%s')", s), s);
 }
 
 lundi_tensor *lundi_lua_opt_tensor_field(lua_State *L, int arg, const char *fn, const char *key) {
