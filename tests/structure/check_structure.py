@@ -28,6 +28,7 @@ FLOORS = [
     ["nn"],
     ["io"],
     ["data"],
+    ["text"],  # tokenizers, text tasks and text datasets
     ["plugin"],  # runtime/plugin and plugins/ (the built-ins) are one floor
     ["store"],
     ["session"],
@@ -57,6 +58,8 @@ PUBLIC = {
     "image.h": "io",
     "data.h": "data",
     "mnist.h": "data",
+    "tokenizer.h": "text",
+    "text_data.h": "text",
     "session.h": "session",
     "plugin_observer.h": "plugin",
     "plugin.h": "plugin",

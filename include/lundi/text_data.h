@@ -1,0 +1,93 @@
+/* Text data (runtime/text/): generated tasks with a checker, the fortunes corpus and plain
+ * text files, as datasets of the C data API (lundi/data.h).
+ *
+ * Tasks. Each task turns a seed into a (prompt, answer) pair of fixed-width strings, and has
+ * a solver that checks answers, so accuracy is exact match against the solver:
+ *   sudoku4  4x4 sudoku (2x2 boxes), sudoku9  9x9 sudoku (3x3 boxes). A puzzle is the
+ *            row-major digits with '0' for a blank (16 or 81 characters); generated puzzles
+ *            have exactly one solution. The prompt is the puzzle followed by '=', the answer
+ *            the solved grid's digits.
+ *   add      multi-digit addition a+b with 1..digits digits each. The prompt is both operands
+ *            zero-padded to `digits` places, "0123+4567=", the answer the sum zero-padded to
+ *            digits+1 places, "04690". Inputs such as "123+4567" are normalised to that form.
+ *
+ * Sequences. A pair becomes tokens [prompt | answer | EOS...] padded with EOS to seq_len
+ * (LLaDA's SFT layout, so a model learns to end), with the prompt length kept beside it. */
+#ifndef LUNDI_TEXT_DATA_H
+#define LUNDI_TEXT_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lundi/data.h"
+#include "lundi/tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum lundi_text_task {
+  LUNDI_TASK_SUDOKU4 = 0,
+  LUNDI_TASK_SUDOKU9,
+  LUNDI_TASK_ADD
+} lundi_text_task;
+
+/* "sudoku4", "sudoku9", "add"; LUNDI_EINVAL with the valid names otherwise. */
+int lundi_text_task_parse(const char *name, lundi_text_task *out);
+const char *lundi_text_task_name(lundi_text_task task);
+
+typedef struct lundi_task_opts {
+  int digits;  /* add: operand width (default 4 when 0) */
+  int blanks;  /* sudoku: blanks to aim for (0: as many as uniqueness allows; sudoku4 ~10,
+                  sudoku9 ~50). Fewer may remain when uniqueness stops the removal. */
+} lundi_task_opts;
+
+/* Fixed widths for a task: prompt characters (with the '=') and answer characters. */
+int lundi_task_widths(lundi_text_task task, const lundi_task_opts *opts, int *prompt_len,
+                      int *answer_len);
+/* The pair for one seed, NUL-terminated into prompt/answer (buffers of at least width + 1).
+ * The same (task, opts, seed) gives the same pair on every machine. */
+int lundi_task_generate(lundi_text_task task, const lundi_task_opts *opts, uint64_t seed,
+                        char *prompt, char *answer);
+/* Normalises a user's input line ("1020...0" or "123+4567", without '=') into the prompt.
+ * A bad line is LUNDI_EINVAL with the reason (length, characters, a sudoku that breaks the
+ * rules). */
+int lundi_task_prompt(lundi_text_task task, const lundi_task_opts *opts, const char *input,
+                      char *prompt);
+/* The reference answer for a prompt; for sudoku the first solution found, and *n_solutions
+ * (may be NULL) how many there are, counting up to 2. LUNDI_EINVAL for no solution. */
+int lundi_task_solve(lundi_text_task task, const lundi_task_opts *opts, const char *prompt,
+                     char *answer, int *n_solutions);
+/* 1 when answer is right for prompt (for sudoku: a valid grid agreeing with the givens, so any
+ * solution counts), 0 when not; never an error for a malformed answer (that is wrong). */
+int lundi_task_check(lundi_text_task task, const lundi_task_opts *opts, const char *prompt,
+                     const char *answer);
+
+/* ---- datasets (fields: tokens i32 [N, seq_len], prompt_len i32 [N]) ---- */
+
+/* count pairs of a task, pair i from seed base_seed + i (train and test use disjoint seed
+ * ranges). seq_len 0 means prompt + answer + 1. */
+lundi_dataset *lundi_dataset_task(const lundi_tokenizer *tok, lundi_text_task task,
+                                  const lundi_task_opts *opts, uint64_t base_seed, int64_t count,
+                                  int seq_len);
+/* A plain text file, one example per line (UTF-8, '\n' or "\r\n"; empty lines skipped). A
+ * line with a TAB is prompt<TAB>answer; one without is a text whose prompt is empty. A line
+ * whose tokens do not fit in seq_len is an error naming the file and line number. */
+lundi_dataset *lundi_dataset_text_lines(const lundi_tokenizer *tok, const char *path,
+                                        int seq_len);
+/* Debian's fortunes (the fortunes package: every fortune file under dir, NULL meaning
+ * /usr/share/games/fortunes, in name order, entries split at "%" lines). Entries are split
+ * by a fixed hash of their text: about 1 in 10 goes to "test", the rest to "train" ("all":
+ * both). The split's entries are tokenized, joined with EOS after each, and cut into
+ * windows of seq_len tokens (the last partial window dropped); prompt_len is 0. A missing
+ * directory says to install the fortunes package. */
+lundi_dataset *lundi_dataset_fortunes(const lundi_tokenizer *tok, const char *dir,
+                                      const char *split, int seq_len);
+/* The raw split text (entries joined with '\n'), malloc'd, for bits per byte. */
+int lundi_fortunes_text(const char *dir, const char *split, char **text, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
