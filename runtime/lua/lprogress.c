@@ -1,6 +1,9 @@
 /* lundi.progress{total=N, label="train"} -> a bar with :update(step, extra) and :finish().
  * extra is a string or a table {loss=0.04, lr=1e-4}, shown as "loss 0.04 lr 0.0001" (keys
- * sorted, numbers with %.4g). __gc and __close finish and free the bar. */
+ * sorted, numbers with %.4g). __gc and __close finish and free the bar.
+ * lundi.isatty([stream]) -> whether "stdin", "stdout" or "stderr" (default) is a terminal. */
+#include <unistd.h>
+
 #include "lua_internal.h"
 #include "lundi/progress.h"
 
@@ -91,6 +94,15 @@ static int progress_tostring(lua_State *L) {
   return 1;
 }
 
+/* lundi.isatty([stream = "stderr"]): whether stdout/stderr is a terminal, for scripts that
+ * redraw what they show (a generation developing) only where that can be seen. */
+static int l_isatty(lua_State *L) {
+  static const char *const names[] = {"stdin", "stdout", "stderr", NULL};
+  int fd = luaL_checkoption(L, 1, "stderr", names);
+  lua_pushboolean(L, isatty(fd));
+  return 1;
+}
+
 void lundi_lua_open_progress(lua_State *L, int mod) {
   static const luaL_Reg methods[] = {{"update", progress_update},
                                      {"finish", progress_finish},
@@ -100,4 +112,6 @@ void lundi_lua_open_progress(lua_State *L, int mod) {
   lundi_lua_new_class(L, LUNDI_LUA_PROGRESS, meta, methods);
   lua_pushcfunction(L, progress_new);
   lua_setfield(L, mod, "progress");
+  lua_pushcfunction(L, l_isatty);
+  lua_setfield(L, mod, "isatty");
 }

@@ -116,9 +116,21 @@ function M.pipeline(kind, den, sched, sopts)
     sampler = {"ar", {temperature = sopts.temperature or 0, top_k = sopts.top_k or 0, top_p = sopts.top_p or 1}}}
 end
 
+-- The text of ids[from..to] up to the first special token (EOS ends an answer).
+function M.decode_until_special(tok, ids, from, to)
+  local specials = {}
+  for _, k in ipairs({"mask", "eos", "pad", "bos"}) do specials[tok:special(k)] = true end
+  local keep = {}
+  for j = from, math.min(to, #ids) do
+    if specials[ids[j]] then break end
+    keep[#keep + 1] = ids[j]
+  end
+  return tok:decode(keep)
+end
+
 -- Generates the answers to prompts (strings of the same length) in batches: returns the
 -- answers, answer_len characters each (decoded; specials dropped).
-function M.answer(pipe, kind, tok, prompts, answer_len, gen_len, batch, seed, steps)
+function M.answer(pipe, kind, tok, prompts, answer_len, gen_len, batch, seed)
   local out = {}
   for i = 1, #prompts, batch do
     local rows = {}
@@ -126,9 +138,9 @@ function M.answer(pipe, kind, tok, prompts, answer_len, gen_len, batch, seed, st
     local prompt = lundi.tensor(rows, "i32")
     local plen = #rows[1]
     local x = pipe:sample{batch = #rows, shape = {plen + gen_len}, cond = prompt, seed = seed + i}
+    local all = x:tolist()
     for r = 1, #rows do
-      local ids = x:slice(1, r, r):slice(2, plen + 1, plen + answer_len):contiguous()
-      out[#out + 1] = tok:decode(ids, {skip_special = true})
+      out[#out + 1] = M.decode_until_special(tok, all[r], plen + 1, plen + gen_len):sub(1, answer_len)
     end
   end
   return out
@@ -174,6 +186,178 @@ function M.bits_per_byte(kind, den, sched, tok, tokens, plen, n_mc, seed)
   end
   local k = 1 / (math.log(2) * bytes)
   return total * k, se and math.sqrt(var) * k or 0, bytes
+end
+
+-- ---- data ----
+
+M.TEST_SEED = 1000000000 -- held-out task examples come from seeds 10^9 on; training from 0 on
+
+-- The training data named by O.data: {name, tokens i32 [N, L], plen i32 [N], seq_len, sft,
+-- task (for tasks), prompt_len / answer_len (characters, tasks)}.
+function M.load_data(O, tok)
+  local d = {}
+  if O.data == "sudoku4" or O.data == "sudoku9" or O.data == "add" then
+    d.name, d.sft = O.data, true
+    d.task = lundi.text.task(O.data, {digits = O.digits})
+    d.prompt_len, d.answer_len = d.task:widths()
+    d.tokens, d.plen = d.task:dataset{tokenizer = tok, seed = 0, count = O.train_count}
+  elseif O.data == "fortunes" then
+    d.name, d.sft = "fortunes", false
+    d.tokens, d.plen = lundi.text.fortunes{tokenizer = tok, split = "train", seq_len = O.seq_len}
+  else
+    d.name = O.data:match("([^/]+)$"):gsub("%.[^.]*$", "")
+    d.tokens, d.plen = lundi.text.lines{tokenizer = tok, path = O.data, seq_len = O.seq_len}
+    d.sft = d.plen:max():item() > 0
+  end
+  d.seq_len = d.tokens:dim(2)
+  return d
+end
+
+-- ---- saved models: DIR/model.safetensors and DIR/model.cfg (a Lua table: what built it) ----
+
+local function serialize(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) ~= "table" then return tostring(v) end
+  local keys = {}
+  for k in pairs(v) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local parts = {}
+  for _, k in ipairs(keys) do parts[#parts + 1] = string.format("%s = %s", k, serialize(v[k])) end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
+-- info: {kind, model (the transformer's params), tokenizer (its spec), data, seq_len, ...}.
+function M.save_model(dir, den, info)
+  os.execute(string.format("mkdir -p '%s'", dir))
+  den:module():save(dir .. "/model.safetensors")
+  local f = assert(io.open(dir .. "/model.cfg.tmp", "w"))
+  f:write("return ", serialize(info), "\n")
+  f:close()
+  assert(os.rename(dir .. "/model.cfg.tmp", dir .. "/model.cfg"))
+end
+
+-- The tokenizer a spec names: "bytes", "gpt2" or a saved JSON file.
+function M.tokenizer(spec) return lundi.text.tokenizer(spec) end
+
+-- Loads DIR: returns den (eval mode), info, tok. The cfg is read as data (no globals).
+function M.load_model(dir)
+  local f, err = io.open(dir .. "/model.cfg", "r")
+  if not f then error("lm: " .. dir .. " holds no saved model (" .. tostring(err) .. "); train one with scripts/text/train.lua", 0) end
+  local text = f:read("a")
+  f:close()
+  local chunk, perr = load(text, "=" .. dir .. "/model.cfg", "t", {})
+  if not chunk then error("lm: " .. perr, 0) end
+  local ok, info = pcall(chunk)
+  if not ok or type(info) ~= "table" or type(info.model) ~= "table" then
+    error("lm: " .. dir .. "/model.cfg is not a saved model description", 0)
+  end
+  local den = lundi.denoiser("transformer", info.model)
+  den:module():load(dir .. "/model.safetensors")
+  den:module():eval()
+  return den, info, M.tokenizer(info.tokenizer)
+end
+
+-- The masked scheduler the text scripts use (mask id from the tokenizer).
+function M.scheduler(tok, normalize, schedule)
+  return lundi.scheduler("masked", {mask_id = tok:special("mask"), normalize = normalize or "tokens",
+                                    schedule = schedule or "linear"})
+end
+
+-- ---- watching a generation: the step at which each position was committed ----
+
+-- Samples like pipe:sample(req), and returns the result and order[b][j] (1-based j): 0 for a
+-- token given in the prompt, k for one committed at step k (1..n), nil if never filled.
+-- on_step(i, n, x) is called after each step (x borrowed).
+function M.sample_traced(pipe, req, mask_id, on_step)
+  local order, prev = {}, nil
+  local function note(x, step)
+    local rows = x:tolist()
+    for b, row in ipairs(rows) do
+      order[b] = order[b] or {}
+      for j, id in ipairs(row) do
+        if id ~= mask_id and order[b][j] == nil and (prev == nil or prev[b][j] == mask_id) then
+          order[b][j] = step
+        end
+      end
+    end
+    prev = rows
+  end
+  local r = {}
+  for k, v in pairs(req) do r[k] = v end
+  local start = req.start -- the tokens before sampling (prompt and masks), to mark the given ones
+  r.start = nil
+  if start then note(start, 0) end
+  r.callback = function(i, n, _, x)
+    note(x, i + 1)
+    if on_step then on_step(i, n, x) end
+  end
+  local x = pipe:sample(r)
+  return x, order
+end
+
+-- A colour for step k of n (0: given): a dark-to-light blue-green-yellow ramp, given in grey.
+local function ramp(k, n)
+  if k == nil then return 1, 0, 0 end
+  if k == 0 then return 0.55, 0.55, 0.55 end
+  local u = (k - 1) / math.max(1, n - 1)
+  return 0.27 + 0.7 * u ^ 1.5, 0.0 + 0.9 * u, 0.33 + 0.3 * math.sin(math.pi * u) - 0.2 * u
+end
+
+-- An HTML page: each row's tokens as text, coloured by the step that committed them (hover:
+-- the step), with a legend. pieces(id) gives the token's text.
+function M.order_html(path, title, tok, rows, orders, n)
+  local function esc(s)
+    return (s:gsub("&", "&amp;"):gsub("<", "&lt;"):gsub(">", "&gt;"):gsub("\n", "&#8629;<br>"))
+  end
+  local out = {"<!doctype html><meta charset=utf-8><title>", esc(title), "</title>",
+    "<style>body{font:15px/1.7 monospace;background:#111;color:#eee;max-width:60em;margin:2em auto}",
+    "span{padding:1px 0;border-radius:2px}.row{margin:1em 0;padding:.5em;border:1px solid #333}</style>",
+    "<h3>", esc(title), "</h3><p>colour: the step at which a token was unmasked, ",
+    "grey = given (the prompt); dark = early, light = late. Hover for the step.</p>"}
+  for b, row in ipairs(rows) do
+    out[#out + 1] = "<div class=row>"
+    for j, id in ipairs(row) do
+      local k = orders[b] and orders[b][j]
+      local r, g, bl = ramp(k, n)
+      local fg = (k ~= nil and k > 0 and (k - 1) / math.max(1, n - 1) > 0.6) and "#000" or "#fff"
+      out[#out + 1] = string.format("<span title='step %s' style='background:rgb(%d,%d,%d);color:%s'>%s</span>",
+        k == 0 and "given" or tostring(k), math.floor(255 * r), math.floor(255 * g), math.floor(255 * bl), fg,
+        esc(tok:decode({id})))
+    end
+    out[#out + 1] = "</div>"
+  end
+  local f = assert(io.open(path, "w"))
+  f:write(table.concat(out))
+  f:close()
+  return path
+end
+
+-- Sudoku grids as a picture [N, 3, H, W]: each cell filled by the step that committed it
+-- (grey: given), cell positions from the answer's part of the order (offset: the prompt's
+-- length), side cells per row.
+function M.order_grids(orders, offset, side, n, cell)
+  cell = cell or 10
+  local N = #orders
+  local H = side * cell
+  local img = {}
+  for b = 1, N do
+    local chans = {{}, {}, {}}
+    for y = 0, H - 1 do
+      for c = 1, 3 do chans[c][y + 1] = {} end
+      for x = 0, H - 1 do
+        local ci, cj = y // cell, x // cell
+        local k = orders[b][offset + ci * side + cj + 1]
+        local r, g, bl = ramp(k, n)
+        local edge = (y % cell == 0) or (x % cell == 0)
+        local box = math.floor(math.sqrt(side) + 0.5)
+        local thick = (y % (cell * box) == 0) or (x % (cell * box) == 0)
+        local v = {r, g, bl}
+        for c = 1, 3 do chans[c][y + 1][x + 1] = thick and 0 or (edge and 0.8 * v[c] or v[c]) end
+      end
+    end
+    img[b] = chans
+  end
+  return lundi.tensor(img)
 end
 
 return M
