@@ -21,8 +21,8 @@ static double rel_diff(lundi_tensor *a, lundi_tensor *b) {
 }
 
 /* The tolerance: float rounding of sums of a few hundred terms ordered differently on each
- * side, far below what any wrong kernel or missed term would give (>= 1e-2). */
-#define TOL 2e-4
+ * side, observed at most ~3e-6 on lavapipe; a wrong kernel or a missed term gives >= 1e-2. */
+#define TOL 1e-4
 
 typedef struct side {
   lundi_transformer *tf;
