@@ -338,7 +338,7 @@ static void plugin(void) {
   lundi_registry *r = lundi_registry_new();
   CHECK(r && !lundi_registry_load_builtins(r));
   const char *const kv[] = {"vocab_size", "7",  "d_model", "8", "n_heads", "2",    "d_ff",        "12",
-                            "n_layers",   "2",  "max_len", "16", "seed",   "11",   "init_std",   "0.5",
+                            "n_layers",   "2",  "max_len", "16", "seed",   "11",   "init_std",   "0.3",
                             "causal",     "true", NULL};
   lundi_instance *inst = make_plugin(r, kv);
   CHECK(inst != NULL);
