@@ -70,17 +70,6 @@ static int reserve(lundi__bpe_work *w, size_t n) {
   return 0;
 }
 
-static int out_reserve(int32_t **out, size_t *cap, size_t need) {
-  if (need <= *cap) return 0;
-  size_t c = *cap ? *cap : 64;
-  while (c < need) c *= 2;
-  int32_t *p = realloc(*out, c * sizeof *p);
-  if (!p) return lundi__err(LUNDI_ENOMEM, "tokenizer_encode: out of memory for %zu ids", c);
-  *out = p;
-  *cap = c;
-  return 0;
-}
-
 static void push_pair(const lundi_tokenizer *t, lundi__bpe_work *w, size_t *hn, int32_t pos) {
   if (pos < 0) return;
   int32_t r = w->next[pos];
@@ -91,7 +80,7 @@ static void push_pair(const lundi_tokenizer *t, lundi__bpe_work *w, size_t *hn, 
 
 int lundi__bpe_word(const lundi_tokenizer *t, lundi__bpe_work *w, const unsigned char *word,
                     size_t n, int32_t **out, int64_t *out_n, size_t *out_cap) {
-  if (out_reserve(out, out_cap, (size_t)*out_n + n)) return LUNDI_ENOMEM;
+  if (lundi__ids_reserve(out, out_cap, (size_t)*out_n + n)) return LUNDI_ENOMEM;
   int32_t *o = *out + *out_n;
   if (n == 1 || !t->merges.count) {
     for (size_t i = 0; i < n; i++) o[i] = t->byte_id[word[i]];

@@ -129,7 +129,7 @@ int lundi_tokenizer_decode(const lundi_tokenizer *t, const int32_t *ids, int64_t
   return 0;
 }
 
-static int grow(int32_t **out, size_t *cap, size_t need) {
+int lundi__ids_reserve(int32_t **out, size_t *cap, size_t need) {
   if (need <= *cap) return 0;
   size_t c = *cap ? *cap : 64;
   while (c < need) c *= 2;
@@ -150,7 +150,7 @@ int lundi_tokenizer_encode(const lundi_tokenizer *t, const char *text, size_t le
   int32_t *out = NULL;
   size_t cap = 0;
   int64_t k = 0;
-  int rc = grow(&out, &cap, t->kind == LUNDI__TOK_BYTES ? len + 1 : len / 3 + 16);
+  int rc = lundi__ids_reserve(&out, &cap, t->kind == LUNDI__TOK_BYTES ? len + 1 : len / 3 + 16);
   const unsigned char *s = (const unsigned char *)text;
   if (!rc && t->kind == LUNDI__TOK_BYTES) {
     for (size_t i = 0; i < len; i++) out[i] = s[i];

@@ -82,4 +82,7 @@ void lundi__bpe_work_free(lundi__bpe_work *w);
 int lundi__bpe_word(const lundi_tokenizer *t, lundi__bpe_work *w, const unsigned char *word,
                     size_t n, int32_t **out, int64_t *out_n, size_t *out_cap);
 
+/* Grows the id buffer *out (capacity *cap) to hold at least need ids, doubling from 64. */
+int lundi__ids_reserve(int32_t **out, size_t *cap, size_t need);
+
 #endif

@@ -71,10 +71,7 @@ local function on_step(i, n, x)
   if not tty then return end
   io.write("\27[u\27[J", show(x:slice(1, 1, 1):totable()), string.format("\n\27[2m[step %d/%d]\27[0m", i + 1, n))
   io.flush()
-  if O.delay > 0 then
-    local t = lundi.metrics.now()
-    while lundi.metrics.now() - t < O.delay do end
-  end
+  if O.delay > 0 then os.execute(string.format("sleep %g", O.delay)) end
 end
 
 local prompt_t = plen > 0 and lundi.tensor(rows, "i32") or nil
