@@ -56,6 +56,11 @@ int lundi__merge_map_add(lundi__merge_map *m, int32_t left, int32_t right, int32
 const lundi__merge_slot *lundi__merge_map_get(const lundi__merge_map *m, int32_t left,
                                               int32_t right);
 
+/* The bpe kind from its merges (merge i makes id 256 + i from two smaller ids), checked
+ * as untrusted input: errors start with what ("tokenizer 'x.json'"). */
+#define LUNDI__BPE_MAX_MERGES 1000000
+lundi_tokenizer *lundi__bpe_build(const int32_t (*merges)[2], int32_t n, const char *what);
+
 /* GPT-2's pre-tokenizer: the length in bytes of the word starting at text[0] (n > 0 bytes
  * left), per the regex 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
  * with JavaScript's \s. A byte that does not start valid UTF-8 counts as one "other"
