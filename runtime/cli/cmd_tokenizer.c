@@ -277,8 +277,13 @@ int cli_cmd_tokenizer(cli_opts *o, int argc, char **argv, int at) {
                                              : "decode needs token ids");
   } else {
     cli_apply(o);
-    lundi_tokenizer *tok = open_tokenizer(tok_name);
-    if (!tok) rc = cli_fail("%s", lundi_last_error());
+    struct stat st;
+    lundi_tokenizer *tok = NULL;
+    if (tok_name && strcmp(tok_name, "bytes") && strcmp(tok_name, "gpt2") && stat(tok_name, &st))
+      rc = cli_usage_error("tokenizer", "--tokenizer '%s' is not bytes, gpt2 or an existing "
+                           "FILE.json (%s)", tok_name, strerror(errno));
+    else if (!(tok = open_tokenizer(tok_name)))
+      rc = cli_fail("%s", lundi_last_error());
     else if (!strcmp(action, "encode")) rc = encode(tok, args[0], stats);
     else rc = decode(tok, args, n_args, skip);
     lundi_tokenizer_free(tok);

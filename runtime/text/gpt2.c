@@ -80,7 +80,7 @@ static int load_encoder(loader *L, const char *path) {
   uint8_t *data;
   size_t size;
   if (lundi__read_file(path, MAX_FILE, &data, &size, NULL))
-    return lundi__err(LUNDI_EIO, "gpt2: %s", lundi_last_error());
+    return lundi__err_prefix("gpt2");
   cJSON *root = cJSON_ParseWithLength((const char *)data, size);
   free(data);
   int rc = 0;
@@ -178,7 +178,7 @@ static int load_merges(loader *L, const char *path) {
   uint8_t *data;
   size_t size;
   if (lundi__read_file(path, MAX_FILE, &data, &size, NULL))
-    return lundi__err(LUNDI_EIO, "gpt2: %s", lundi_last_error());
+    return lundi__err_prefix("gpt2");
   lundi_tokenizer *t = L->t;
   int rc = lundi__merge_map_init(&t->merges, 65536);
   char *buf = malloc(size + 1);

@@ -114,21 +114,13 @@ static int check_declared(const cJSON *root, const lundi_tokenizer *t, const cha
   return 0;
 }
 
-lundi_tokenizer *lundi_tokenizer_load(const char *path) {
-  if (!path) return lundi__errp(LUNDI_EINVAL, "tokenizer_load: path is NULL");
-  char where[4200];
-  snprintf(where, sizeof where, "tokenizer '%s'", path);
-  uint8_t *data;
-  size_t size;
-  if (lundi__read_file(path, MAX_FILE, &data, &size, NULL))
-    return lundi__errp(LUNDI_EIO, "tokenizer_load: %s", lundi_last_error());
+lundi_tokenizer *lundi__tokenizer_parse(const char *data, size_t size, const char *where) {
   const char *end = NULL;
-  cJSON *root = cJSON_ParseWithLengthOpts((const char *)data, size, &end, 0);
+  cJSON *root = cJSON_ParseWithLengthOpts(data, size, &end, 0);
   lundi_tokenizer *t = NULL;
   if (!root) {
-    size_t at = end && end >= (const char *)data ? (size_t)(end - (const char *)data) : 0;
-    lundi__errp(LUNDI_EFORMAT, "%s is not valid JSON (near byte %zu of %zu)", where, at, size);
-    goto done;
+    size_t at = end && end >= data ? (size_t)(end - data) : 0;
+    return lundi__errp(LUNDI_EFORMAT, "%s is not valid JSON (near byte %zu of %zu)", where, at, size);
   }
   const cJSON *kind = cJSON_GetObjectItemCaseSensitive(root, "kind");
   const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
@@ -158,8 +150,21 @@ lundi_tokenizer *lundi_tokenizer_load(const char *path) {
     lundi_tokenizer_free(t);
     t = NULL;
   }
-done:
   cJSON_Delete(root);
+  return t;
+}
+
+lundi_tokenizer *lundi_tokenizer_load(const char *path) {
+  if (!path) return lundi__errp(LUNDI_EINVAL, "tokenizer_load: path is NULL");
+  char where[4200];
+  snprintf(where, sizeof where, "tokenizer '%s'", path);
+  uint8_t *data;
+  size_t size;
+  if (lundi__read_file(path, MAX_FILE, &data, &size, NULL)) {
+    lundi__err_prefix("tokenizer_load");
+    return NULL;
+  }
+  lundi_tokenizer *t = lundi__tokenizer_parse((const char *)data, size, where);
   free(data);
   return t;
 }
