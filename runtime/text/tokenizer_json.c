@@ -122,6 +122,13 @@ lundi_tokenizer *lundi__tokenizer_parse(const char *data, size_t size, const cha
     size_t at = end && end >= data ? (size_t)(end - data) : 0;
     return lundi__errp(LUNDI_EFORMAT, "%s is not valid JSON (near byte %zu of %zu)", where, at, size);
   }
+  size_t at = (size_t)(end - data); /* only whitespace may follow the value */
+  while (at < size && (data[at] == ' ' || data[at] == '\n' || data[at] == '\r' || data[at] == '\t')) at++;
+  if (at < size) {
+    cJSON_Delete(root);
+    return lundi__errp(LUNDI_EFORMAT, "%s is not valid JSON (trailing data at byte %zu of %zu)",
+                       where, at, size);
+  }
   const cJSON *kind = cJSON_GetObjectItemCaseSensitive(root, "kind");
   const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
   long fmt = FORMAT;
