@@ -9,7 +9,7 @@ const char cli_help_help[] =
     "\n"
     "Shows the general help, or the help of COMMAND (the same as 'lundi COMMAND --help').\n";
 
-#define COL 29 /* the longest left column: "tokenizer train|encode|decode" */
+#define COL 28 /* the longest left column: "run SCRIPT [--key=value ...]" */
 
 static void row(FILE *out, const char *left, const char *right) {
   fprintf(out, "  %-*s  %s\n", COL, left, right);

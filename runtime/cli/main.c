@@ -23,7 +23,7 @@ const cli_command cli_commands[] = {
   {"devices", "", "list the devices of every backend", cli_devices_help, cli_cmd_devices},
   {"fetch", "mnist|gpt2 [--from F]", "download a data set once into the cache", cli_fetch_help,
    cli_cmd_fetch},
-  {"tokenizer", "train|encode|decode", "train a BPE; text to token ids and back",
+  {"tokenizer", "ACTION [...]", "train a BPE; encode text to ids, decode ids",
    cli_tokenizer_help, cli_cmd_tokenizer},
   {"help", "[COMMAND]", "show help for lundi or a command", cli_help_help, cli_cmd_help},
 };
