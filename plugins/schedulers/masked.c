@@ -112,7 +112,7 @@ static lundi_tensor *mask_where(const lundi__masked *m, const char *fn, lundi_te
   if (v && !lundi_read_f32(noise, z, N * L)) {
     for (int64_t k = 0; k < N * L; k++) {
       double u = normal ? 0.5 * erfc(-z[k] / sqrt(2.0)) : z[k];
-      if (u < p_row[k / L]) v[k] = m->mask_id;
+      if (u < 1 && u < p_row[k / L]) v[k] = m->mask_id; /* noise >= 1 keeps the token whatever p */
     }
     out = upload_i32(x0, v);
   }
@@ -175,7 +175,7 @@ static lundi_tensor *loss(void *self, lundi_tensor *logits, lundi_tensor *x0, lu
     for (int64_t j = 0; j < b.L; j++) answer += z[j] < 1;
     double wn = p > 0 && answer > 0 ? 1 / (p * (m->per_answer ? answer : 1)) : 0;
     for (int64_t j = 0; j < b.L; j++) {
-      wv[n * b.L + j] = z[j] < p ? (float)wn : 0.0f;
+      wv[n * b.L + j] = z[j] < 1 && z[j] < p ? (float)wn : 0.0f;
       wsum += wv[n * b.L + j];
     }
   }

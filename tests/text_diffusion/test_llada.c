@@ -95,9 +95,45 @@ static const int sched_want[SB][SSTEPS] = {{2, 1, 2, 2, 2, 1}, {2, 2, 2, 1, 2, 2
 
 typedef struct watch {
   int32_t prev[SB * SL];
-  int steps, bad, stop_at;
+  int steps, bad, stop_at, greedy; /* greedy: low_confidence at temperature 0 */
   float t0[SB];
 } watch;
+
+/* hashy's prediction at column j of row x (argmax without the mask id) and its softmax
+ * probability without the mask id: what low_confidence ranks by. */
+static double confidence(const int32_t *x, int j, int32_t *pred) {
+  float lg[SL * VOCAB];
+  hashy(x, SL, VOCAB, lg);
+  const float *o = lg + j * VOCAB;
+  int best = 0;
+  double s = 0;
+  for (int v = 0; v < MASK; v++) {
+    if (o[v] > o[best]) best = v;
+    s += exp(o[v]);
+  }
+  *pred = best;
+  return exp(o[best]) / s;
+}
+
+/* The tokens committed at this step are the block's most confident predictions. */
+static void check_greedy(watch *w, const int32_t *cur, int64_t lo, int64_t hi) {
+  for (int b = 0; b < SB; b++) {
+    const int32_t *before = w->prev + b * SL;
+    double lowest_taken = 2, highest_left = -1;
+    for (int64_t j = lo; j < hi; j++) {
+      if (before[j] != MASK) continue;
+      int32_t pred;
+      double c = confidence(before, (int)j, &pred);
+      if (cur[b * SL + j] != MASK) {
+        if (cur[b * SL + j] != pred) w->bad++;
+        lowest_taken = c < lowest_taken ? c : lowest_taken;
+      } else {
+        highest_left = c > highest_left ? c : highest_left;
+      }
+    }
+    if (highest_left > lowest_taken) w->bad++;
+  }
+}
 
 static int on_step(void *ud, int i, int n, double t, lundi_tensor *x, lundi_tensor *x0) {
   watch *w = ud;
@@ -123,6 +159,7 @@ static int on_step(void *ud, int i, int n, double t, lundi_tensor *x, lundi_tens
     }
     CHECK(committed == sched_want[b][i]);
   }
+  if (w->greedy) check_greedy(w, cur, lo, hi);
   memcpy(w->prev, cur, sizeof w->prev);
   free(cur);
   free(pred);
@@ -134,7 +171,7 @@ static void schedule_case(const char *remasking, const char *temperature) {
   const char *kv[] = {"steps", "6", "block_length", "4", "remasking", remasking, "temperature", temperature, NULL};
   parts p = make("hashy", kv);
   lundi_rng rng = lundi_rng_make(4);
-  watch w = {.stop_at = -1};
+  watch w = {.stop_at = -1, .greedy = !strcmp(remasking, "low_confidence") && !strcmp(temperature, "0")};
   memcpy(w.prev, sched_init, sizeof w.prev);
   lundi_tensor *init = td_tokens(SB, SL, sched_init);
   lundi_sample_request req = {.batch = SB, .ndim = 1, .shape = {SL}, .init = init, .rng = &rng, .callback = on_step,
