@@ -2,6 +2,8 @@
  * differences, its own reverse step, and the scheduler loss's default (mse). */
 #include "common.h"
 #include "gradcheck.h"
+#include "lundi/device.h"
+#include "lundi/vulkan.h"
 
 #include <stdlib.h>
 
@@ -226,7 +228,42 @@ static void test_reverse_step(void) {
   lundi_registry_free(r);
 }
 
+/* The loss and its gradient on a Vulkan device match the CPU's (x0, noise and t stay on the
+ * host; the weights and targets follow the logits). Skipped without Vulkan. */
+static void test_loss_vulkan(void) {
+  if (lundi_device_count() < 1) {
+    printf("skipped: %s\n", lundi_vulkan_unavailable_reason());
+    exit(77);
+  }
+  lundi_device *vk = lundi_vulkan_device(0);
+  CHECK(vk != NULL);
+  const char *modes[2] = {"tokens", "answer"};
+  for (int m = 0; m < 2 && vk; m++) {
+    lundi_registry *r = td_registry();
+    lundi_instance *s = td_make(r, LUNDI_SCHEDULER, "masked", "normalize", modes[m], NULL);
+    lundi_rng rng = lundi_rng_make(12);
+    lundi_tensor *host = t_randn(&rng, 3, (int64_t[]){LN, LL, LV}, 1.5f, 0), *dev = lundi_to_device(host, vk);
+    lundi_tensor *lc = lundi_clone(host);
+    lundi_set_requires_grad(lc, 1);
+    lundi_set_requires_grad(dev, 1);
+    lundi_tensor *x0 = td_tokens(LN, LL, loss_x0), *noise = lundi_from_f32(2, (int64_t[]){LN, LL}, loss_noise);
+    lundi_tensor *t = lundi_from_f32(1, (int64_t[]){LN}, loss_t);
+    lundi_tensor *a = lundi_scheduler_loss(s, lc, x0, noise, t), *b = lundi_scheduler_loss(s, dev, x0, noise, t);
+    float va = NAN, vb = NAN;
+    CHECK(a && b && !lundi_item(a, &va) && !lundi_item(b, &vb));
+    CHECK(b && lundi_tensor_device(b) == vk);
+    CHECK_NEAR(va, vb, 1e-5 * fabs(va));
+    CHECK(a && b && !lundi_backward(a, NULL) && !lundi_backward(b, NULL));
+    CHECK(lundi_grad(lc) && lundi_grad(dev) && t_max_abs_diff(lundi_grad(lc), lundi_grad(dev)) < 1e-6);
+    lundi_tensor *all[] = {host, dev, lc, x0, noise, t, a, b};
+    for (int k = 0; k < 8; k++) lundi_release(all[k]);
+    lundi_instance_free(s);
+    lundi_registry_free(r);
+  }
+}
+
 static const test_case TESTS[] = {
+    {"loss_vulkan", test_loss_vulkan},
     {"mask_frequency_linear", test_mask_frequency_linear},
     {"mask_frequency_cosine", test_mask_frequency_cosine},
     {"add_noise_errors", test_add_noise_errors},
