@@ -55,7 +55,7 @@ void lundi__masked_batch_free(lundi__masked_batch *b) {
 }
 
 int lundi__masked_batch_read(const char *fn, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t,
-                             lundi__masked_batch *b, int want_x0) {
+                             lundi__masked_batch *b, int flags) {
   char a[160], c[160];
   memset(b, 0, sizeof *b);
   if (lundi_ndim(x0) != 2 || lundi_tensor_dtype(x0) != LUNDI_I32)
@@ -83,11 +83,11 @@ int lundi__masked_batch_read(const char *fn, lundi_tensor *x0, lundi_tensor *noi
     if (!(b->t[k] >= 0 && b->t[k] <= 1))
       rc = lundi_set_error(LUNDI_EINVAL, "%s: t[%zu] = %g is outside [0, 1] (for masked, t is the fraction of time, "
                            "drawn t ~ U(0, 1))", fn, k, (double)b->t[k]);
-  for (size_t k = 0; !rc && k < nl; k++)
+  for (size_t k = 0; !rc && !(flags & LUNDI__MB_ANY_NOISE) && k < nl; k++)
     if (!(b->noise[k] >= 0) || isinf(b->noise[k]))
       rc = lundi_set_error(LUNDI_EINVAL, "%s: noise[%zu, %zu] = %g must be finite and >= 0 (uniform in [0, 1); >= 1 "
                            "keeps the token)", fn, k / (size_t)b->L, k % (size_t)b->L, (double)b->noise[k]);
-  if (!rc && want_x0 && !(b->x0 = lundi__tok_read(x0, fn))) rc = lundi_last_error_code();
+  if (!rc && (flags & LUNDI__MB_X0) && !(b->x0 = lundi__tok_read(x0, fn))) rc = lundi_last_error_code();
   if (rc) lundi__masked_batch_free(b);
   return rc;
 }
@@ -225,16 +225,10 @@ static lundi_tensor *noise_to_step(void *self, lundi_tensor *x0, lundi_tensor *n
   if (isnan(t)) return NULL;
   lundi_tensor *tt = lundi_full(1, (int64_t[]){lundi_ndim(x0) ? lundi_dim(x0, 0) : 0}, (float)t);
   lundi__masked_batch b;
-  int rc = tt ? lundi__masked_batch_read("noise_to_step", x0, noise, tt, &b, 0) : -1;
+  int rc = tt ? lundi__masked_batch_read("noise_to_step", x0, noise, tt, &b, LUNDI__MB_ANY_NOISE) : -1;
   lundi_release(tt);
-  if (rc) {
-    /* standard normal noise may be negative: only shapes were at fault if the batch check
-     * complained about values, so check the shapes alone here */
-    if (lundi_last_error_code() != LUNDI_EINVAL || lundi_ndim(x0) != 2) return NULL;
-    lundi_clear_error();
-  } else {
-    lundi__masked_batch_free(&b);
-  }
+  if (rc) return NULL;
+  lundi__masked_batch_free(&b);
   int64_t N = lundi_dim(x0, 0);
   double *p = malloc(sizeof *p * (size_t)(N ? N : 1));
   if (!p) {

@@ -17,15 +17,18 @@ typedef struct lundi__masked {
 /* p_mask(t) = (1 - eps) t + eps, or (1 - eps)(1 - cos(pi t / 2)) + eps. */
 double lundi__masked_p(const lundi__masked *m, double t);
 
-/* Host copies of a checked training batch: x0 i32 [N, L], noise f32 [N, L] (finite, >= 0),
- * t f32 [N] in [0, 1]. Any of the out pointers may be NULL (not read); free() the others. */
+/* Host copies of a checked training batch: x0 i32 [N, L], noise f32 [N, L] (finite, >= 0
+ * unless flags has LUNDI__MB_ANY_NOISE), t f32 [N] in [0, 1]; x0 is read only with
+ * LUNDI__MB_X0. lundi__masked_batch_free() frees them. */
+#define LUNDI__MB_X0 1
+#define LUNDI__MB_ANY_NOISE 2
 typedef struct lundi__masked_batch {
   int64_t N, L;
   int32_t *x0;
   float *noise, *t;
 } lundi__masked_batch;
 int lundi__masked_batch_read(const char *fn, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t,
-                             lundi__masked_batch *b, int want_x0);
+                             lundi__masked_batch *b, int flags);
 void lundi__masked_batch_free(lundi__masked_batch *b);
 
 /* The reverse process (masked_reverse.c). */

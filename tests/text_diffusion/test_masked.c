@@ -262,7 +262,35 @@ static void test_loss_vulkan(void) {
   }
 }
 
+/* img2img's start: standard normal noise masks like uniform noise at step k's time. */
+static void test_noise_to_step(void) {
+  lundi_registry *r = td_registry();
+  lundi_instance *s = td_make(r, LUNDI_SCHEDULER, "masked", "mask_id", "9", NULL);
+  const lundi_scheduler_api *api = lundi_plugin_info(lundi_instance_plugin(s))->api;
+  enum { N = 2, L = 10000 };
+  int32_t *xv = calloc(N * L, sizeof *xv);
+  lundi_rng rng = lundi_rng_make(6);
+  lundi_tensor *x0 = td_tokens(N, L, xv), *z = lundi_randn(&rng, 2, (int64_t[]){N, L});
+  CHECK(lundi_scheduler_set_timesteps(s, 4) == 0);
+  int begin = -1;
+  lundi_tensor *x = api->noise_to_step(lundi_instance_self(s), x0, z, 1, &begin);
+  CHECK(x && begin == 1);
+  int32_t *v = x ? td_read_tokens(x) : NULL;
+  int masked = 0;
+  for (int k = 0; v && k < N * L; k++) masked += v[k] == 9;
+  double p = p_lin(0.75, 1e-3);
+  CHECK_NEAR(masked / (double)(N * L), p, 5 * sqrt(p * (1 - p) / (N * L)));
+  free(v);
+  free(xv);
+  lundi_release(x);
+  lundi_release(x0);
+  lundi_release(z);
+  lundi_instance_free(s);
+  lundi_registry_free(r);
+}
+
 static const test_case TESTS[] = {
+    {"noise_to_step", test_noise_to_step},
     {"loss_vulkan", test_loss_vulkan},
     {"mask_frequency_linear", test_mask_frequency_linear},
     {"mask_frequency_cosine", test_mask_frequency_cosine},
