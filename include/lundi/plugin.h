@@ -25,8 +25,10 @@ extern "C" {
 #endif
 
 /* Bumped whenever a struct or function table in this header changes layout.
- * 2: lundi_scheduler_api.noise_to_step and lundi_sample_request.strength (img2img). */
-#define LUNDI_ABI_VERSION 2
+ * 2: lundi_scheduler_api.noise_to_step and lundi_sample_request.strength (img2img).
+ * 3: lundi_scheduler_api.loss (a scheduler's own training loss: masked diffusion's
+ *    cross-entropy on the masked tokens), appended to the scheduler table. */
+#define LUNDI_ABI_VERSION 3
 
 typedef enum lundi_plugin_kind {
   LUNDI_SCHEDULER = 0,
@@ -249,6 +251,10 @@ int lundi_scheduler_set_timesteps(lundi_instance *s, int num_inference_steps);
 double lundi_scheduler_timestep(lundi_instance *s, int i);
 double lundi_scheduler_init_noise_sigma(lundi_instance *s);
 lundi_tensor *lundi_scheduler_scale_model_input(lundi_instance *s, lundi_tensor *x, int i);
+/* The training loss, a tensor with one element: the scheduler's loss(), or without one
+ * lundi_mse_loss(model_out, lundi_scheduler_target(s, x0, noise, t)). */
+lundi_tensor *lundi_scheduler_loss(lundi_instance *s, lundi_tensor *model_out, lundi_tensor *x0,
+                                   lundi_tensor *noise, lundi_tensor *t);
 int lundi_conditioner_encode_text(lundi_instance *c, const char *const *prompts, int n,
                                   lundi_cond *out);
 int lundi_conditioner_null(lundi_instance *c, int n, lundi_cond *out);

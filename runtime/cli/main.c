@@ -21,8 +21,10 @@ const cli_command cli_commands[] = {
   {"plugins", "[KIND]", "list plugins with their parameters and defaults", cli_plugins_help,
    cli_cmd_plugins},
   {"devices", "", "list the devices of every backend", cli_devices_help, cli_cmd_devices},
-  {"fetch", "mnist [--from FILE]", "download a data set once into the cache", cli_fetch_help,
+  {"fetch", "mnist|gpt2 [--from F]", "download a data set once into the cache", cli_fetch_help,
    cli_cmd_fetch},
+  {"tokenizer", "ACTION [...]", "train a BPE; encode text to ids, decode ids",
+   cli_tokenizer_help, cli_cmd_tokenizer},
   {"help", "[COMMAND]", "show help for lundi or a command", cli_help_help, cli_cmd_help},
 };
 const int cli_n_commands = (int)(sizeof cli_commands / sizeof *cli_commands);

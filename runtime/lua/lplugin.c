@@ -287,6 +287,7 @@ static inline int lm_status_result(lua_State *L, int rc, const char *fn) {
 #define LM_C_timestep(M) M
 #define LM_C_init_noise_sigma(M) M
 #define LM_C_scale_model_input(M) M
+#define LM_C_loss(M) M
 #define LM_C_set_timesteps(M) LM_SKIP /* its own argument check */
 #define LM_C_null_cond(M) LM_SKIP     /* the method is "null" */
 #define LM_C_encode_text(M) LM_SKIP

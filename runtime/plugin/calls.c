@@ -206,6 +206,41 @@ lundi_tensor *lundi_scheduler_scale_model_input(lundi_instance *s, lundi_tensor 
   return tensor_result(p, &e, "scale_model_input()", api->scale_model_input(s->self, x, i), x);
 }
 
+/* The scheduler's loss(), or the image schedulers' simple one: mse(model_out, target). */
+lundi_tensor *lundi_scheduler_loss(lundi_instance *s, lundi_tensor *model_out, lundi_tensor *x0, lundi_tensor *noise,
+                                   lundi_tensor *t) {
+  static const char fn[] = "lundi_scheduler_loss";
+  SCHED(fn);
+  if (!p) return NULL;
+  lundi_tensor *const args[4] = {model_out, x0, noise, t};
+  static const char *const names[4] = {"model_out", "x0", "noise", "t"};
+  for (int k = 0; k < 4; k++)
+    if (!args[k]) {
+      null_arg(fn, names[k]);
+      return NULL;
+    }
+  saved_err e;
+  err_save(&e);
+  lundi_tensor *out;
+  if (api->loss) {
+    out = tensor_result(p, &e, "loss()", api->loss(s->self, model_out, x0, noise, t), NULL);
+  } else {
+    lundi_tensor *target = lundi_scheduler_target(s, x0, noise, t); /* prefixes its own errors */
+    if (!target) return NULL;
+    out = lundi_mse_loss(model_out, target);
+    lundi_release(target);
+    out = tensor_result(p, &e, "loss() (the default, mse against target())", out, NULL);
+  }
+  if (out && lundi_numel(out) != 1) {
+    char a[160];
+    lundi_set_error(LUNDI_ESHAPE, "%s: loss() returned %s, expected one element", p->owner,
+                    lundi_describe(out, a, sizeof a));
+    lundi_release(out);
+    return NULL;
+  }
+  return out;
+}
+
 #define COND(fn)                                                                                   \
   const lundi_plugin *p = want(c, LUNDI_CONDITIONER, fn);                                          \
   const lundi_conditioner_api *api = p ? p->desc.api : NULL

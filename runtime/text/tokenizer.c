@@ -1,5 +1,6 @@
 /* The tokenizer handle: construction helpers, the bytes tokenizer, queries, encode and
  * decode (the merge engine is in bpe_encode.c, the pre-tokenizer in pretokenize.c). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,13 @@
 
 const char *const lundi__special_text[LUNDI_TOKEN_SPECIAL_COUNT] = {"<|mask|>", "<|endoftext|>",
                                                                     "<|pad|>", "<|bos|>"};
+
+int lundi__err_prefix(const char *prefix) {
+  char msg[1024];
+  int code = lundi_last_error_code();
+  snprintf(msg, sizeof msg, "%s", lundi_last_error());
+  return lundi__err(code ? code : LUNDI_EIO, "%s: %s", prefix, msg);
+}
 
 lundi_tokenizer *lundi__tok_alloc(lundi__tok_kind kind, int32_t vocab, size_t pool_cap) {
   lundi_tokenizer *t = calloc(1, sizeof *t);

@@ -35,6 +35,10 @@ struct lundi_tokenizer {
   int32_t (*merge_list)[2];                 /* rank -> (left, right); bpe only (saved) */
 };
 
+/* Puts "<prefix>: " before the current error message (copied first: the message buffer
+ * cannot be its own argument); returns its code. */
+int lundi__err_prefix(const char *prefix);
+
 /* The <|name|> text of each special token, indexed by lundi_special_token. */
 extern const char *const lundi__special_text[LUNDI_TOKEN_SPECIAL_COUNT];
 
@@ -55,6 +59,14 @@ int lundi__merge_map_add(lundi__merge_map *m, int32_t left, int32_t right, int32
                          int32_t result);
 const lundi__merge_slot *lundi__merge_map_get(const lundi__merge_map *m, int32_t left,
                                               int32_t right);
+
+/* The bpe kind from its merges (merge i makes id 256 + i from two smaller ids), checked
+ * as untrusted input: errors start with what ("tokenizer 'x.json'"). */
+#define LUNDI__BPE_MAX_MERGES 1000000
+lundi_tokenizer *lundi__bpe_build(const int32_t (*merges)[2], int32_t n, const char *what);
+
+/* lundi_tokenizer_load on a buffer (the fuzz target's entry); where starts the messages. */
+lundi_tokenizer *lundi__tokenizer_parse(const char *data, size_t size, const char *where);
 
 /* GPT-2's pre-tokenizer: the length in bytes of the word starting at text[0] (n > 0 bytes
  * left), per the regex 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+

@@ -65,7 +65,7 @@ def expect(args, rc, out=None, err=None, env=None):
 def case_version():
     _, out, _ = expect(["--version"], 0)
     lines = out.splitlines()
-    check(lines[:2] == ["lundi 0.1.0", "plugin ABI 2"], "version lines", out)
+    check(lines[:2] == ["lundi 0.1.0", "plugin ABI 3"], "version lines", out)
     check(len(lines) == 3 and re.fullmatch(r"Lua 5\.4\.\d+", lines[2]), "Lua version line", out)
     expect(["-V"], 0, out=out)
 

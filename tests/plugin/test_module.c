@@ -24,7 +24,7 @@ static lundi_tensor *step(void *self, lundi_tensor *m, int i, lundi_tensor *x, l
   (void)self, (void)m, (void)i, (void)x, (void)rng;
   return NULL;
 }
-static const lundi_scheduler_api api = {zero, no_tensor, no_tensor, set_ts, zero, ts, NULL, NULL, step, NULL, NULL};
+static const lundi_scheduler_api api = {zero, no_tensor, no_tensor, set_ts, zero, ts, NULL, NULL, step, NULL, NULL, NULL};
 static int create(void *user, const lundi_params *p, void **self) {
   (void)user, (void)p;
   *self = NULL;

@@ -63,6 +63,7 @@ PUBLIC = {
     "session.h": "session",
     "plugin_observer.h": "plugin",
     "plugin.h": "plugin",
+    "likelihood.h": "plugin",
     "plugin_api.h": "plugin",
     "options.h": "plugin",
     "store.h": "store",

@@ -64,7 +64,8 @@ static void param_names(void) {
     CHECK(!strcmp(p.names[i], want[i]));
   }
   /* shapes follow the [out, in] Linear convention */
-  lundi_tensor *w1 = lundi_param_list_find(&p, "layers.1.ffn.w1.weight"), *w2 = lundi_param_list_find(&p, "layers.1.ffn.w2.weight");
+  lundi_tensor *w1 = lundi_param_list_find(&p, "layers.1.ffn.w1.weight");
+  lundi_tensor *w2 = lundi_param_list_find(&p, "layers.1.ffn.w2.weight");
   CHECK(w1 && lundi_dim(w1, 0) == 12 && lundi_dim(w1, 1) == 8);
   CHECK(w2 && lundi_dim(w2, 0) == 8 && lundi_dim(w2, 1) == 12);
   lundi_tensor *e = lundi_param_list_find(&p, "tok_emb.weight"), *h = lundi_param_list_find(&p, "head.weight");
@@ -345,7 +346,8 @@ static void plugin(void) {
   lundi_transformer_config c = tt_tiny(1);
   lundi_transformer *ref = lundi_transformer_new(&c); /* the same config, built directly */
   lundi_rng rng = lundi_rng_make(2);
-  lundi_tensor *x = tt_ids(&rng, 3, 9, 7), *t = lundi_full(1, (int64_t[]){3}, 0.5f), *t2 = lundi_full(1, (int64_t[]){3}, 0.9f);
+  lundi_tensor *x = tt_ids(&rng, 3, 9, 7), *t = lundi_full(1, (int64_t[]){3}, 0.5f);
+  lundi_tensor *t2 = lundi_full(1, (int64_t[]){3}, 0.9f);
   lundi_tensor *y = inst ? lundi_denoiser_forward(inst, x, t, NULL, &rng) : NULL;
   lundi_cond cond = {.labels = lundi_from_i32(1, (int64_t[]){3}, (int32_t[]){1, 2, 3})};
   lundi_tensor *y2 = inst ? lundi_denoiser_forward(inst, x, t2, &cond, &rng) : NULL; /* t, cond: no effect */
