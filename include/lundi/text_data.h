@@ -86,16 +86,18 @@ lundi_dataset *lundi_dataset_task(const lundi_tokenizer *tok, lundi_text_task ta
                                   const lundi_task_opts *opts, uint64_t base_seed, int64_t count,
                                   int seq_len);
 /* A plain text file, one example per line (UTF-8, '\n' or "\r\n"; empty lines skipped). A
- * line with a TAB is prompt<TAB>answer; one without is a text whose prompt is empty. A line
- * whose tokens do not fit in seq_len is an error naming the file and line number. */
+ * line with a TAB is prompt<TAB>answer: [prompt | answer | EOS...], prompt_len the prompt's
+ * tokens. One without (or with an empty prompt) is a text: [BOS | text | EOS...], prompt_len
+ * 1, so position 0 is always given. A line whose tokens do not fit in seq_len (with at least
+ * one EOS) is an error naming the file and line number. */
 lundi_dataset *lundi_dataset_text_lines(const lundi_tokenizer *tok, const char *path,
                                         int seq_len);
 /* Debian's fortunes (the fortunes package: every fortune file under dir, NULL meaning
  * /usr/share/games/fortunes, in name order, entries split at "%" lines). Entries are split
  * by a fixed hash of their text: about 1 in 10 goes to "test", the rest to "train" ("all":
- * both). The split's entries are tokenized, joined with EOS after each, and cut into
- * windows of seq_len tokens (the last partial window dropped); prompt_len is 0. A missing
- * directory says to install the fortunes package. */
+ * both). The split's entries are tokenized, an EOS after each, and the stream cut into
+ * windows of BOS + seq_len - 1 tokens (the last partial window dropped); prompt_len is 1
+ * (the BOS). A missing directory says to install the fortunes package. */
 lundi_dataset *lundi_dataset_fortunes(const lundi_tokenizer *tok, const char *dir,
                                       const char *split, int seq_len);
 /* The raw split text (entries joined with '\n'), malloc'd, for bits per byte. */

@@ -34,6 +34,8 @@ void lundi_lua_open_data(lua_State *L, int mod); /* ldata.c: lundi.data */
 void lundi_lua_open_metrics(lua_State *L, int mod); /* lmetrics.c: lundi.metrics */
 void lundi_lua_open_device(lua_State *L, int mod);  /* ldevice.c */
 void lundi_lua_open_options(lua_State *L, int mod); /* loptions.c: lundi.options */
+void lundi_lua_open_text(lua_State *L, int mod);    /* ltext.c: lundi.text */
+void lundi_lua_open_text_eval(lua_State *L);        /* ltext_eval.c: adds to lundi.text on top */
 
 /* Options tables (lutil.c), one set of checks for every binding. fn names the function in
  * messages ("lundi.save_image: option 'nrow' = 0 is outside 1..4096"); fn NULL makes each error

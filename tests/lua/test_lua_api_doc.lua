@@ -92,6 +92,8 @@ local function fixtures(tmp)
   o.ema = L.optim.EMA(o.m, 0.9)
   o.bar = L.progress{total = 1}
   o.run = L.run{db = tmp .. "/coverage.db"}
+  o.tok = L.text.tokenizer("bytes")
+  o.task = L.text.task("sudoku4")
   return o
 end
 
@@ -130,6 +132,7 @@ local function receivers(o)
     t = methods_of("lundi.Tensor"), m = methods_of("lundi.Module"), rng = methods_of("lundi.Rng"),
     run = methods_of("lundi.Run"), pipe = methods_of("lundi.Pipeline"), opt = methods_of("lundi.AdamW"),
     sch = methods_of("lundi.LRSchedule"), ema = methods_of("lundi.EMA"), bar = methods_of("lundi.Progress"),
+    tok = methods_of("lundi.Tokenizer"), task = methods_of("lundi.Task"),
   }
   for k, v in pairs(plugin_methods(o)) do r[k] = v end
   return r
@@ -235,6 +238,8 @@ function cases.api_doc_examples()
   env.x0 = L.randn(env.rng, 2, 1, 28, 28)
   env.eps = L.randn(env.rng, 2, 1, 28, 28)
   env.ts = L.tensor({10, 500})
+  env.lm_den = L.denoiser("transformer", {vocab_size = 260, d_model = 16, n_layers = 1, n_heads = 2, max_len = 40})
+  env.msk = L.scheduler("masked", {mask_id = 256})
   local failed, ran = {}, 0
   for _, row in ipairs(rows) do
     local key = row.sig:match("^[%w_%.:]+")

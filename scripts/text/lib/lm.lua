@@ -207,7 +207,7 @@ function M.load_data(O, tok)
   else
     d.name = O.data:match("([^/]+)$"):gsub("%.[^.]*$", "")
     d.tokens, d.plen = lundi.text.lines{tokenizer = tok, path = O.data, seq_len = O.seq_len}
-    d.sft = d.plen:max():item() > 0
+    d.sft = d.plen:to("f32"):max():item() > 1
   end
   d.seq_len = d.tokens:dim(2)
   return d
