@@ -17,7 +17,7 @@ local lm = dofile(here .. "lib/lm.lua")
 
 local DEFAULTS = {
   preset = {"small", "model size for both twins: tiny | small | base"},
-  sudoku_steps = {1200, "training steps on sudoku4, each model"},
+  sudoku_steps = {1500, "training steps on sudoku4, each model"},
   fortunes_steps = {400, "training steps on fortunes, each model"},
   batch = {64, "sequences per step"},
   lr = {1e-3, "peak learning rate", type = "number"},
@@ -37,27 +37,18 @@ os.execute(string.format("mkdir -p '%s'", O.out_dir))
 local now = lundi.metrics.now
 local t_script = now()
 local tok = lm.tokenizer("bytes")
-local KINDS = {"diffusion", "ar"}
+local KINDS = lm.KINDS
 local results = {diffusion = {}, ar = {}}
 local curves = {}
 
 local function train_pair(data, steps, tag)
-  local models = {}
+  local models, stats, c = lm.train_twins{data = data, steps = steps, preset = O.preset, batch = O.batch, lr = O.lr,
+    seed = O.seed, run = run, tag = tag, out_dir = O.out_dir, tok = tok, digits = 4}
   for _, kind in ipairs(KINDS) do
-    local cfg = lm.model_config(kind, O.preset, tok, data.seq_len, O.seed)
-    local den = lundi.denoiser("transformer", cfg)
-    local sched = lm.scheduler(tok, data.sft and "answer" or "tokens")
-    local t0 = now()
-    local losses = lm.train{kind = kind, den = den, sched = sched, tokens = data.tokens, plen = data.plen,
-      steps = steps, batch = O.batch, lr = O.lr, warmup = math.min(100, steps // 10), seed = O.seed, sft = data.sft,
-      run = run, prefix = tag .. "_" .. kind .. "_", label = tag .. " " .. kind}
-    results[kind][tag .. "_train_seconds"] = now() - t0
-    results[kind].params = den:module():numel()
-    curves[#curves + 1] = {label = tag .. " " .. kind, losses = losses}
-    lm.save_model(O.out_dir .. "/" .. data.name .. "-" .. kind, den, {kind = kind, model = cfg, tokenizer = "bytes",
-      data = data.name, seq_len = data.seq_len, normalize = data.sft and "answer" or "tokens", schedule = "linear"})
-    models[kind] = {den = den, sched = sched}
+    results[kind][tag .. "_train_seconds"] = stats[kind].train_seconds
+    results[kind].params = stats[kind].params
   end
+  for _, v in ipairs(c) do curves[#curves + 1] = v end
   return models
 end
 
@@ -147,7 +138,7 @@ do
     series[#series + 1] = {label = c.label, x = xs, y = c.losses}
   end
   local path = O.out_dir .. "/losses.png"
-  lundi.plot{series = series, path = path, title = "training loss (diffusion: masked CE / p_mask; ar: next-token CE)",
+  lundi.plot{series = series, path = path, title = "training loss (diffusion: CE / p_mask; ar: CE)",
     log_y = true}
   if run then run:save_image("losses", lundi.load_image(path), {range = {0, 1}, file = path}) end
   results.losses_png = path

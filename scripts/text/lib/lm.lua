@@ -102,6 +102,32 @@ function M.train(o)
   return losses
 end
 
+-- Trains the twins on one data set with the same budget: for each kind, a transformer of
+-- o.preset, o.steps steps of o.batch, saved to o.out_dir/DATA-KIND. o: {data (load_data's),
+-- steps, preset, batch, lr, seed, run, tag (metric prefix), out_dir, tok}. Returns models
+-- [kind] = {den, sched}, stats [kind] = {params, train_seconds}, curves {label, losses}.
+M.KINDS = {"diffusion", "ar"}
+function M.train_twins(o)
+  local models, stats, curves = {}, {}, {}
+  local data = o.data
+  local normalize = data.sft and "answer" or "tokens"
+  for _, kind in ipairs(M.KINDS) do
+    local cfg = M.model_config(kind, o.preset, o.tok, data.seq_len, o.seed)
+    local den = lundi.denoiser("transformer", cfg)
+    local sched = M.scheduler(o.tok, normalize)
+    local t0 = lundi.metrics.now()
+    local losses = M.train{kind = kind, den = den, sched = sched, tokens = data.tokens, plen = data.plen,
+      steps = o.steps, batch = o.batch, lr = o.lr, warmup = math.min(100, o.steps // 10), seed = o.seed,
+      sft = data.sft, run = o.run, prefix = o.tag .. "_" .. kind .. "_", label = o.tag .. " " .. kind}
+    stats[kind] = {train_seconds = lundi.metrics.now() - t0, params = den:module():numel()}
+    curves[#curves + 1] = {label = o.tag .. " " .. kind, losses = losses}
+    M.save_model(o.out_dir .. "/" .. data.name .. "-" .. kind, den, {kind = kind, model = cfg, tokenizer = "bytes",
+      data = data.name, seq_len = data.seq_len, digits = o.digits, normalize = normalize, schedule = "linear"})
+    models[kind] = {den = den, sched = sched}
+  end
+  return models, stats, curves
+end
+
 -- The sampler for a kind: llada (one block over the answer, one token per step by default)
 -- or ar (greedy).
 function M.pipeline(kind, den, sched, sopts)
