@@ -79,7 +79,7 @@ end
 local n_err = 0
 for _ in pairs(errors) do n_err = n_err + 1 end
 local msg = string.format("solve: %d puzzles with %s (%s) in %.1f s%s", #prompts, dir, info.kind, seconds,
-  n_err > 0 and string.format("; %d lines could not be read", n_err) or "")
+  n_err > 0 and string.format("; %d line%s could not be read", n_err, n_err == 1 and "" or "s") or "")
 if O.check then msg = msg .. string.format("; %d of %d right (%.1f%%)", right, #prompts, 100 * right / math.max(1, #prompts)) end
 io.stderr:write(msg, "\n")
 if run then

@@ -16,7 +16,7 @@ static char tmpdir[] = "/tmp/lundi_bpe_XXXXXX";
 
 static const char *tmp_path(const char *name) {
   static char buf[256];
-  if (tmpdir[sizeof tmpdir - 2] == 'X') CHECK(mkdtemp(tmpdir) != NULL);
+  tu_tmpdir(tmpdir);
   snprintf(buf, sizeof buf, "%s/%s", tmpdir, name);
   return buf;
 }

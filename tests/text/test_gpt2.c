@@ -126,7 +126,7 @@ static char tmpdir[] = "/tmp/lundi_gpt2_XXXXXX";
 static const char *tmp_path(const char *name) {
   static char buf[4][256];
   static int k;
-  if (tmpdir[sizeof tmpdir - 2] == 'X') CHECK(mkdtemp(tmpdir) != NULL);
+  tu_tmpdir(tmpdir);
   char *b = buf[k++ % 4];
   snprintf(b, 256, "%s/%s", tmpdir, name);
   return b;

@@ -3,8 +3,10 @@
 #ifndef LUNDI_TEST_TEXT_UTIL_H
 #define LUNDI_TEST_TEXT_UTIL_H
 
+#include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "harness.h"
 #include "lundi/tokenizer.h"
@@ -46,6 +48,25 @@ static inline char *tu_corpus(size_t n) {
   s[k++] = '\n';
   s[k] = 0;
   return s;
+}
+
+/* A temporary folder for this process, made once from template (which it rewrites) and
+ * removed with everything in it when the process exits. */
+static char *tu_tmpdir_path;
+static inline int tu_rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw) {
+  (void)sb, (void)flag, (void)ftw;
+  return remove(p);
+}
+static inline void tu_rm_tmpdir(void) {
+  if (tu_tmpdir_path) nftw(tu_tmpdir_path, tu_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+static inline const char *tu_tmpdir(char *template_) {
+  if (!tu_tmpdir_path) {
+    CHECK(mkdtemp(template_) != NULL);
+    tu_tmpdir_path = template_;
+    atexit(tu_rm_tmpdir);
+  }
+  return tu_tmpdir_path;
 }
 
 static inline int tu_write(const char *path, const void *p, size_t n) {
