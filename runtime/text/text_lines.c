@@ -26,12 +26,12 @@ static int add_line(lundi__rows *rows, const lundi_tokenizer *tok, const char *p
   int64_t head = np ? np : 1; /* the prompt, or a BOS when there is none */
   if (rc == 0 && head + na + 1 > rows->seq_len)
     rc = lundi__err(LUNDI_EINVAL,
-                    "text_lines %s:%lld: the line is %lld tokens with its %s and EOS, more than "
+                    "%s:%lld: the line is %lld tokens with its %s and EOS, more than "
                     "seq_len %d (raise seq_len or split the line)",
                     path, (long long)lineno, (long long)(head + na + 1), np ? "prompt" : "BOS",
                     rows->seq_len);
   int32_t *row = rc == 0 ? lundi__rows_add(rows) : NULL;
-  if (rc == 0 && !row) rc = lundi__err(LUNDI_ENOMEM, "text_lines %s: out of memory", path);
+  if (rc == 0 && !row) rc = lundi__err(LUNDI_ENOMEM, "%s: out of memory", path);
   if (rc == 0) {
     if (np) memcpy(row, p, sizeof *row * (size_t)np);
     else row[0] = bos;
@@ -50,7 +50,7 @@ lundi_dataset *lundi_dataset_text_lines(const lundi_tokenizer *tok, const char *
   if (!tok) return lundi__errp(LUNDI_EINVAL, "text_lines: no tokenizer (NULL)");
   if (!path) return lundi__errp(LUNDI_EINVAL, "text_lines: no path (NULL)");
   if (seq_len < 2)
-    return lundi__errp(LUNDI_EINVAL, "text_lines %s: seq_len must be at least 2, got %d", path,
+    return lundi__errp(LUNDI_EINVAL, "%s: seq_len must be at least 2, got %d", path,
                        seq_len);
   uint8_t *data = NULL;
   size_t size = 0;
@@ -69,7 +69,7 @@ lundi_dataset *lundi_dataset_text_lines(const lundi_tokenizer *tok, const char *
   }
   free(data);
   if (rc == 0 && rows.n == 0)
-    rc = lundi__err(LUNDI_EINVAL, "text_lines %s: the file has no non-empty line", path);
+    rc = lundi__err(LUNDI_EINVAL, "%s: the file has no non-empty line", path);
   lundi_dataset *ds = rc == 0 ? lundi__rows_dataset(&rows) : NULL;
   lundi__rows_free(&rows);
   return ds;
