@@ -22,6 +22,7 @@ local DEFAULTS = {
   batch = {64, "sequences per step"},
   lr = {1e-3, "peak learning rate", type = "number"},
   digits = {4, "add: operand digits"},
+  blanks = {0, "sudoku: blank cells per puzzle (0: as many as keep the solution unique, ~57 of 81)"},
   train_count = {100000, "generated training examples per task"},
   eval_count = {500, "held-out examples scored per task"},
   seed = {0, "seed of weights, batches, masks and samples"},
@@ -48,10 +49,11 @@ print(string.format("budget: %d steps of %d sequences per model and task, %s pre
 
 local rows, curves = {}, {}
 for _, name in ipairs(tasks) do
-  local data = lm.load_data({data = name, train_count = O.train_count, digits = O.digits}, tok)
+  local data = lm.load_data({data = name, train_count = O.train_count, digits = O.digits, blanks = O.blanks}, tok)
   print(string.format("%s: %d training examples of %d tokens", name, data.tokens:dim(1), data.seq_len))
   local models, stats, c = lm.train_twins{data = data, steps = O.steps, preset = O.preset, batch = O.batch,
-    lr = O.lr, seed = O.seed, run = run, tag = name, out_dir = O.out_dir, tok = tok, digits = O.digits}
+    lr = O.lr, seed = O.seed, run = run, tag = name, out_dir = O.out_dir, tok = tok, digits = O.digits,
+    blanks = O.blanks}
   for _, v in ipairs(c) do curves[#curves + 1] = v end
   local gen_len = data.seq_len - (#tok:encode(data.task:generate(0)):totable())
   local row = {task = name, seq_len = data.seq_len}

@@ -27,7 +27,7 @@ local sched = lm.scheduler(tok, info.normalize, info.schedule)
 local t0 = lundi.metrics.now()
 local report
 if info.data == "sudoku4" or info.data == "sudoku9" or info.data == "add" then
-  local task = lundi.text.task(info.data, {digits = info.digits})
+  local task = lundi.text.task(info.data, {digits = info.digits, blanks = info.blanks})
   local pl = #tok:encode(task:generate(0)):totable()
   local gen = info.seq_len - pl
   local pipe = lm.pipeline(info.kind, den, sched, {steps = O.steps > 0 and O.steps or gen, remasking = O.remasking})

@@ -33,7 +33,7 @@ local den, info, tok = lm.load_model(dir)
 if info.data ~= O.task then
   error(string.format("solve.lua: %s was trained on %s, not %s", dir, tostring(info.data), O.task), 0)
 end
-local task = lundi.text.task(O.task, {digits = info.digits})
+local task = lundi.text.task(O.task, {digits = info.digits, blanks = info.blanks})
 local _, alen = task:widths()
 
 -- Read and normalise every line first, so a bad line is reported and the rest go on.

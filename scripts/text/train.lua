@@ -26,6 +26,7 @@ local DEFAULTS = {
   warmup = {100, "warm-up steps"},
   train_count = {50000, "tasks: generated training examples"},
   digits = {4, "add: operand digits"},
+  blanks = {0, "sudoku: blank cells per puzzle (0: as many as keep the solution unique)"},
   seq_len = {128, "fortunes and files: tokens per sequence (tasks: their own width)"},
   schedule = {"linear", "masking schedule of the diffusion model: linear | cosine"},
   eval_count = {500, "tasks: held-out examples scored at the end (0: none)"},
@@ -55,7 +56,7 @@ local losses = lm.train{kind = O.model, den = den, sched = sched, tokens = data.
   prefix = "", label = O.model}
 local t_train = lundi.metrics.now() - t0
 lm.save_model(out_dir, den, {kind = O.model, model = cfg, tokenizer = O.tokenizer, data = data.name,
-  seq_len = data.seq_len, digits = O.digits, schedule = O.schedule, normalize = data.sft and "answer" or "tokens"})
+  seq_len = data.seq_len, digits = O.digits, blanks = O.blanks, schedule = O.schedule, normalize = data.sft and "answer" or "tokens"})
 if run then run:checkpoint(den, "model") end
 
 local lines = {string.format("trained %d steps in %.0f s; final loss %.4f", O.steps, t_train, losses[#losses])}

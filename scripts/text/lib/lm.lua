@@ -104,7 +104,7 @@ end
 
 -- Trains the twins on one data set with the same budget: for each kind, a transformer of
 -- o.preset, o.steps steps of o.batch, saved to o.out_dir/DATA-KIND. o: {data (load_data's),
--- steps, preset, batch, lr, seed, run, tag (metric prefix), out_dir, tok}. Returns models
+-- steps, preset, batch, lr, seed, run, tag (metric prefix), out_dir, tok, digits, blanks}. Returns models
 -- [kind] = {den, sched}, stats [kind] = {params, train_seconds}, curves {label, losses}.
 M.KINDS = {"diffusion", "ar"}
 function M.train_twins(o)
@@ -122,7 +122,8 @@ function M.train_twins(o)
     stats[kind] = {train_seconds = lundi.metrics.now() - t0, params = den:module():numel()}
     curves[#curves + 1] = {label = o.tag .. " " .. kind, losses = losses}
     M.save_model(o.out_dir .. "/" .. data.name .. "-" .. kind, den, {kind = kind, model = cfg, tokenizer = "bytes",
-      data = data.name, seq_len = data.seq_len, digits = o.digits, normalize = normalize, schedule = "linear"})
+      data = data.name, seq_len = data.seq_len, digits = o.digits, blanks = o.blanks, normalize = normalize,
+      schedule = "linear"})
     models[kind] = {den = den, sched = sched}
   end
   return models, stats, curves
@@ -224,7 +225,7 @@ function M.load_data(O, tok)
   local d = {}
   if O.data == "sudoku4" or O.data == "sudoku9" or O.data == "add" then
     d.name, d.sft = O.data, true
-    d.task = lundi.text.task(O.data, {digits = O.digits})
+    d.task = lundi.text.task(O.data, {digits = O.digits, blanks = O.blanks})
     d.prompt_len, d.answer_len = d.task:widths()
     d.tokens, d.plen = d.task:dataset{tokenizer = tok, seed = 0, count = O.train_count}
   elseif O.data == "fortunes" then
