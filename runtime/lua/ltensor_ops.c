@@ -3,26 +3,21 @@
  * are data handed to C unchanged; only axes are 1-based. */
 #include <math.h>
 
+#include "lbind.h"
 #include "lua_tensor.h"
 
-static int gelu(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  return lundi_lua_return_tensor(L, lundi_gelu(x, lundi_lua_opt_bool(L, 2, 0)), op->name);
-}
+LB_OP(gelu, LB_T(x); LB_BOOL_OPT(tanh_approx, 0); LB_RET_T(lundi_gelu(x, tanh_approx)))
 
 /* clamp(x, lo, hi); nil leaves that side open. */
-static int clamp(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  float lo = lua_isnoneornil(L, 2) ? -INFINITY : (float)luaL_checknumber(L, 2);
-  float hi = lua_isnoneornil(L, 3) ? INFINITY : (float)luaL_checknumber(L, 3);
-  return lundi_lua_return_tensor(L, lundi_clamp(x, lo, hi), op->name);
-}
+LB_OP(clamp, LB_T(x); LB_NUM_OPT(lo, -INFINITY); LB_NUM_OPT(hi, INFINITY);
+      LB_RET_T(lundi_clamp(x, (float)lo, (float)hi)))
 
 /* A tensor argument (checked by the caller), or a number made into a 0-dim tensor on dev; a
  * new reference either way. */
 static lundi_tensor *tensor_or_number(lua_State *L, int arg, lundi_device *dev) {
   if (lua_type(L, arg) == LUA_TNUMBER) {
-    lundi_tensor *h = lundi_scalar((float)lua_tonumber(L, arg)), *s = h ? lundi_to_device(h, dev) : NULL;
+    lundi_tensor *h = lundi_scalar((float)lua_tonumber(L, arg)),
+                 *s = h ? lundi_to_device(h, dev) : NULL;
     lundi_release(h);
     return s; /* NULL with the error set */
   }
@@ -42,33 +37,18 @@ static int where(lua_State *L, const lundi_lua_op *op) {
 }
 
 /* sum/mean/max(x [, axes [, keepdim]]): axes nil (all), an axis or a table of axes. */
-static int reduce(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  int axes[LUNDI_MAX_DIMS];
-  int n = lundi_lua_check_axes(L, 2, lundi_ndim(x), axes);
-  int keep = lundi_lua_opt_bool(L, 3, 0);
-  return lundi_lua_return_tensor(L, op->reduce(x, n, axes, keep), op->name);
-}
+LB_OP(reduce, LB_T(x); int axes[LUNDI_MAX_DIMS];
+      int n = lundi_lua_check_axes(L, ++lb_, lundi_ndim(x), axes); LB_BOOL_OPT(keep, 0);
+      LB_RET_T(op->reduce(x, n, axes, keep)))
 
-static int linear(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1), *w = lundi_lua_check_tensor(L, 2);
-  return lundi_lua_return_tensor(L, lundi_linear(x, w, lundi_lua_opt_tensor(L, 3)), op->name);
-}
+LB_OP(linear, LB_T(x); LB_T(w); LB_T_OPT(b); LB_RET_T(lundi_linear(x, w, b)))
 
 /* softmax/log_softmax(x [, axis=-1]). */
-static int softmax(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  return lundi_lua_return_tensor(L, op->ti(x, lundi_lua_opt_axis(L, 2, -1, lundi_ndim(x))), op->name);
-}
+LB_OP(softmax, LB_T(x); LB_RET_T(op->ti(x, lundi_lua_opt_axis(L, 2, -1, lundi_ndim(x)))))
 
 /* sdpa(q, k, v [, mask [, causal [, scale]]]); scale nil or <= 0 means 1/sqrt(D). */
-static int sdpa(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *q = lundi_lua_check_tensor(L, 1), *k = lundi_lua_check_tensor(L, 2), *v = lundi_lua_check_tensor(L, 3);
-  lundi_tensor *mask = lundi_lua_opt_tensor(L, 4);
-  int causal = lundi_lua_opt_bool(L, 5, 0);
-  float scale = (float)luaL_optnumber(L, 6, 0);
-  return lundi_lua_return_tensor(L, lundi_sdpa(q, k, v, mask, causal, scale), op->name);
-}
+LB_OP(sdpa, LB_T(q); LB_T(k); LB_T(v); LB_T_OPT(mask); LB_BOOL_OPT(causal, 0);
+      LB_FLOAT_OPT(scale, 0); LB_RET_T(lundi_sdpa(q, k, v, mask, causal, scale)))
 
 /* cross_entropy(logits, target [, {ignore_index=-100, label_smoothing=0, mask=tensor}]). */
 static int cross_entropy(lua_State *L, const lundi_lua_op *op) {
@@ -82,49 +62,42 @@ static int cross_entropy(lua_State *L, const lundi_lua_op *op) {
 }
 
 /* rope(x [, base=10000 [, pos_offset=0]]). */
-static int rope(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  float base = (float)luaL_optnumber(L, 2, 10000);
-  lua_Integer off = luaL_optinteger(L, 3, 0);
-  return lundi_lua_return_tensor(L, lundi_rope(x, base, (int64_t)off), op->name);
-}
+LB_OP(rope, LB_T(x); LB_FLOAT_OPT(base, 10000); LB_INTEGER_OPT(off, 0);
+      LB_RET_T(lundi_rope(x, base, (int64_t)off)))
 
 /* dropout(x, p, rng [, training=true]). */
-static int dropout(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  float p = (float)luaL_checknumber(L, 2);
-  lundi_rng *rng = lundi_lua_check_rng(L, 3);
-  int training = lundi_lua_opt_bool(L, 4, 1);
-  return lundi_lua_return_tensor(L, lundi_dropout(x, p, training, rng), op->name);
-}
+LB_OP(dropout, LB_T(x); LB_FLOAT(p); LB_UD(lundi_rng *, rng, lundi_lua_check_rng);
+      LB_BOOL_OPT(training, 1); LB_RET_T(lundi_dropout(x, p, training, rng)))
 
 static const lundi_lua_op ops[] = {
-  {"exp", lundi_lua_call_T, .t = lundi_exp},
-  {"log", lundi_lua_call_T, .t = lundi_log},
-  {"sqrt", lundi_lua_call_T, .t = lundi_sqrt},
-  {"rsqrt", lundi_lua_call_T, .t = lundi_rsqrt},
-  {"abs", lundi_lua_call_T, .t = lundi_abs},
-  {"tanh", lundi_lua_call_T, .t = lundi_tanh},
-  {"sigmoid", lundi_lua_call_T, .t = lundi_sigmoid},
-  {"silu", lundi_lua_call_T, .t = lundi_silu},
-  {"mish", lundi_lua_call_T, .t = lundi_mish},
-  {"sum", reduce, .reduce = lundi_sum},
-  {"mean", reduce, .reduce = lundi_mean},
-  {"max", reduce, .reduce = lundi_max},
-  {"sum_to", lundi_lua_call_TS, .shape = lundi_sum_to},
-  {"matmul", lundi_lua_call_TT, .tt = lundi_matmul},
-  {"mse_loss", lundi_lua_call_TT, .tt = lundi_mse_loss},
-  {"softmax", softmax, .ti = lundi_softmax},
-  {"log_softmax", softmax, .ti = lundi_log_softmax},
-  {"gelu", .invoke = gelu},
-  {"clamp", .invoke = clamp},
-  {"where", .invoke = where},
-  {"linear", .invoke = linear},
-  {"sdpa", .invoke = sdpa},
-  {"cross_entropy", .invoke = cross_entropy},
-  {"rope", .invoke = rope},
-  {"dropout", .invoke = dropout},
-  {0},
+    {"exp", lundi_lua_call_T, .t = lundi_exp},
+    {"log", lundi_lua_call_T, .t = lundi_log},
+    {"sqrt", lundi_lua_call_T, .t = lundi_sqrt},
+    {"rsqrt", lundi_lua_call_T, .t = lundi_rsqrt},
+    {"abs", lundi_lua_call_T, .t = lundi_abs},
+    {"tanh", lundi_lua_call_T, .t = lundi_tanh},
+    {"sigmoid", lundi_lua_call_T, .t = lundi_sigmoid},
+    {"silu", lundi_lua_call_T, .t = lundi_silu},
+    {"mish", lundi_lua_call_T, .t = lundi_mish},
+    {"sum", reduce, .reduce = lundi_sum},
+    {"mean", reduce, .reduce = lundi_mean},
+    {"max", reduce, .reduce = lundi_max},
+    {"sum_to", lundi_lua_call_TS, .shape = lundi_sum_to},
+    {"matmul", lundi_lua_call_TT, .tt = lundi_matmul},
+    {"mse_loss", lundi_lua_call_TT, .tt = lundi_mse_loss},
+    {"softmax", softmax, .ti = lundi_softmax},
+    {"log_softmax", softmax, .ti = lundi_log_softmax},
+    {"gelu", .invoke = gelu},
+    {"clamp", .invoke = clamp},
+    {"where", .invoke = where},
+    {"linear", .invoke = linear},
+    {"sdpa", .invoke = sdpa},
+    {"cross_entropy", .invoke = cross_entropy},
+    {"rope", .invoke = rope},
+    {"dropout", .invoke = dropout},
+    {0},
 };
 
-void lundi_lua_open_tensor_ops(lua_State *L, int mod, int methods) { lundi_lua_set_ops(L, mod, methods, ops); }
+void lundi_lua_open_tensor_ops(lua_State *L, int mod, int methods) {
+  lundi_lua_set_ops(L, mod, methods, ops);
+}

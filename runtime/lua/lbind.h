@@ -1,0 +1,67 @@
+/* Bindings in a line or two. A binding reads its Lua arguments in order, calls C and
+ * pushes the result; these macros say only what differs from one binding to the next:
+ *
+ *   LB_FN(t_numel, LB_T(x); LB_RET_INT(lundi_numel(x)))
+ *   LB_OP(rms_norm, LB_T(x); LB_T_OPT(g); LB_FLOAT_OPT(eps, 1e-6);
+ *         LB_RET_T(lundi_rms_norm(x, g, eps)))
+ *
+ * LB_FN defines a lua_CFunction, LB_OP an invoker of a lundi_lua_op row (its messages name
+ * the row: op->name). Each LB_<type> declares a variable from the next argument with the
+ * checks and messages of the helpers it expands to (luaL_* and lundi_lua_*), so a wrong
+ * argument reads as it did by hand: "bad argument #2 to 'rms_norm' (...)". Errors from C
+ * come back as "<name>: <lundi message>". */
+#ifndef LUNDI_LUA_LBIND_H
+#define LUNDI_LUA_LBIND_H
+
+#include "lua_internal.h"
+
+#define LB_FN(fn, ...)                                                                             \
+  static int fn(lua_State *L) {                                                                    \
+    int lb_ = 0;                                                                                   \
+    (void)lb_;                                                                                     \
+    __VA_ARGS__;                                                                                   \
+  }
+#define LB_OP(fn, ...)                                                                             \
+  static int fn(lua_State *L, const lundi_lua_op *op) {                                           \
+    int lb_ = 0;                                                                                   \
+    (void)lb_;                                                                                     \
+    __VA_ARGS__;                                                                                   \
+  }
+
+/* The index of the argument the next LB_<type> reads; LB_SKIP passes one over. */
+#define LB_ARG (lb_ + 1)
+#define LB_SKIP() (void)++lb_
+
+/* ---- arguments ---- */
+#define LB_T(v) lundi_tensor *v = lundi_lua_check_tensor(L, ++lb_)
+#define LB_T_OPT(v) lundi_tensor *v = lundi_lua_opt_tensor(L, ++lb_) /* nil -> NULL */
+#define LB_INT(v) int v = lundi_lua_check_int(L, ++lb_)
+#define LB_INT_OPT(v, def) int v = lua_isnoneornil(L, ++lb_) ? (def) : lundi_lua_check_int(L, lb_)
+#define LB_INTEGER(v) lua_Integer v = luaL_checkinteger(L, ++lb_)
+#define LB_INTEGER_OPT(v, def) lua_Integer v = luaL_optinteger(L, ++lb_, def)
+#define LB_NUM(v) double v = luaL_checknumber(L, ++lb_)
+#define LB_NUM_OPT(v, def) double v = luaL_optnumber(L, ++lb_, def)
+#define LB_FLOAT(v) float v = (float)luaL_checknumber(L, ++lb_)
+#define LB_FLOAT_OPT(v, def) float v = (float)luaL_optnumber(L, ++lb_, def)
+#define LB_BOOL_OPT(v, def) int v = lundi_lua_opt_bool(L, ++lb_, def)
+#define LB_STR(v) const char *v = luaL_checkstring(L, ++lb_)
+#define LB_STR_OPT(v, def) const char *v = luaL_optstring(L, ++lb_, def)
+#define LB_LSTR(v, len)                                                                            \
+  size_t len;                                                                                      \
+  const char *v = luaL_checklstring(L, ++lb_, &len)
+/* A value of type type read by check(L, idx) (a userdata class's own checker). */
+#define LB_UD(type, v, check) type v = check(L, ++lb_)
+
+/* ---- results (each ends the binding) ---- */
+#define LB_RET_T(expr) return lundi_lua_return_tensor(L, (expr), op->name)
+#define LB_RET_T_AS(expr, name) return lundi_lua_return_tensor(L, (expr), name)
+#define LB_RET_INT(expr) return lua_pushinteger(L, (lua_Integer)(expr)), 1
+#define LB_RET_NUM(expr) return lua_pushnumber(L, (lua_Number)(expr)), 1
+#define LB_RET_BOOL(expr) return lua_pushboolean(L, (expr)), 1
+#define LB_RET_STR(expr) return lua_pushstring(L, (expr)), 1
+/* A lundi status: 0 returns nothing, anything else raises name's error. */
+#define LB_RET_OK(expr, name) return (expr) != 0 ? lundi_lua_error(L, name) : 0
+/* Like LB_RET_OK, returning argument 1 (methods that chain: m:train() returns m). */
+#define LB_RET_SELF(expr, name) return (expr) != 0 ? lundi_lua_error(L, name) : (lua_settop(L, 1), 1)
+
+#endif
