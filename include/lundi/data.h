@@ -64,6 +64,10 @@ int lundi_dataset_fields(const lundi_dataset *ds);
 int lundi_dataset_get(lundi_dataset *ds, const int32_t *idx, int64_t n, lundi_device *dev,
                       lundi_tensor **out);
 
+/* Every sample of ds, in order, into out[0..fields-1] (new tensors [N, ...]) on dev (NULL: where
+ * the source keeps its data). N is at most 2^31 - 1. ds stays the caller's. */
+int lundi_dataset_all(lundi_dataset *ds, lundi_device *dev, lundi_tensor **out);
+
 /* ---- the order of an epoch ---- */
 
 /* perm[i] = i, then, when rng is not NULL and n > 1, a Fisher-Yates pass driven by one draw
@@ -86,6 +90,9 @@ typedef struct lundi_loader lundi_loader;
 /* One epoch over ds (retained): the order is drawn here, so making one loader per epoch with
  * the same rng reshuffles every epoch, and the same seed gives the same batches. */
 lundi_loader *lundi_loader_new(lundi_dataset *ds, const lundi_loader_opts *opts);
+/* One epoch over tensors in memory: x [N, ...] and y [N, ...] or NULL, as
+ * lundi_dataset_from_tensors holds them, with the messages naming x, y and batch_size. */
+lundi_loader *lundi_loader_from_tensors(lundi_tensor *x, lundi_tensor *y, const lundi_loader_opts *opts);
 /* The next batch into out[0..fields-1] (new references) and its 0-based number into *index
  * (may be NULL). Returns 1 for a batch, 0 at the end of the epoch (out[] untouched), or a
  * negative status. */

@@ -68,6 +68,14 @@ int lundi_mnist_fetch(const char *from_tgz);
  * absent cache an error that says to run `lundi fetch mnist`. Returns 0 or a lundi_status. */
 int lundi_mnist_ensure(int allow_fetch, FILE *log);
 
+/* lundi_mnist_ensure, then lundi_mnist_load: one split on the CPU, fetched on first use. A
+ * split other than "train", "test", "all" (NULL: "all") fails before anything is fetched. */
+int lundi_mnist_open(const char *split, int allow_fetch, FILE *log, lundi_tensor **images,
+                     lundi_tensor **labels);
+/* Fetches (lundi_mnist_fetch(from_tgz)) when force is set, from_tgz is given, or the cache is
+ * not ready (lundi_mnist_check() != 1); otherwise does nothing. Returns 0 or a lundi_status. */
+int lundi_mnist_update(const char *from_tgz, int force);
+
 /* The cache in raw form. */
 typedef struct lundi_mnist {
   int32_t count, rows, cols, n_train;

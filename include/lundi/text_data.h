@@ -50,6 +50,10 @@ typedef struct lundi_task_opts {
 /* Fixed widths for a task: prompt characters (with the '=') and answer characters. */
 int lundi_task_widths(lundi_text_task task, const lundi_task_opts *opts, int *prompt_len,
                       int *answer_len);
+/* No task's widths pass these (add with 60 digits: prompt 122; sudoku9: answer 81), so
+ * buffers of LUNDI_TASK_PROMPT_MAX + 1 and LUNDI_TASK_ANSWER_MAX + 1 fit every task. */
+#define LUNDI_TASK_PROMPT_MAX 122
+#define LUNDI_TASK_ANSWER_MAX 81
 /* The pair for one seed, NUL-terminated into prompt/answer (buffers of at least width + 1).
  * The same (task, opts, seed) gives the same pair on every machine. */
 int lundi_task_generate(lundi_text_task task, const lundi_task_opts *opts, uint64_t seed,

