@@ -43,11 +43,8 @@ static int l_mnist(lua_State *L) {
     return luaL_argerror(L, 1,
                          "expected a table {split=\"train\"|\"test\"|\"all\"} or a split name");
   }
-  if (strcmp(split, "train") && strcmp(split, "test") && strcmp(split, "all"))
-    return luaL_error(L, "mnist: split '%s' is not one of \"train\", \"test\", \"all\"", split);
   lundi_tensor *images, *labels;
-  if (lundi_mnist_ensure(fetch, stderr) || lundi_mnist_load(split, &images, &labels))
-    return lundi_lua_error(L, "mnist");
+  if (lundi_mnist_open(split, fetch, stderr, &images, &labels)) return lundi_lua_error(L, "mnist");
   images = lundi_lua_placed(images);
   labels = lundi_lua_placed(labels);
   if (!images || !labels) {
@@ -71,9 +68,7 @@ static int l_mnist_fetch(lua_State *L) {
   } else if (!lua_isnoneornil(L, 1)) {
     return luaL_argerror(L, 1, "expected a table {from=FILE.tgz, force=false} or nothing");
   }
-  if (force || from || lundi_mnist_check() != 1) {
-    if (lundi_mnist_fetch(from)) return lundi_lua_error(L, "mnist_fetch");
-  }
+  if (lundi_mnist_update(from, force)) return lundi_lua_error(L, "mnist_fetch");
   return l_mnist_path(L);
 }
 
@@ -120,25 +115,12 @@ static int l_batches(lua_State *L) {
   } else if (!lua_isnoneornil(L, 5)) {
     return luaL_argerror(L, 5, "expected a table {drop_last=false} or nothing");
   }
-  /* The checks in Lua's words (x, y); the C calls check again. */
-  if (bs < 1) return luaL_error(L, "batches: batch_size must be >= 1, got %d", (int)bs);
-  if (lundi_ndim(x) < 1)
-    return luaL_error(L, "batches: x must have a batch dimension (got a 0-dim tensor)");
-  int64_t n = lundi_dim(x, 0);
-  if (y && (lundi_ndim(y) < 1 || lundi_dim(y, 0) != n))
-    return luaL_error(L, "batches: x has %I samples but y has %I; they must match", (lua_Integer)n,
-                      (lua_Integer)(lundi_ndim(y) < 1 ? 0 : lundi_dim(y, 0)));
-  if (n > INT32_MAX) return luaL_error(L, "batches: more than 2^31 samples");
   batch_iter *it = lua_newuserdatauv(L, sizeof *it, 0);
   memset(it, 0, sizeof *it);
   luaL_setmetatable(L, BATCH_ITER);
   it->has_y = y != NULL;
-  lundi_tensor *fields[2] = {x, y};
-  lundi_dataset *ds = lundi_dataset_from_tensors(y ? 2 : 1, fields);
-  if (!ds) return lundi_lua_error(L, "batches");
   lundi_loader_opts o = {.batch_size = bs, .rng = rng, .drop_last = drop_last};
-  it->ld = lundi_loader_new(ds, &o);
-  lundi_dataset_release(ds); /* the loader holds it */
+  it->ld = lundi_loader_from_tensors(x, y, &o);
   if (!it->ld) return lundi_lua_error(L, "batches");
   lua_pushcclosure(L, batch_next, 1);
   return 1;

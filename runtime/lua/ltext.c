@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lua_internal.h"
-#include "lundi/file.h"
+#include "lbind.h"
+#include "lua_tensor.h"
 #include "lundi/text_data.h"
 #include "lundi/tokenizer.h"
 
@@ -39,11 +39,12 @@ static lundi_tokenizer *check_tok(lua_State *L, int idx) {
   return u->tok;
 }
 
-static void push_tok(lua_State *L, lundi_tokenizer *tok, const char *fn) {
+static int push_tok(lua_State *L, lundi_tokenizer *tok, const char *fn) {
   if (!tok) lundi_lua_error(L, fn);
   tok_ud *u = lua_newuserdatauv(L, sizeof *u, 0);
   u->tok = tok;
   luaL_setmetatable(L, TOKENIZER);
+  return 1;
 }
 
 static int tok_gc(lua_State *L) {
@@ -53,19 +54,7 @@ static int tok_gc(lua_State *L) {
   return 0;
 }
 
-static int l_tokenizer(lua_State *L) {
-  const char *spec = luaL_checkstring(L, 1);
-  lundi_tokenizer *tok;
-  if (!strcmp(spec, "bytes")) {
-    tok = lundi_tokenizer_bytes();
-  } else if (!strcmp(spec, "gpt2")) {
-    tok = lundi_tokenizer_gpt2(NULL, NULL);
-  } else {
-    tok = lundi_tokenizer_load(spec);
-  }
-  push_tok(L, tok, "text.tokenizer");
-  return 1;
-}
+LB_FN(l_tokenizer, LB_STR(spec); return push_tok(L, lundi_tokenizer_open(spec), "text.tokenizer"))
 
 /* The strings of the array field key of the table at arg, as pointers and lengths anchored
  * by the table (which stays on the stack). */
@@ -93,63 +82,31 @@ static int l_train_bpe(lua_State *L) {
   static const char *const keys[] = {"texts", "files", "vocab_size", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lundi_lua_check_options(L, 1, "text.train_bpe", keys);
-  lua_Integer vocab = lundi_lua_opt_int_field(L, 1, "text.train_bpe", "vocab_size", 1000, 260, 1 << 20);
-  const char **texts;
-  size_t *lens;
-  int64_t n;
-  char **owned = NULL;
-  if (lundi_lua_get_field(L, 1, "files")) {
-    lua_pop(L, 1);
-    const char **paths;
-    size_t *plens;
-    n = string_array(L, 1, "files", &paths, &plens);
-    owned = lua_newuserdatauv(L, sizeof *owned * (size_t)(n ? n : 1), 0);
-    size_t *sizes = lua_newuserdatauv(L, sizeof *sizes * (size_t)(n ? n : 1), 0);
-    for (int64_t i = 0; i < n; i++) {
-      uint8_t *data = NULL;
-      size_t size = 0;
-      if (lundi_file_read_all(paths[i], &data, &size)) {
-        for (int64_t j = 0; j < i; j++) free(owned[j]);
-        return lundi_lua_error(L, "text.train_bpe");
-      }
-      owned[i] = (char *)data;
-      sizes[i] = size;
-    }
-    texts = (const char **)owned;
-    lens = sizes;
-  } else {
-    n = string_array(L, 1, "texts", &texts, &lens);
-  }
-  lundi_tokenizer *tok = lundi_tokenizer_train_bpe(texts, lens, n, (int)vocab);
-  for (int64_t i = 0; owned && i < n; i++) free(owned[i]);
-  push_tok(L, tok, "text.train_bpe");
-  return 1;
+  int vocab = (int)lundi_lua_opt_int_field(L, 1, "text.train_bpe", "vocab_size", 1000, 260, 1 << 20);
+  const char **s = NULL;
+  size_t *lens = NULL;
+  int files = lundi_lua_get_field(L, 1, "files") != LUA_TNIL;
+  lua_pop(L, 1);
+  int64_t n = string_array(L, 1, files ? "files" : "texts", &s, &lens);
+  return push_tok(L, files ? lundi_tokenizer_train_bpe_files(s, n, vocab) : lundi_tokenizer_train_bpe(s, lens, n, vocab),
+                  "text.train_bpe");
 }
 
-static int tok_encode(lua_State *L) {
-  lundi_tokenizer *tok = check_tok(L, 1);
-  size_t len;
-  const char *s = luaL_checklstring(L, 2, &len);
-  int32_t *ids;
-  int64_t n;
-  if (lundi_tokenizer_encode(tok, s, len, &ids, &n)) return lundi_lua_error(L, "encode");
-  int64_t shape[1] = {n};
-  lundi_tensor *t = lundi_from_i32(1, shape, ids);
-  free(ids);
-  if (!t) return lundi_lua_error(L, "encode");
-  lundi_lua_push_tensor(L, lundi_lua_placed(t), "encode");
-  return 1;
-}
+LB_FN(tok_encode, LB_UD(lundi_tokenizer *, tok, check_tok); LB_LSTR(s, len);
+      LB_RET_T_AS(lundi_lua_placed(lundi_tokenizer_encode_tensor(tok, s, len)), "encode"))
 
-/* ids as a tensor of any shape (read in row-major order; ids are small integers, exact in
- * f32), into a buffer anchored on the stack. */
-static int32_t *read_ids(lua_State *L, int idx, int64_t *n) {
-  lundi_tensor *t = lundi_lua_check_tensor(L, idx);
-  *n = lundi_numel(t);
-  float *f = lua_newuserdatauv(L, sizeof *f * (size_t)(*n ? *n : 1), 0);
+/* ids from a Lua array of integers, into a buffer anchored on the stack. */
+static int32_t *table_ids(lua_State *L, int idx, int64_t *n) {
+  *n = (int64_t)luaL_len(L, idx);
   int32_t *ids = lua_newuserdatauv(L, sizeof *ids * (size_t)(*n ? *n : 1), 0);
-  if (lundi_read_f32(t, f, *n)) return lundi_lua_error(L, "decode"), NULL;
-  for (int64_t i = 0; i < *n; i++) ids[i] = (int32_t)f[i];
+  for (int64_t i = 0; i < *n; i++) {
+    lua_geti(L, idx, i + 1);
+    int isint;
+    lua_Integer v = lua_tointegerx(L, -1, &isint);
+    if (!isint) return luaL_error(L, "decode: ids[%d] must be an integer", (int)i + 1), NULL;
+    ids[i] = (int32_t)v;
+    lua_pop(L, 1);
+  }
   return ids;
 }
 
@@ -161,47 +118,28 @@ static int tok_decode(lua_State *L) {
     lundi_lua_check_options(L, 3, "decode", keys);
     skip = lundi_lua_opt_bool_field(L, 3, "decode", "skip_special", 0);
   }
-  int64_t n;
-  int32_t *ids;
-  if (lua_istable(L, 2)) {
-    n = (int64_t)luaL_len(L, 2);
-    ids = lua_newuserdatauv(L, sizeof *ids * (size_t)(n ? n : 1), 0);
-    for (int64_t i = 0; i < n; i++) {
-      lua_geti(L, 2, i + 1);
-      int isint;
-      lua_Integer v = lua_tointegerx(L, -1, &isint);
-      if (!isint) return luaL_error(L, "decode: ids[%d] must be an integer", (int)i + 1);
-      ids[i] = (int32_t)v;
-      lua_pop(L, 1);
-    }
-  } else {
-    ids = read_ids(L, 2, &n);
-  }
   char *text;
   size_t len;
-  if (lundi_tokenizer_decode(tok, ids, n, skip, &text, &len)) return lundi_lua_error(L, "decode");
+  int rc;
+  if (lua_istable(L, 2)) {
+    int64_t n = 0;
+    const int32_t *ids = table_ids(L, 2, &n);
+    rc = lundi_tokenizer_decode(tok, ids, n, skip, &text, &len);
+  } else {
+    rc = lundi_tokenizer_decode_tensor(tok, lundi_lua_check_tensor(L, 2), skip, &text, &len);
+  }
+  if (rc) return lundi_lua_error(L, "decode");
   lua_pushlstring(L, text, len);
   free(text);
   return 1;
 }
 
-static int tok_vocab_size(lua_State *L) {
-  lua_pushinteger(L, lundi_tokenizer_vocab_size(check_tok(L, 1)));
-  return 1;
-}
+LB_FN(tok_vocab_size, LB_UD(lundi_tokenizer *, tok, check_tok); LB_RET_INT(lundi_tokenizer_vocab_size(tok)))
+LB_FN(tok_kind, LB_UD(lundi_tokenizer *, tok, check_tok); LB_RET_STR(lundi_tokenizer_kind(tok)))
 
-static int tok_kind(lua_State *L) {
-  lua_pushstring(L, lundi_tokenizer_kind(check_tok(L, 1)));
-  return 1;
-}
-
-static int tok_special(lua_State *L) {
-  lundi_tokenizer *tok = check_tok(L, 1);
-  static const char *const names[] = {"mask", "eos", "pad", "bos", NULL};
-  int which = luaL_checkoption(L, 2, NULL, names);
-  lua_pushinteger(L, lundi_tokenizer_special(tok, (lundi_special_token)which));
-  return 1;
-}
+static const char *const special_names[] = {"mask", "eos", "pad", "bos", NULL};
+LB_FN(tok_special, LB_UD(lundi_tokenizer *, tok, check_tok);
+      LB_RET_INT(lundi_tokenizer_special(tok, (lundi_special_token)luaL_checkoption(L, LB_ARG, NULL, special_names))))
 
 static int tok_piece(lua_State *L) {
   lundi_tokenizer *tok = check_tok(L, 1);
@@ -214,10 +152,7 @@ static int tok_piece(lua_State *L) {
   return 1;
 }
 
-static int tok_save(lua_State *L) {
-  if (lundi_tokenizer_save(check_tok(L, 1), luaL_checkstring(L, 2))) return lundi_lua_error(L, "save");
-  return 0;
-}
+LB_FN(tok_save, LB_UD(lundi_tokenizer *, tok, check_tok); LB_STR(path); LB_RET_OK(lundi_tokenizer_save(tok, path), "save"))
 
 static int tok_tostring(lua_State *L) {
   lundi_tokenizer *tok = check_tok(L, 1);
@@ -252,54 +187,40 @@ static int l_task(lua_State *L) {
   return 1;
 }
 
-/* Buffers for a prompt and an answer of this task, anchored on the stack. */
-static void task_buffers(lua_State *L, task_ud *u, char **prompt, char **answer) {
-  int pl = 0, al = 0;
-  lundi_task_widths(u->task, &u->opts, &pl, &al);
-  *prompt = lua_newuserdatauv(L, (size_t)pl + 1, 0);
-  *answer = lua_newuserdatauv(L, (size_t)al + 1, 0);
-}
+/* Prompt and answer buffers wide enough for every task (lundi/text_data.h). */
+typedef struct task_text {
+  char prompt[LUNDI_TASK_PROMPT_MAX + 1], answer[LUNDI_TASK_ANSWER_MAX + 1];
+} task_text;
 
 static int task_generate(lua_State *L) {
   task_ud *u = check_task(L, 1);
   lua_Integer seed = luaL_checkinteger(L, 2);
-  char *p, *a;
-  task_buffers(L, u, &p, &a);
-  if (lundi_task_generate(u->task, &u->opts, (uint64_t)seed, p, a)) return lundi_lua_error(L, "generate");
-  lua_pushstring(L, p);
-  lua_pushstring(L, a);
+  task_text b;
+  if (lundi_task_generate(u->task, &u->opts, (uint64_t)seed, b.prompt, b.answer)) return lundi_lua_error(L, "generate");
+  lua_pushstring(L, b.prompt);
+  lua_pushstring(L, b.answer);
   return 2;
 }
 
-static int task_prompt(lua_State *L) {
-  task_ud *u = check_task(L, 1);
-  const char *line = luaL_checkstring(L, 2);
-  char *p, *a;
-  task_buffers(L, u, &p, &a);
-  if (lundi_task_prompt(u->task, &u->opts, line, p)) return lundi_lua_error(L, "prompt");
-  lua_pushstring(L, p);
-  return 1;
-}
+LB_FN(task_prompt, LB_UD(task_ud *, u, check_task); LB_STR(line); task_text b;
+      if (lundi_task_prompt(u->task, &u->opts, line, b.prompt)) return lundi_lua_error(L, "prompt");
+      LB_RET_STR(b.prompt))
 
 static int task_solve(lua_State *L) {
   task_ud *u = check_task(L, 1);
   const char *prompt = luaL_checkstring(L, 2);
-  char *p, *a;
-  task_buffers(L, u, &p, &a);
+  task_text b;
   int n = 0;
-  if (lundi_task_solve(u->task, &u->opts, prompt, a, &n)) return lundi_lua_error(L, "solve");
-  lua_pushstring(L, a);
+  if (lundi_task_solve(u->task, &u->opts, prompt, b.answer, &n)) return lundi_lua_error(L, "solve");
+  lua_pushstring(L, b.answer);
   lua_pushinteger(L, n);
   return 2;
 }
 
-static int task_check(lua_State *L) {
-  task_ud *u = check_task(L, 1);
-  int ok = lundi_task_check(u->task, &u->opts, luaL_checkstring(L, 2), luaL_checkstring(L, 3));
-  if (ok < 0) return lundi_lua_error(L, "check");
-  lua_pushboolean(L, ok);
-  return 1;
-}
+LB_FN(task_check, LB_UD(task_ud *, u, check_task); LB_STR(prompt); LB_STR(answer);
+      int ok = lundi_task_check(u->task, &u->opts, prompt, answer);
+      if (ok < 0) return lundi_lua_error(L, "check");
+      LB_RET_BOOL(ok))
 
 static int task_widths(lua_State *L) {
   task_ud *u = check_task(L, 1);
@@ -310,28 +231,13 @@ static int task_widths(lua_State *L) {
   return 2;
 }
 
-static int task_name(lua_State *L) {
-  lua_pushstring(L, lundi_text_task_name(check_task(L, 1)->task));
-  return 1;
-}
+LB_FN(task_name, LB_UD(task_ud *, u, check_task); LB_RET_STR(lundi_text_task_name(u->task)))
 
-/* Every sample of ds as its two fields, pushed (on lundi.device()). */
+/* Every sample of ds (released here) as its two fields, pushed (on lundi.device()). */
 static int push_dataset(lua_State *L, lundi_dataset *ds, const char *fn) {
   if (!ds) return lundi_lua_error(L, fn);
-  int64_t n = lundi_dataset_count(ds);
-  if (n < 0 || n > INT32_MAX) {
-    lundi_dataset_release(ds);
-    return luaL_error(L, "%s: the dataset has %I samples", fn, (lua_Integer)n);
-  }
-  int32_t *idx = malloc(sizeof *idx * (size_t)(n ? n : 1));
-  if (!idx) {
-    lundi_dataset_release(ds);
-    return luaL_error(L, "%s: out of memory", fn);
-  }
-  for (int64_t i = 0; i < n; i++) idx[i] = (int32_t)i;
   lundi_tensor *out[2] = {NULL, NULL};
-  int rc = lundi_dataset_get(ds, idx, n, NULL, out);
-  free(idx);
+  int rc = lundi_dataset_all(ds, NULL, out);
   lundi_dataset_release(ds);
   if (rc) return lundi_lua_error(L, fn);
   lundi_lua_push_tensor(L, lundi_lua_placed(out[0]), fn);

@@ -3,27 +3,22 @@
  *     -> nll, se (arrays, nats per row): the masked-diffusion model's Monte-Carlo bound
  *   lundi.text.ar_nll(den, tokens, prompt_len) -> nll (array): a causal model's exact NLL
  * tokens i32 [N, L]; prompt_len i32 [N] or nil (each row's given prefix). */
-#include <stdlib.h>
+#include <string.h>
 
 #include "lplugin.h"
 #include "lua_rng.h"
 #include "lundi/likelihood.h"
+#include "lundi/tokenizer.h"
 
 /* The prompt lengths at idx (a tensor of n entries, or nil: zeros), anchored on the stack. */
 static int32_t *prompt_lens(lua_State *L, int idx, int64_t n, const char *fn) {
   int32_t *p = lua_newuserdatauv(L, sizeof *p * (size_t)(n ? n : 1), 0);
-  if (lua_isnoneornil(L, idx)) {
-    for (int64_t i = 0; i < n; i++) p[i] = 0;
-    return p;
-  }
+  if (lua_isnoneornil(L, idx)) return memset(p, 0, sizeof *p * (size_t)n);
   lundi_tensor *t = lundi_lua_check_tensor(L, idx);
   if (lundi_numel(t) != n)
     return luaL_error(L, "%s: prompt_len has %I entries, tokens has %I rows", fn, (lua_Integer)lundi_numel(t),
                       (lua_Integer)n), NULL;
-  float *f = lua_newuserdatauv(L, sizeof *f * (size_t)(n ? n : 1), 0);
-  if (lundi_read_f32(t, f, n)) return lundi_lua_error(L, fn), NULL;
-  lua_pop(L, 1);
-  for (int64_t i = 0; i < n; i++) p[i] = (int32_t)f[i];
+  if (lundi_ids_from_tensor(t, p, n)) return lundi_lua_error(L, fn), NULL;
   return p;
 }
 
