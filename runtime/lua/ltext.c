@@ -82,13 +82,16 @@ static int l_train_bpe(lua_State *L) {
   static const char *const keys[] = {"texts", "files", "vocab_size", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lundi_lua_check_options(L, 1, "text.train_bpe", keys);
-  int vocab = (int)lundi_lua_opt_int_field(L, 1, "text.train_bpe", "vocab_size", 1000, 260, 1 << 20);
+  int vocab =
+      (int)lundi_lua_opt_int_field(L, 1, "text.train_bpe", "vocab_size", 1000, 260, 1 << 20);
   const char **s = NULL;
   size_t *lens = NULL;
   int files = lundi_lua_get_field(L, 1, "files") != LUA_TNIL;
   lua_pop(L, 1);
   int64_t n = string_array(L, 1, files ? "files" : "texts", &s, &lens);
-  return push_tok(L, files ? lundi_tokenizer_train_bpe_files(s, n, vocab) : lundi_tokenizer_train_bpe(s, lens, n, vocab),
+  return push_tok(L,
+                  files ? lundi_tokenizer_train_bpe_files(s, n, vocab)
+                        : lundi_tokenizer_train_bpe(s, lens, n, vocab),
                   "text.train_bpe");
 }
 
@@ -134,12 +137,14 @@ static int tok_decode(lua_State *L) {
   return 1;
 }
 
-LB_FN(tok_vocab_size, LB_UD(lundi_tokenizer *, tok, check_tok); LB_RET_INT(lundi_tokenizer_vocab_size(tok)))
+LB_FN(tok_vocab_size, LB_UD(lundi_tokenizer *, tok, check_tok);
+      LB_RET_INT(lundi_tokenizer_vocab_size(tok)))
 LB_FN(tok_kind, LB_UD(lundi_tokenizer *, tok, check_tok); LB_RET_STR(lundi_tokenizer_kind(tok)))
 
 static const char *const special_names[] = {"mask", "eos", "pad", "bos", NULL};
 LB_FN(tok_special, LB_UD(lundi_tokenizer *, tok, check_tok);
-      LB_RET_INT(lundi_tokenizer_special(tok, (lundi_special_token)luaL_checkoption(L, LB_ARG, NULL, special_names))))
+      int which = luaL_checkoption(L, LB_ARG, NULL, special_names);
+      LB_RET_INT(lundi_tokenizer_special(tok, (lundi_special_token)which)))
 
 static int tok_piece(lua_State *L) {
   lundi_tokenizer *tok = check_tok(L, 1);
@@ -152,7 +157,8 @@ static int tok_piece(lua_State *L) {
   return 1;
 }
 
-LB_FN(tok_save, LB_UD(lundi_tokenizer *, tok, check_tok); LB_STR(path); LB_RET_OK(lundi_tokenizer_save(tok, path), "save"))
+LB_FN(tok_save, LB_UD(lundi_tokenizer *, tok, check_tok); LB_STR(path);
+      LB_RET_OK(lundi_tokenizer_save(tok, path), "save"))
 
 static int tok_tostring(lua_State *L) {
   lundi_tokenizer *tok = check_tok(L, 1);
@@ -196,7 +202,8 @@ static int task_generate(lua_State *L) {
   task_ud *u = check_task(L, 1);
   lua_Integer seed = luaL_checkinteger(L, 2);
   task_text b;
-  if (lundi_task_generate(u->task, &u->opts, (uint64_t)seed, b.prompt, b.answer)) return lundi_lua_error(L, "generate");
+  if (lundi_task_generate(u->task, &u->opts, (uint64_t)seed, b.prompt, b.answer))
+    return lundi_lua_error(L, "generate");
   lua_pushstring(L, b.prompt);
   lua_pushstring(L, b.answer);
   return 2;

@@ -23,7 +23,8 @@ int lundi_ids_from_tensor(const lundi_tensor *t, int32_t *ids, int64_t n) {
                       (long long)lundi_numel(t), (long long)n);
   /* Read through f32 whatever the dtype: ids are small integers, exact in f32. */
   float *f = malloc(sizeof *f * (size_t)(n ? n : 1));
-  if (!f) return lundi__err(LUNDI_ENOMEM, "ids_from_tensor: out of memory for %lld ids", (long long)n);
+  if (!f)
+    return lundi__err(LUNDI_ENOMEM, "ids_from_tensor: out of memory for %lld ids", (long long)n);
   int rc = lundi_read_f32(t, f, n);
   for (int64_t i = 0; !rc && i < n; i++) ids[i] = (int32_t)f[i];
   free(f);
@@ -35,7 +36,8 @@ int lundi_tokenizer_decode_tensor(const lundi_tokenizer *tok, const lundi_tensor
   if (!ids) return lundi__err(LUNDI_EINVAL, "tokenizer_decode: ids is NULL");
   int64_t n = lundi_numel(ids);
   int32_t *buf = malloc(sizeof *buf * (size_t)(n ? n : 1));
-  if (!buf) return lundi__err(LUNDI_ENOMEM, "tokenizer_decode: out of memory for %lld ids", (long long)n);
+  if (!buf)
+    return lundi__err(LUNDI_ENOMEM, "tokenizer_decode: out of memory for %lld ids", (long long)n);
   int rc = lundi_ids_from_tensor(ids, buf, n);
   if (!rc) rc = lundi_tokenizer_decode(tok, buf, n, skip_special, text, len);
   free(buf);
