@@ -123,17 +123,25 @@ static void loader_from_tensors_batches(void) {
   lundi_release(y);
 }
 
+/* The call fails with exactly msg (the Lua module adds only its "batches: " prefix). */
+#define CHECK_MSG(expr, msg)                                                                       \
+  do {                                                                                             \
+    lundi_clear_error();                                                                           \
+    CHECK((expr) == NULL);                                                                         \
+    CHECK(!strcmp(lundi_last_error(), msg));                                                       \
+  } while (0)
+
 static void loader_from_tensors_errors(void) {
   lundi_tensor *x = i32_range(5, 1), *y4 = i32_range(4, 1), *s = lundi_scalar(1.0f);
   lundi_loader_opts o = {.batch_size = 0};
-  CHECK_ERR(lundi_loader_from_tensors(x, NULL, &o), "batch_size must be >= 1, got 0");
+  CHECK_MSG(lundi_loader_from_tensors(x, NULL, &o), "batch_size must be >= 1, got 0");
   o.batch_size = 2;
-  CHECK_ERR(lundi_loader_from_tensors(s, NULL, &o),
+  CHECK_MSG(lundi_loader_from_tensors(s, NULL, &o),
             "x must have a batch dimension (got a 0-dim tensor)");
-  CHECK_ERR(lundi_loader_from_tensors(x, y4, &o), "x has 5 samples but y has 4; they must match");
-  CHECK_ERR(lundi_loader_from_tensors(x, s, &o), "x has 5 samples but y has 0; they must match");
-  CHECK_ERR(lundi_loader_from_tensors(NULL, NULL, &o), "x and opts must not be NULL");
-  CHECK_ERR(lundi_loader_from_tensors(x, NULL, NULL), "x and opts must not be NULL");
+  CHECK_MSG(lundi_loader_from_tensors(x, y4, &o), "x has 5 samples but y has 4; they must match");
+  CHECK_MSG(lundi_loader_from_tensors(x, s, &o), "x has 5 samples but y has 0; they must match");
+  CHECK_MSG(lundi_loader_from_tensors(NULL, NULL, &o), "x and opts must not be NULL");
+  CHECK_MSG(lundi_loader_from_tensors(x, NULL, NULL), "x and opts must not be NULL");
   lundi_release(x);
   lundi_release(y4);
   lundi_release(s);
