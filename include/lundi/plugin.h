@@ -58,6 +58,11 @@ typedef struct lundi_param_spec {
   const char *choices;       /* CHOICE only: "linear|scaled_linear|cosine" */
   const char *help;          /* one line */
 } lundi_param_spec;
+/* Whether s is an INT or FLOAT parameter with a range (not min == max == 0). */
+int lundi_param_has_range(const lundi_param_spec *s);
+/* Choice i (0-based) of a CHOICE parameter: its start in s->choices, *len bytes long (not
+ * terminated); NULL past the last one. */
+const char *lundi_param_choice(const lundi_param_spec *s, int i, size_t *len);
 
 /* A set of values checked against a schema. Setters refuse unknown keys (the message lists
  * the valid ones), wrong types and out-of-range values, and leave the old value in place. */
@@ -152,6 +157,13 @@ typedef struct lundi_sample_request {
  * prompts (when given) without NULL entries. lundi_sampler_sample() runs it before any sampler
  * sees a request, so samplers need not repeat it. */
 int lundi_sample_request_check(const lundi_sample_request *req);
+/* Sets the sizes of req from a request as a script gives it (lundi's Lua table), before the
+ * shape and prompts are read: batch clamped into an int (the check above refuses < 1), ndim
+ * entries of shape (more than LUNDI_MAX_DIMS - 1 refused here), strength when given (not
+ * NULL; 0 is refused: scripts say nil for the sampler's default) and n_prompts prompts (-1:
+ * none), which must match the batch. */
+int lundi_sample_request_sizes(lundi_sample_request *req, int64_t batch, int64_t ndim,
+                               const double *strength, int64_t n_prompts);
 
 typedef struct lundi_sampler_api {
   LUNDI_SAMPLER_API(LUNDI_API_FIELD, void *self)
@@ -224,6 +236,8 @@ const lundi_plugin *lundi_registry_find(const lundi_registry *r, lundi_plugin_ki
 /* The registered (deep-copied) descriptor, and where it came from. */
 const lundi_plugin_desc *lundi_plugin_info(const lundi_plugin *p);
 const char *lundi_plugin_origin(const lundi_plugin *p);
+/* How messages name it: "scheduler 'ddpm'". */
+const char *lundi_plugin_owner(const lundi_plugin *p);
 /* Fresh params at their defaults, owned by the caller. */
 lundi_params *lundi_plugin_params(const lundi_plugin *p);
 
