@@ -148,6 +148,7 @@ static void registration_and_listing(void) {
   CHECK(p0 && strcmp(lundi_plugin_info(p0)->params[0].default_value, "1000") == 0);
   CHECK(p0 && strcmp(lundi_plugin_origin(p0), "builtin") == 0);
   CHECK(p1 && strcmp(lundi_plugin_origin(p1), "script.lua:3") == 0);
+  CHECK(p1 && strcmp(lundi_plugin_owner(p1), "sampler 'image'") == 0); /* how messages name it */
   CHECK(p1 && strcmp(lundi_plugin_info(p1)->version, "") == 0); /* NULL strings become "" */
   CHECK(lundi_registry_at(r, 2) == NULL);
   CHECK(lundi_registry_find(r, LUNDI_SCHEDULER, "toy") == p0);
