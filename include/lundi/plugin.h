@@ -251,6 +251,9 @@ lundi_instance *lundi_instance_create(lundi_registry *r, lundi_plugin_kind k, co
 void lundi_instance_free(lundi_instance *inst); /* NULL is fine */
 const lundi_plugin *lundi_instance_plugin(const lundi_instance *inst);
 const lundi_params *lundi_instance_params(const lundi_instance *inst);
+/* "scheduler ddpm 1.0.0 {steps=10, mode=\"fancy\"}": kind, name, version and the current
+ * params (strings quoted). NULL with the error set when out of memory; free() the result. */
+char *lundi_instance_describe(const lundi_instance *inst);
 void *lundi_instance_self(lundi_instance *inst);
 
 /* Checked calls: each verifies the instance's kind and that the function exists, fills in
@@ -274,6 +277,9 @@ int lundi_conditioner_encode_text(lundi_instance *c, const char *const *prompts,
 int lundi_conditioner_null(lundi_instance *c, int n, lundi_cond *out);
 lundi_tensor *lundi_sampler_sample(lundi_instance *s, const lundi_pipeline_parts *parts,
                                    const lundi_sample_request *req);
+/* "pipeline {scheduler=ddpm, denoiser=unet, sampler=image}": the names of the parts given
+ * (sampler may be NULL), in that order. NULL when out of memory; free() the result. */
+char *lundi_pipeline_describe(const lundi_pipeline_parts *parts, const lundi_instance *sampler);
 
 /* ---- shared-object entry point ----
  * In the plugin's source: static int my_init(lundi_registry *r) { return lundi_register(r,

@@ -1,5 +1,6 @@
 /* lundi.pipeline{...}: a "lundi.Pipeline" userdata holding its four parts (Plugin userdata)
  * as user values, and the sample-request conversion shared with Plugin:sample. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "lplugin.h"
@@ -244,20 +245,12 @@ static int pipe_index(lua_State *L) {
 
 static int pipe_tostring(lua_State *L) {
   check_pipe(L);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "pipeline {");
-  int first = 1;
-  for (int k = 0; k < 4; k++) {
-    lundi_instance *inst = pipe_part(L, 1, k);
-    if (!inst) continue;
-    lua_pushfstring(L, "%s%s=%s", first ? "" : ", ", part_names[k],
-                    lundi_plugin_info(lundi_instance_plugin(inst))->name);
-    luaL_addvalue(&b);
-    first = 0;
-  }
-  luaL_addchar(&b, '}');
-  luaL_pushresult(&b);
+  lundi_pipeline_parts parts;
+  lpipe_check_parts(L, 1, &parts);
+  char *text = lundi_pipeline_describe(&parts, pipe_part(L, 1, 3));
+  if (!text) return lundi_lua_error(L, "tostring");
+  lua_pushstring(L, text);
+  free(text);
   return 1;
 }
 

@@ -9,7 +9,6 @@
 #include "lua_module.h"
 #include "lua_rng.h"
 #include "plugin/api_each.h"
-#include "plugin/spec_text.h"
 
 /* ---- the userdata ---- */
 
@@ -110,11 +109,10 @@ static int plug_tostring(lua_State *L) {
     lua_pushliteral(L, "plugin (released)");
     return 1;
   }
-  const lundi_plugin_desc *d = lundi_plugin_info(lundi_instance_plugin(u->inst));
-  char *brief = lundi__params_brief(lundi_instance_params(u->inst));
-  if (!brief) return lundi_lua_error(L, "tostring");
-  lua_pushfstring(L, "%s %s %s {%s}", lundi_plugin_kind_name(d->kind), d->name, d->version, brief);
-  free(brief);
+  char *text = lundi_instance_describe(u->inst);
+  if (!text) return lundi_lua_error(L, "tostring");
+  lua_pushstring(L, text);
+  free(text);
   return 1;
 }
 

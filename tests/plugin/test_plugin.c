@@ -383,6 +383,20 @@ static void instances(void) {
   CHECK(lundi_scheduler_num_train_timesteps(s) == 50);
   CHECK(lundi_params_int(lundi_instance_params(s), "num_train_timesteps") == 50);
   CHECK(lundi_instance_plugin(s) == toy_p && lundi_instance_self(s) != NULL);
+  /* lundi_instance_describe and lundi_pipeline_describe (describe.c): their text. */
+  char *text = lundi_instance_describe(s);
+  const char *want = "scheduler toy 0.1 {num_train_timesteps=50, beta_start=0.0001, beta_schedule=\"linear\", "
+                     "clip_sample=true, label=\"say \"hi\"\\\"}";
+  CHECK(text && strcmp(text, want) == 0);
+  free(text);
+  lundi_instance *smp = lundi_instance_create(r, LUNDI_SAMPLER, "image", NULL);
+  text = lundi_pipeline_describe(&(lundi_pipeline_parts){.scheduler = s}, smp);
+  CHECK(text && strcmp(text, "pipeline {scheduler=toy, sampler=image}") == 0);
+  free(text);
+  text = lundi_pipeline_describe(&(lundi_pipeline_parts){0}, NULL);
+  CHECK(text && strcmp(text, "pipeline {}") == 0);
+  free(text);
+  lundi_instance_free(smp);
   /* Params of another plugin are refused. */
   lundi_params *other = lundi_params_new("sampler 'image'", toy_params, N_TOY_PARAMS);
   CHECK_ERR(lundi_instance_new(toy_p, other), "scheduler 'toy': the parameters given belong to sampler 'image'");
