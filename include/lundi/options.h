@@ -52,6 +52,10 @@ int lundi_options_given(const char *owner, const lundi_opt_spec *specs, int n, c
  * "string"), as a DEFAULTS entry {default, help, type = T} asks; refuses an unknown name and a
  * default not of that type (an integer default may be a "number"). */
 int lundi_options_force_type(const char *owner, lundi_opt_spec *spec, const char *type);
+/* Sorts specs by name: the order of the help text when the table they came from has none. */
+void lundi_options_sort(lundi_opt_spec *specs, int n);
+/* Whether one of specs is named "help": then --help is the script's own option, not the help. */
+int lundi_options_own_help(const lundi_opt_spec *specs, int n);
 /* Help text for specs in the order given: a usage line naming owner, about (may be NULL), and
  * one "--name=default  help" entry each. NULL when out of memory; free() the result. */
 char *lundi_options_help(const char *owner, const char *about, const lundi_opt_spec *specs, int n);

@@ -31,10 +31,6 @@ static int raise(lua_State *L) {
   return lua_error(L);
 }
 
-static int by_name(const void *a, const void *b) {
-  return strcmp(((const lundi_opt_spec *)a)->name, ((const lundi_opt_spec *)b)->name);
-}
-
 /* Reads entry key = value of DEFAULTS (value on top) into *s; strings stay anchored by DEFAULTS. */
 static void read_spec(lua_State *L, const char *owner, lundi_opt_spec *s) {
   int e = lua_gettop(L), d = e;
@@ -90,11 +86,8 @@ static int l_options(lua_State *L) {
     lua_pop(L, 1);
     k++;
   }
-  qsort(specs, (size_t)n, sizeof *specs, by_name); /* the listing order; pairs() has none */
-
-  int has_help_key = 0;
-  for (int i = 0; i < n; i++) has_help_key |= !strcmp(specs[i].name, "help");
-  if (!has_help_key && lua_istable(L, 2) && lua_getfield(L, 2, "help") == LUA_TBOOLEAN && lua_toboolean(L, -1)) {
+  lundi_options_sort(specs, n); /* the listing order; pairs() has none */
+  if (!lundi_options_own_help(specs, n) && lua_istable(L, 2) && lua_getfield(L, 2, "help") == LUA_TBOOLEAN && lua_toboolean(L, -1)) {
     char *text = lundi_options_help(owner, about, specs, n);
     if (!text) return lundi_lua_error(L, "lundi.options");
     fputs(text, stdout);

@@ -164,6 +164,20 @@ int lundi_options_force_type(const char *owner, lundi_opt_spec *spec, const char
   return 0;
 }
 
+static int by_name(const void *a, const void *b) {
+  return strcmp(((const lundi_opt_spec *)a)->name, ((const lundi_opt_spec *)b)->name);
+}
+
+void lundi_options_sort(lundi_opt_spec *specs, int n) {
+  if (n > 1) qsort(specs, (size_t)n, sizeof *specs, by_name);
+}
+
+int lundi_options_own_help(const lundi_opt_spec *specs, int n) {
+  for (int i = 0; i < n; i++)
+    if (!strcmp(specs[i].name, "help")) return 1;
+  return 0;
+}
+
 char *lundi_options_help(const char *owner, const char *about, const lundi_opt_spec *specs, int n) {
   lundi__strbuf t = {0};
   lundi__strbuf_printf(&t, "usage: lundi run %s [--key=value ...]\n", owner);

@@ -96,8 +96,22 @@ static void test_given(void) {
             "t.lua: --steps must be a number, got 'many' (--steps takes an integer)");
 }
 
+/* lundi_options_sort and lundi_options_own_help: the listing order, and who owns --help. */
+static void test_sort(void) {
+  lundi_opt_spec specs[N];
+  memcpy(specs, SPECS, sizeof specs);
+  lundi_options_sort(specs, N);
+  CHECK(!strcmp(specs[0].name, "eval") && !strcmp(specs[1].name, "lr") && !strcmp(specs[2].name, "out_dir") &&
+        !strcmp(specs[3].name, "steps"));
+  CHECK(!lundi_options_own_help(specs, N));
+  specs[1].name = "help";
+  CHECK(lundi_options_own_help(specs, N));
+  lundi_options_sort(specs, 0); /* nothing to do */
+}
+
 static const test_case TESTS[] = {{"options_convert", test_convert},
                                   {"options_given", test_given},
+                                  {"options_sort", test_sort},
                                   {"options_find", test_find},
                                   {"options_help", test_help},
                                   {"options_force_type", test_force_type}};
