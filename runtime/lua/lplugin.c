@@ -1,7 +1,6 @@
 /* lundi.scheduler / denoiser / conditioner / sampler: plugin instances as "lundi.Plugin"
  * userdata whose methods are the checked call wrappers of plugin.h, and lundi.plugins().
  * Step indices stay 0-based (see lplugin.h). */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
