@@ -42,10 +42,20 @@ int lundi_options_find(const char *owner, const lundi_opt_spec *specs, int n, co
  * A STRING result made from a number or boolean is written to buf (Lua's tostring form). */
 int lundi_options_convert(const char *owner, const lundi_opt_spec *spec, const lundi_opt_value *given,
                           lundi_opt_value *out, char *buf, size_t cap);
+/* A key = value a script gave: the index of key (lundi_options_find) with given converted into
+ * *out (lundi_options_convert), else -1 with the error set. given NULL: a value of no option
+ * type, got naming it ("<owner>: --steps must be a integer, got a table"). */
+int lundi_options_given(const char *owner, const lundi_opt_spec *specs, int n, const char *key,
+                        const lundi_opt_value *given, const char *got, lundi_opt_value *out, char *buf,
+                        size_t cap);
 /* Gives spec (its default already read) the type named type ("integer", "number", "boolean",
  * "string"), as a DEFAULTS entry {default, help, type = T} asks; refuses an unknown name and a
  * default not of that type (an integer default may be a "number"). */
 int lundi_options_force_type(const char *owner, lundi_opt_spec *spec, const char *type);
+/* Sorts specs by name: the order of the help text when the table they came from has none. */
+void lundi_options_sort(lundi_opt_spec *specs, int n);
+/* Whether one of specs is named "help": then --help is the script's own option, not the help. */
+int lundi_options_own_help(const lundi_opt_spec *specs, int n);
 /* Help text for specs in the order given: a usage line naming owner, about (may be NULL), and
  * one "--name=default  help" entry each. NULL when out of memory; free() the result. */
 char *lundi_options_help(const char *owner, const char *about, const lundi_opt_spec *specs, int n);

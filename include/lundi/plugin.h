@@ -58,6 +58,11 @@ typedef struct lundi_param_spec {
   const char *choices;       /* CHOICE only: "linear|scaled_linear|cosine" */
   const char *help;          /* one line */
 } lundi_param_spec;
+/* Whether s is an INT or FLOAT parameter with a range (not min == max == 0). */
+int lundi_param_has_range(const lundi_param_spec *s);
+/* Choice i (0-based) of a CHOICE parameter: its start in s->choices, *len bytes long (not
+ * terminated); NULL past the last one. */
+const char *lundi_param_choice(const lundi_param_spec *s, int i, size_t *len);
 
 /* A set of values checked against a schema. Setters refuse unknown keys (the message lists
  * the valid ones), wrong types and out-of-range values, and leave the old value in place. */
@@ -152,6 +157,13 @@ typedef struct lundi_sample_request {
  * prompts (when given) without NULL entries. lundi_sampler_sample() runs it before any sampler
  * sees a request, so samplers need not repeat it. */
 int lundi_sample_request_check(const lundi_sample_request *req);
+/* Sets the sizes of req from a request as a script gives it (lundi's Lua table), before the
+ * shape and prompts are read: batch clamped into an int (the check above refuses < 1), ndim
+ * entries of shape (more than LUNDI_MAX_DIMS - 1 refused here), strength when given (not
+ * NULL; 0 is refused: scripts say nil for the sampler's default) and n_prompts prompts (-1:
+ * none), which must match the batch. */
+int lundi_sample_request_sizes(lundi_sample_request *req, int64_t batch, int64_t ndim,
+                               const double *strength, int64_t n_prompts);
 
 typedef struct lundi_sampler_api {
   LUNDI_SAMPLER_API(LUNDI_API_FIELD, void *self)
@@ -224,6 +236,8 @@ const lundi_plugin *lundi_registry_find(const lundi_registry *r, lundi_plugin_ki
 /* The registered (deep-copied) descriptor, and where it came from. */
 const lundi_plugin_desc *lundi_plugin_info(const lundi_plugin *p);
 const char *lundi_plugin_origin(const lundi_plugin *p);
+/* How messages name it: "scheduler 'ddpm'". */
+const char *lundi_plugin_owner(const lundi_plugin *p);
 /* Fresh params at their defaults, owned by the caller. */
 lundi_params *lundi_plugin_params(const lundi_plugin *p);
 
@@ -237,6 +251,9 @@ lundi_instance *lundi_instance_create(lundi_registry *r, lundi_plugin_kind k, co
 void lundi_instance_free(lundi_instance *inst); /* NULL is fine */
 const lundi_plugin *lundi_instance_plugin(const lundi_instance *inst);
 const lundi_params *lundi_instance_params(const lundi_instance *inst);
+/* "scheduler ddpm 1.0.0 {steps=10, mode=\"fancy\"}": kind, name, version and the current
+ * params (strings quoted). NULL with the error set when out of memory; free() the result. */
+char *lundi_instance_describe(const lundi_instance *inst);
 void *lundi_instance_self(lundi_instance *inst);
 
 /* Checked calls: each verifies the instance's kind and that the function exists, fills in
@@ -260,6 +277,9 @@ int lundi_conditioner_encode_text(lundi_instance *c, const char *const *prompts,
 int lundi_conditioner_null(lundi_instance *c, int n, lundi_cond *out);
 lundi_tensor *lundi_sampler_sample(lundi_instance *s, const lundi_pipeline_parts *parts,
                                    const lundi_sample_request *req);
+/* "pipeline {scheduler=ddpm, denoiser=unet, sampler=image}": the names of the parts given
+ * (sampler may be NULL), in that order. NULL when out of memory; free() the result. */
+char *lundi_pipeline_describe(const lundi_pipeline_parts *parts, const lundi_instance *sampler);
 
 /* ---- shared-object entry point ----
  * In the plugin's source: static int my_init(lundi_registry *r) { return lundi_register(r,

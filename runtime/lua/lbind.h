@@ -64,4 +64,13 @@
 /* Like LB_RET_OK, returning argument 1 (methods that chain: m:train() returns m). */
 #define LB_RET_SELF(expr, name) return (expr) != 0 ? lundi_lua_error(L, name) : (lua_settop(L, 1), 1)
 
+
+/* ---- plugin group (lbind_plugin.c) ---- */
+/* The Lua value at idx as a script value (lundi/options.h: an integer INT, another number
+ * NUMBER, a boolean BOOL, a string STRING, borrowed from the Lua string); 0 for any other
+ * type. Never raises. */
+struct lundi_opt_value;
+int lundi_lua_to_opt_value(lua_State *L, int idx, struct lundi_opt_value *v);
+void lundi_lua_push_opt_value(lua_State *L, const struct lundi_opt_value *v);
+
 #endif

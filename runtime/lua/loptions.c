@@ -9,12 +9,12 @@
  * into a finished run), unless DEFAULTS itself has a key "help".
  *
  * The checks and conversions are C (lundi/options.h); this file turns Lua values into
- * lundi_opt_value and back. */
+ * lundi_opt_value and back (lbind_plugin.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lua_internal.h"
+#include "lbind.h"
 #include "lundi/options.h"
 
 /* The calling script's file name ("mnist.lua") for messages and the usage line. */
@@ -25,48 +25,10 @@ static const char *caller_name(lua_State *L) {
   return lua_pushstring(L, slash ? slash + 1 : ar.short_src);
 }
 
-/* The Lua value at idx as an option value; 0 when its type cannot be one. */
-static int to_value(lua_State *L, int idx, lundi_opt_value *v) {
-  memset(v, 0, sizeof *v);
-  switch (lua_type(L, idx)) {
-  case LUA_TNUMBER:
-    if (lua_isinteger(L, idx)) {
-      v->type = LUNDI_OPT_INT;
-      v->i = (int64_t)lua_tointeger(L, idx);
-    } else {
-      v->type = LUNDI_OPT_NUMBER;
-      v->f = (double)lua_tonumber(L, idx);
-    }
-    return 1;
-  case LUA_TBOOLEAN:
-    v->type = LUNDI_OPT_BOOL;
-    v->b = lua_toboolean(L, idx);
-    return 1;
-  case LUA_TSTRING:
-    v->type = LUNDI_OPT_STRING;
-    v->s = lua_tostring(L, idx);
-    return 1;
-  default: return 0;
-  }
-}
-
-static void push_value(lua_State *L, const lundi_opt_value *v) {
-  switch (v->type) {
-  case LUNDI_OPT_INT: lua_pushinteger(L, (lua_Integer)v->i); break;
-  case LUNDI_OPT_NUMBER: lua_pushnumber(L, (lua_Number)v->f); break;
-  case LUNDI_OPT_BOOL: lua_pushboolean(L, v->b); break;
-  case LUNDI_OPT_STRING: lua_pushstring(L, v->s); break;
-  }
-}
-
 /* The C message as it is: it names the script already, so no position in front. */
 static int raise(lua_State *L) {
   lua_pushstring(L, lundi_last_error());
   return lua_error(L);
-}
-
-static int by_name(const void *a, const void *b) {
-  return strcmp(((const lundi_opt_spec *)a)->name, ((const lundi_opt_spec *)b)->name);
 }
 
 /* Reads entry key = value of DEFAULTS (value on top) into *s; strings stay anchored by DEFAULTS. */
@@ -93,7 +55,7 @@ static void read_spec(lua_State *L, const char *owner, lundi_opt_spec *s) {
     }
     forced = lundi_lua_opt_string_field(L, e, "lundi.options", "type", NULL);
   }
-  if (!to_value(L, d, &s->def))
+  if (!lundi_lua_to_opt_value(L, d, &s->def))
     luaL_error(L, "lundi.options: %s: the default of DEFAULTS.%s must be a number, boolean or string, got %s", owner,
                s->name, luaL_typename(L, d));
   s->type = s->def.type;
@@ -124,11 +86,8 @@ static int l_options(lua_State *L) {
     lua_pop(L, 1);
     k++;
   }
-  qsort(specs, (size_t)n, sizeof *specs, by_name); /* the listing order; pairs() has none */
-
-  int has_help_key = 0;
-  for (int i = 0; i < n; i++) has_help_key |= !strcmp(specs[i].name, "help");
-  if (!has_help_key && lua_istable(L, 2) && lua_getfield(L, 2, "help") == LUA_TBOOLEAN && lua_toboolean(L, -1)) {
+  lundi_options_sort(specs, n); /* the listing order; pairs() has none */
+  if (!lundi_options_own_help(specs, n) && lua_istable(L, 2) && lua_getfield(L, 2, "help") == LUA_TBOOLEAN && lua_toboolean(L, -1)) {
     char *text = lundi_options_help(owner, about, specs, n);
     if (!text) return lundi_lua_error(L, "lundi.options");
     fputs(text, stdout);
@@ -144,7 +103,7 @@ static int l_options(lua_State *L) {
 
   lua_createtable(L, 0, n); /* 6: the result, every key at its default as written */
   for (int i = 0; i < n; i++) {
-    push_value(L, &specs[i].def);
+    lundi_lua_push_opt_value(L, &specs[i].def);
     lua_setfield(L, 6, specs[i].name);
   }
   if (lua_istable(L, 2)) {
@@ -152,18 +111,14 @@ static int l_options(lua_State *L) {
     while (lua_next(L, 2)) {
       const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
       if (!key) luaL_error(L, "%s: parameter names must be strings, got %s", owner, luaL_typename(L, -2));
-      lundi_clear_error();
-      int i = lundi_options_find(owner, specs, n, key);
-      if (i < 0) return raise(L);
       lundi_opt_value given, out;
-      if (!to_value(L, -1, &given))
-        return luaL_error(L, "%s: --%s must be a %s, got a %s", owner, key, lundi_opt_type_name(specs[i].type),
-                          luaL_typename(L, -1));
       char buf[64];
-      if (lundi_options_convert(owner, &specs[i], &given, &out, buf, sizeof buf) != 0)
+      int ok = lundi_lua_to_opt_value(L, -1, &given);
+      if (lundi_options_given(owner, specs, n, key, ok ? &given : NULL, luaL_typename(L, -1), &out, buf,
+                              sizeof buf) < 0)
         return raise(L);
       lua_pushvalue(L, -2);
-      push_value(L, &out);
+      lundi_lua_push_opt_value(L, &out);
       lua_rawset(L, 6);
       lua_pop(L, 1);
     }

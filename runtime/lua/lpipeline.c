@@ -1,5 +1,6 @@
 /* lundi.pipeline{...}: a "lundi.Pipeline" userdata holding its four parts (Plugin userdata)
  * as user values, and the sample-request conversion shared with Plugin:sample. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "lplugin.h"
@@ -82,49 +83,34 @@ int lpipe_sample(lua_State *L, lundi_instance *s, const lundi_pipeline_parts *pa
   lundi_lua_check_keys(L, req_idx, fn, "request field", req_keys);
   lundi_sample_request req;
   memset(&req, 0, sizeof req);
-  /* Only conversions here: lundi_sampler_sample() checks the values (lundi_sample_request_check). */
+  /* Only conversions here: lundi_sample_request_sizes() and lundi_sampler_sample() (through
+   * lundi_sample_request_check) check the values. */
   lua_getfield(L, req_idx, "batch");
   lua_Integer batch = luaL_optinteger(L, -1, 1);
-  req.batch = batch < 0 ? -1 : batch > 0x7fffffff ? 0x7fffffff : (int)batch;
-  lua_pop(L, 1);
-
   if (lua_getfield(L, req_idx, "shape") != LUA_TTABLE)
     return luaL_error(L, "%s: shape must be the per-sample shape as an array, e.g. {1, 28, 28}", fn);
-  lua_Integer nd = luaL_len(L, -1);
-  if (nd > LUNDI_MAX_DIMS - 1)
-    return luaL_error(L, "%s: shape must have 1 to %d entries, got %d", fn, LUNDI_MAX_DIMS - 1, (int)nd);
-  req.ndim = (int)nd;
+  int shape = lua_gettop(L);
+  int st = lua_getfield(L, req_idx, "strength"); /* img2img; nil: the sampler's default */
+  if (st != LUA_TNIL && st != LUA_TNUMBER)
+    return luaL_error(L, "%s: strength must be a number in (0, 1], got %s", fn, luaL_typename(L, -1));
+  double strength = lua_tonumber(L, -1);
+  int prompts = lua_getfield(L, req_idx, "prompts") == LUA_TNIL ? 0 : lua_gettop(L);
+  if (prompts) luaL_checktype(L, -1, LUA_TTABLE);
+  if (lundi_sample_request_sizes(&req, batch, luaL_len(L, shape), st == LUA_TNIL ? NULL : &strength,
+                                 prompts ? luaL_len(L, prompts) : -1) != 0)
+    return lundi_lua_error(L, fn);
   for (int i = 0; i < req.ndim; i++) {
-    lua_rawgeti(L, -1, i + 1);
+    lua_rawgeti(L, shape, i + 1);
     int isint;
-    lua_Integer v = lua_tointegerx(L, -1, &isint);
+    req.shape[i] = lua_tointegerx(L, -1, &isint);
     if (!isint) return luaL_error(L, "%s: shape[%d] must be an integer", fn, i + 1);
-    req.shape[i] = v;
     lua_pop(L, 1);
   }
-  lua_pop(L, 1);
-
+  if (prompts) req.prompts = lplug_check_strings(L, prompts, req.batch, fn); /* stays on the stack */
   /* borrowed: the request table holds them */
   req.cond_input = lundi_lua_opt_tensor_field(L, req_idx, fn, "cond");
   if (!req.cond_input) req.cond_input = lundi_lua_opt_tensor_field(L, req_idx, fn, "cond_input");
   req.init = lundi_lua_opt_tensor_field(L, req_idx, fn, "init");
-  /* img2img strength; nil leaves the C request's 0 ("the sampler's default") */
-  int st = lua_getfield(L, req_idx, "strength");
-  if (st != LUA_TNIL) {
-    if (st != LUA_TNUMBER)
-      return luaL_error(L, "%s: strength must be a number in (0, 1], got %s", fn, luaL_typename(L, -1));
-    req.strength = lua_tonumber(L, -1);
-    /* the C request's 0 means "the sampler's default", which Lua spells nil */
-    if (req.strength == 0) return luaL_error(L, "%s: strength must be in (0, 1], got 0", fn);
-  }
-  lua_pop(L, 1);
-
-  if (lua_getfield(L, req_idx, "prompts") != LUA_TNIL) {
-    luaL_checktype(L, -1, LUA_TTABLE);
-    if (luaL_len(L, -1) != req.batch)
-      return luaL_error(L, "%s: prompts has %d entries but batch is %d", fn, (int)luaL_len(L, -1), req.batch);
-    req.prompts = lplug_check_strings(L, lua_gettop(L), req.batch, fn); /* stays on the stack until we return */
-  }
 
   lundi_rng local;
   if (lua_getfield(L, req_idx, "rng") != LUA_TNIL) {
@@ -259,20 +245,12 @@ static int pipe_index(lua_State *L) {
 
 static int pipe_tostring(lua_State *L) {
   check_pipe(L);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  luaL_addstring(&b, "pipeline {");
-  int first = 1;
-  for (int k = 0; k < 4; k++) {
-    lundi_instance *inst = pipe_part(L, 1, k);
-    if (!inst) continue;
-    lua_pushfstring(L, "%s%s=%s", first ? "" : ", ", part_names[k],
-                    lundi_plugin_info(lundi_instance_plugin(inst))->name);
-    luaL_addvalue(&b);
-    first = 0;
-  }
-  luaL_addchar(&b, '}');
-  luaL_pushresult(&b);
+  lundi_pipeline_parts parts;
+  lpipe_check_parts(L, 1, &parts);
+  char *text = lundi_pipeline_describe(&parts, pipe_part(L, 1, 3));
+  if (!text) return lundi_lua_error(L, "tostring");
+  lua_pushstring(L, text);
+  free(text);
   return 1;
 }
 

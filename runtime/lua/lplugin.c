@@ -1,7 +1,6 @@
 /* lundi.scheduler / denoiser / conditioner / sampler: plugin instances as "lundi.Plugin"
  * userdata whose methods are the checked call wrappers of plugin.h, and lundi.plugins().
  * Step indices stay 0-based (see lplugin.h). */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +8,6 @@
 #include "lua_module.h"
 #include "lua_rng.h"
 #include "plugin/api_each.h"
-#include "plugin/spec_text.h"
 
 /* ---- the userdata ---- */
 
@@ -80,9 +78,7 @@ void lplug_create(lua_State *L, lundi_plugin_kind k, const char *name, int param
     lundi_params_free(pp);
     luaL_typeerror(L, params_idx, "table of parameters");
   }
-  char owner[160];
-  snprintf(owner, sizeof owner, "%s '%s'", lundi_plugin_kind_name(k), name);
-  if (params_idx && lpv_apply_params(L, params_idx, pp, owner) != 0) {
+  if (params_idx && lpv_apply_params(L, params_idx, pp, lundi_plugin_owner(p)) != 0) {
     lundi_params_free(pp);
     lundi_lua_error(L, fn);
   }
@@ -112,11 +108,10 @@ static int plug_tostring(lua_State *L) {
     lua_pushliteral(L, "plugin (released)");
     return 1;
   }
-  const lundi_plugin_desc *d = lundi_plugin_info(lundi_instance_plugin(u->inst));
-  char *brief = lundi__params_brief(lundi_instance_params(u->inst));
-  if (!brief) return lundi_lua_error(L, "tostring");
-  lua_pushfstring(L, "%s %s %s {%s}", lundi_plugin_kind_name(d->kind), d->name, d->version, brief);
-  free(brief);
+  char *text = lundi_instance_describe(u->inst);
+  if (!text) return lundi_lua_error(L, "tostring");
+  lua_pushstring(L, text);
+  free(text);
   return 1;
 }
 
@@ -384,18 +379,17 @@ static void push_spec(lua_State *L, const lundi_params *defaults, int i) {
   lundi_lua_set_str(L, "type", lundi_param_type_name(s->type));
   push_value(L, defaults, i);
   lua_setfield(L, -2, "default");
-  if ((s->type == LUNDI_PARAM_INT || s->type == LUNDI_PARAM_FLOAT) && !(s->min == 0 && s->max == 0)) {
+  if (lundi_param_has_range(s)) {
     lundi_lua_set_num(L, "min", s->min);
     lundi_lua_set_num(L, "max", s->max);
   }
-  if (s->type == LUNDI_PARAM_CHOICE && s->choices) {
+  size_t len;
+  if (lundi_param_choice(s, 0, &len)) {
     lua_newtable(L);
-    int k = 0;
-    for (const char *c = s->choices; c;) {
-      const char *bar = strchr(c, '|');
-      lua_pushlstring(L, c, bar ? (size_t)(bar - c) : strlen(c));
-      lua_rawseti(L, -2, ++k);
-      c = bar ? bar + 1 : NULL;
+    const char *c;
+    for (int k = 0; (c = lundi_param_choice(s, k, &len)); k++) {
+      lua_pushlstring(L, c, len);
+      lua_rawseti(L, -2, k + 1);
     }
     lua_setfield(L, -2, "choices");
   }

@@ -6,17 +6,11 @@
 #include <lualib.h>
 #include <stdlib.h>
 
-#include "lua_internal.h"
+#include "lplugin.h"
 
 typedef struct plugin_state {
   lua_State *L;
 } plugin_state;
-
-static int traceback(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  luaL_traceback(L, L, msg ? msg : luaL_tolstring(L, 1, NULL), 1);
-  return 1;
-}
 
 static int load_lua_file(void *ud, lundi_registry *r, const char *path) {
   plugin_state *ps = ud;
@@ -28,7 +22,7 @@ static int load_lua_file(void *ud, lundi_registry *r, const char *path) {
   }
   lua_State *L = ps->L;
   int base = lua_gettop(L);
-  lua_pushcfunction(L, traceback);
+  lua_pushcfunction(L, lpv_traceback);
   int rc = luaL_loadfile(L, path);
   if (rc == LUA_OK) rc = lua_pcall(L, 0, 0, base + 1);
   if (rc != LUA_OK) {

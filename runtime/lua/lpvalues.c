@@ -2,9 +2,9 @@
  * None of them raises a Lua error: trampolines call them outside any protected call, where a
  * longjmp would skip the C caller's frames. Checks made by other files' raising helpers
  * (lundi_lua_check_tensor) run inside a small lua_pcall. */
-#include <stdio.h>
 #include <string.h>
 
+#include "lbind.h"
 #include "lplugin.h"
 #include "lua_module.h"
 #include "lua_rng.h"
@@ -24,29 +24,8 @@ const char *lpv_typename(lua_State *L, int idx) {
 }
 
 const char *lpv_value_text(lua_State *L, int idx, char buf[64], const char **type) {
-  const char *ty, *v = buf;
-  switch (lua_type(L, idx)) {
-  case LUA_TNUMBER:
-    if (lua_isinteger(L, idx)) {
-      ty = "int";
-      snprintf(buf, 64, "%lld", (long long)lua_tointeger(L, idx));
-    } else {
-      ty = "float";
-      snprintf(buf, 64, "%.17g", (double)lua_tonumber(L, idx));
-    }
-    break;
-  case LUA_TBOOLEAN:
-    ty = "bool";
-    v = lua_toboolean(L, idx) ? "true" : "false";
-    break;
-  case LUA_TSTRING:
-    ty = "string";
-    v = lua_tostring(L, idx);
-    break;
-  default: return NULL;
-  }
-  if (type) *type = ty;
-  return v;
+  lundi_opt_value v;
+  return lundi_lua_to_opt_value(L, idx, &v) ? lundi__value_text(&v, buf, type) : NULL;
 }
 
 int lpv_traceback(lua_State *L) {
@@ -158,25 +137,16 @@ int lpv_apply_params(lua_State *L, int idx, lundi_params *p, const char *owner) 
   idx = lua_absindex(L, idx);
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    if (lua_type(L, -2) != LUA_TSTRING) {
-      int rc = lundi_set_error(LUNDI_EINVAL, "%s: parameter names must be strings, got a %s key",
-                               owner, lpv_typename(L, -2));
-      lua_pop(L, 2);
-      return rc;
-    }
-    const char *key = lua_tostring(L, -2);
     int rc;
-    switch (lua_type(L, -1)) {
-    case LUA_TNUMBER: rc = lundi_params_set_number(p, key, lua_tonumber(L, -1)); break;
-    case LUA_TBOOLEAN: rc = lundi_params_set_bool(p, key, lua_toboolean(L, -1)); break;
-    case LUA_TSTRING: rc = lundi_params_set(p, key, lua_tostring(L, -1)); break;
-    default: rc = lundi__params_type_error(p, owner, key, lpv_typename(L, -1));
-    }
-    if (rc != 0) {
-      lua_pop(L, 2);
-      return rc;
-    }
+    lundi_opt_value v;
+    if (lua_type(L, -2) != LUA_TSTRING)
+      rc = lundi_set_error(LUNDI_EINVAL, "%s: parameter names must be strings, got a %s key", owner,
+                           lpv_typename(L, -2));
+    else
+      rc = lundi__params_set_value(p, owner, lua_tostring(L, -2),
+                                   lundi_lua_to_opt_value(L, -1, &v) ? &v : NULL, lpv_typename(L, -1));
     lua_pop(L, 1);
+    if (rc != 0) return lua_pop(L, 1), rc;
   }
   return 0;
 }

@@ -134,6 +134,19 @@ int lundi_options_convert(const char *owner, const lundi_opt_spec *spec, const l
   return lundi_set_error(LUNDI_EINVAL, "%s: --%s has a bad type", owner, key);
 }
 
+int lundi_options_given(const char *owner, const lundi_opt_spec *specs, int n, const char *key,
+                        const lundi_opt_value *given, const char *got, lundi_opt_value *out, char *buf,
+                        size_t cap) {
+  int i = lundi_options_find(owner, specs, n, key);
+  if (i < 0) return -1;
+  if (!given) {
+    lundi_set_error(LUNDI_EINVAL, "%s: --%s must be a %s, got a %s", owner, key,
+                    lundi_opt_type_name(specs[i].type), got);
+    return -1;
+  }
+  return lundi_options_convert(owner, &specs[i], given, out, buf, cap) != 0 ? -1 : i;
+}
+
 int lundi_options_force_type(const char *owner, lundi_opt_spec *spec, const char *type) {
   int t = 0;
   while (t <= LUNDI_OPT_STRING && strcmp(type, lundi_opt_type_name((lundi_opt_type)t))) t++;
@@ -148,6 +161,20 @@ int lundi_options_force_type(const char *owner, lundi_opt_spec *spec, const char
       (spec->type != LUNDI_OPT_NUMBER && spec->type != spec->def.type))
     return lundi_set_error(LUNDI_EINVAL, "lundi.options: %s: the default of DEFAULTS.%s is not of type %s", owner,
                            spec->name, type);
+  return 0;
+}
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(((const lundi_opt_spec *)a)->name, ((const lundi_opt_spec *)b)->name);
+}
+
+void lundi_options_sort(lundi_opt_spec *specs, int n) {
+  if (n > 1) qsort(specs, (size_t)n, sizeof *specs, by_name);
+}
+
+int lundi_options_own_help(const lundi_opt_spec *specs, int n) {
+  for (int i = 0; i < n; i++)
+    if (!strcmp(specs[i].name, "help")) return 1;
   return 0;
 }
 

@@ -197,6 +197,7 @@ const lundi_plugin *lundi_registry_find(const lundi_registry *r, lundi_plugin_ki
 
 const lundi_plugin_desc *lundi_plugin_info(const lundi_plugin *p) { return p ? &p->desc : NULL; }
 const char *lundi_plugin_origin(const lundi_plugin *p) { return p ? p->origin : NULL; }
+const char *lundi_plugin_owner(const lundi_plugin *p) { return p ? p->owner : NULL; }
 
 lundi_params *lundi_plugin_params(const lundi_plugin *p) {
   if (!p) {

@@ -30,3 +30,16 @@ int lundi_sample_request_check(const lundi_sample_request *req) {
     if (!req->prompts[i]) return lundi_set_error(LUNDI_EINVAL, "bad sample request: prompts[%d] is NULL", i);
   return 0;
 }
+
+int lundi_sample_request_sizes(lundi_sample_request *req, int64_t batch, int64_t ndim,
+                               const double *strength, int64_t n_prompts) {
+  req->batch = batch < 0 ? -1 : batch > 0x7fffffff ? 0x7fffffff : (int)batch;
+  if (ndim > LUNDI_MAX_DIMS - 1)
+    return lundi_set_error(LUNDI_EINVAL, "shape must have 1 to %d entries, got %d", LUNDI_MAX_DIMS - 1, (int)ndim);
+  req->ndim = (int)ndim;
+  if (strength && *strength == 0) return lundi_set_error(LUNDI_EINVAL, "strength must be in (0, 1], got 0");
+  if (strength) req->strength = *strength;
+  if (n_prompts >= 0 && n_prompts != req->batch)
+    return lundi_set_error(LUNDI_EINVAL, "prompts has %d entries but batch is %d", (int)n_prompts, req->batch);
+  return 0;
+}

@@ -1,7 +1,8 @@
-/* lundi__param_spec_from_text: see spec_text.h. */
+/* lundi__param_spec_from_text, lundi__params_set_value, lundi__value_text: see spec_text.h. */
 #include "plugin/spec_text.h"
 
 #include <float.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,4 +49,26 @@ int lundi__param_spec_from_text(const char *where, const lundi__spec_text *in,
   if (in->max && parse_bound(where, in->max, &out->max) != 0) return LUNDI_EINVAL;
   out->help = in->help ? in->help : "";
   return 0;
+}
+
+int lundi__params_set_value(lundi_params *p, const char *owner, const char *key,
+                            const lundi_opt_value *v, const char *got) {
+  if (!v) return lundi__params_type_error(p, owner, key, got);
+  switch (v->type) {
+  case LUNDI_OPT_INT: return lundi_params_set_number(p, key, (double)v->i);
+  case LUNDI_OPT_NUMBER: return lundi_params_set_number(p, key, v->f);
+  case LUNDI_OPT_BOOL: return lundi_params_set_bool(p, key, v->b);
+  default: return lundi_params_set(p, key, v->s);
+  }
+}
+
+const char *lundi__value_text(const lundi_opt_value *v, char buf[64], const char **type) {
+  static const char *const names[] = {"int", "float", "bool", "string"};
+  if (type) *type = names[v->type];
+  switch (v->type) {
+  case LUNDI_OPT_INT: snprintf(buf, 64, "%lld", (long long)v->i); return buf;
+  case LUNDI_OPT_NUMBER: snprintf(buf, 64, "%.17g", v->f); return buf;
+  case LUNDI_OPT_BOOL: return v->b ? "true" : "false";
+  default: return v->s;
+  }
 }

@@ -1,10 +1,13 @@
 /* Parameters as scripts give them: a spec from the text fields of lundi.register's params
- * entries, so the Lua binding only hands strings over and the rules live here. */
+ * entries, and values a script sets, so the Lua binding only hands values over and the rules
+ * live here. A script's value is a lundi_opt_value (lundi/options.h): INT, NUMBER, BOOL or
+ * STRING. */
 #ifndef LUNDI_PLUGIN_SPEC_TEXT_H
 #define LUNDI_PLUGIN_SPEC_TEXT_H
 
 #include <stddef.h>
 
+#include "lundi/options.h"
 #include "lundi/plugin.h"
 
 /* Each field NULL when the script left it out. min and max are numbers as text. */
@@ -24,6 +27,15 @@ int lundi__param_spec_from_text(const char *where, const lundi__spec_text *in,
  * p has no key, else "owner: parameter 'key' expects T, got <got>". Returns LUNDI_EINVAL. */
 int lundi__params_type_error(const lundi_params *p, const char *owner, const char *key,
                              const char *got);
+/* Sets key of p to a script's value: a number (an INT parameter needs an integral one), a
+ * boolean, or text parsed by the parameter's type. v NULL: a value of a type no parameter takes,
+ * got naming it ("table"), refused by lundi__params_type_error. */
+int lundi__params_set_value(lundi_params *p, const char *owner, const char *key,
+                            const lundi_opt_value *v, const char *got);
+/* v as text in buf (INT %lld, NUMBER %.17g) or borrowed (true / false, a STRING's own text);
+ * *type (when not NULL) its name as a parameter type: "int", "float", "bool", "string". */
+const char *lundi__value_text(const lundi_opt_value *v, char buf[64], const char **type);
+
 /* "steps=10, mode=\"fancy\"": the current values, strings and choices quoted, for a
  * plugin instance's tostring. NULL when out of memory; free() the result. */
 char *lundi__params_brief(const lundi_params *p);

@@ -1,4 +1,6 @@
 /* Script options (lundi/options.h, runtime/plugin/options.c): the C side of lundi.options. */
+#include <string.h>
+
 #include "harness.h"
 #include "lundi/options.h"
 
@@ -76,7 +78,40 @@ static void test_force_type(void) {
   CHECK(lundi_options_force_type("t.lua", &s, "string") == 0 && s.type == LUNDI_OPT_STRING);
 }
 
+/* lundi_options_given: find the key, then convert, one message for a value of no option type. */
+static void test_given(void) {
+  lundi_opt_value out, v = text("7");
+  char buf[64];
+  CHECK(lundi_options_given("t.lua", SPECS, N, "steps", &v, "string", &out, buf, sizeof buf) == 0 && out.i == 7);
+  v = (lundi_opt_value){.type = LUNDI_OPT_INT, .i = 3};
+  CHECK(lundi_options_given("t.lua", SPECS, N, "out_dir", &v, "number", &out, buf, sizeof buf) == 3 &&
+        strcmp(out.s, "3") == 0);
+  CHECK_ERR(lundi_options_given("t.lua", SPECS, N, "step", &v, "number", &out, buf, sizeof buf),
+            "t.lua: unknown parameter --step (did you mean --steps?)");
+  CHECK(lundi_options_given("t.lua", SPECS, N, "steps", NULL, "table", &out, buf, sizeof buf) == -1);
+  CHECK_ERR(lundi_options_given("t.lua", SPECS, N, "steps", NULL, "table", &out, buf, sizeof buf),
+            "t.lua: --steps must be a integer, got a table");
+  v = text("many");
+  CHECK_ERR(lundi_options_given("t.lua", SPECS, N, "steps", &v, "string", &out, buf, sizeof buf),
+            "t.lua: --steps must be a number, got 'many' (--steps takes an integer)");
+}
+
+/* lundi_options_sort and lundi_options_own_help: the listing order, and who owns --help. */
+static void test_sort(void) {
+  lundi_opt_spec specs[N];
+  memcpy(specs, SPECS, sizeof specs);
+  lundi_options_sort(specs, N);
+  CHECK(!strcmp(specs[0].name, "eval") && !strcmp(specs[1].name, "lr") && !strcmp(specs[2].name, "out_dir") &&
+        !strcmp(specs[3].name, "steps"));
+  CHECK(!lundi_options_own_help(specs, N));
+  specs[1].name = "help";
+  CHECK(lundi_options_own_help(specs, N));
+  lundi_options_sort(specs, 0); /* nothing to do */
+}
+
 static const test_case TESTS[] = {{"options_convert", test_convert},
+                                  {"options_given", test_given},
+                                  {"options_sort", test_sort},
                                   {"options_find", test_find},
                                   {"options_help", test_help},
                                   {"options_force_type", test_force_type}};

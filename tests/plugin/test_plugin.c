@@ -148,6 +148,7 @@ static void registration_and_listing(void) {
   CHECK(p0 && strcmp(lundi_plugin_info(p0)->params[0].default_value, "1000") == 0);
   CHECK(p0 && strcmp(lundi_plugin_origin(p0), "builtin") == 0);
   CHECK(p1 && strcmp(lundi_plugin_origin(p1), "script.lua:3") == 0);
+  CHECK(p1 && strcmp(lundi_plugin_owner(p1), "sampler 'image'") == 0); /* how messages name it */
   CHECK(p1 && strcmp(lundi_plugin_info(p1)->version, "") == 0); /* NULL strings become "" */
   CHECK(lundi_registry_at(r, 2) == NULL);
   CHECK(lundi_registry_find(r, LUNDI_SCHEDULER, "toy") == p0);
@@ -382,6 +383,20 @@ static void instances(void) {
   CHECK(lundi_scheduler_num_train_timesteps(s) == 50);
   CHECK(lundi_params_int(lundi_instance_params(s), "num_train_timesteps") == 50);
   CHECK(lundi_instance_plugin(s) == toy_p && lundi_instance_self(s) != NULL);
+  /* lundi_instance_describe and lundi_pipeline_describe (describe.c): their text. */
+  char *text = lundi_instance_describe(s);
+  const char *want = "scheduler toy 0.1 {num_train_timesteps=50, beta_start=0.0001, beta_schedule=\"linear\", "
+                     "clip_sample=true, label=\"say \"hi\"\\\"}";
+  CHECK(text && strcmp(text, want) == 0);
+  free(text);
+  lundi_instance *smp = lundi_instance_create(r, LUNDI_SAMPLER, "image", NULL);
+  text = lundi_pipeline_describe(&(lundi_pipeline_parts){.scheduler = s}, smp);
+  CHECK(text && strcmp(text, "pipeline {scheduler=toy, sampler=image}") == 0);
+  free(text);
+  text = lundi_pipeline_describe(&(lundi_pipeline_parts){0}, NULL);
+  CHECK(text && strcmp(text, "pipeline {}") == 0);
+  free(text);
+  lundi_instance_free(smp);
   /* Params of another plugin are refused. */
   lundi_params *other = lundi_params_new("sampler 'image'", toy_params, N_TOY_PARAMS);
   CHECK_ERR(lundi_instance_new(toy_p, other), "scheduler 'toy': the parameters given belong to sampler 'image'");

@@ -60,5 +60,22 @@ static void test_refuses(void) {
   CHECK_ERR(lundi_sample_request_check(&r), "prompts[1] is NULL");
 }
 
-static const test_case TESTS[] = {{"request_accepts", test_accepts}, {"request_refuses", test_refuses}};
+/* lundi_sample_request_sizes: a script's sizes, clamped and checked before the shape is read. */
+static void test_sizes(void) {
+  lundi_sample_request r = {0};
+  double s = 0.5, zero = 0;
+  CHECK(lundi_sample_request_sizes(&r, 3, 2, &s, 3) == 0);
+  CHECK(r.batch == 3 && r.ndim == 2 && r.strength == 0.5);
+  CHECK(lundi_sample_request_sizes(&r, (int64_t)1 << 40, 1, NULL, -1) == 0);
+  CHECK(r.batch == 0x7fffffff);
+  CHECK(lundi_sample_request_sizes(&r, -5, 1, NULL, -1) == 0);
+  CHECK(r.batch == -1); /* refused later by lundi_sample_request_check */
+  CHECK_ERR(lundi_sample_request_sizes(&r, 1, LUNDI_MAX_DIMS, NULL, -1), "shape must have 1 to 5 entries, got 6");
+  CHECK_ERR(lundi_sample_request_sizes(&r, 1, 1, &zero, -1), "strength must be in (0, 1], got 0");
+  CHECK_ERR(lundi_sample_request_sizes(&r, 2, 1, NULL, 3), "prompts has 3 entries but batch is 2");
+}
+
+static const test_case TESTS[] = {{"request_accepts", test_accepts},
+                                  {"request_refuses", test_refuses},
+                                  {"request_sizes", test_sizes}};
 TEST_MAIN(TESTS)

@@ -1,6 +1,7 @@
 /* Parameters as scripts give them (plugin/spec_text.h): lundi__param_spec_from_text, the rules
  * of lundi.register's params entries, lundi__params_type_error (params.c) and
- * lundi__params_brief (params_json.c). */
+ * lundi__params_brief (params_json.c), lundi__params_set_value and lundi__value_text (a script's
+ * values), and lundi_param_has_range / lundi_param_choice (param_spec.c). */
 #include <float.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,7 +97,65 @@ static void test_brief(void) {
   lundi_params_free(p);
 }
 
-static const test_case TESTS[] = {{"spec_text_defaults", test_defaults},
+/* lundi__params_set_value: a script's typed value into a parameter set. */
+static void test_set_value(void) {
+  static const lundi_param_spec specs[] = {{"steps", LUNDI_PARAM_INT, "10", 1, 100, NULL, ""},
+                                           {"scale", LUNDI_PARAM_FLOAT, "0.5", 0, 0, NULL, ""},
+                                           {"on", LUNDI_PARAM_BOOL, "false", 0, 0, NULL, ""}};
+  lundi_params *p = lundi_params_new("scheduler 'x'", specs, 3);
+  const char *o = "scheduler 'x'";
+  CHECK(lundi__params_set_value(p, o, "steps", &(lundi_opt_value){.type = LUNDI_OPT_INT, .i = 7}, "number") == 0);
+  CHECK(lundi_params_int(p, "steps") == 7);
+  CHECK(lundi__params_set_value(p, o, "steps", &(lundi_opt_value){.type = LUNDI_OPT_NUMBER, .f = 8}, "number") == 0);
+  CHECK(lundi_params_int(p, "steps") == 8);
+  CHECK(lundi__params_set_value(p, o, "scale", &(lundi_opt_value){.type = LUNDI_OPT_STRING, .s = "0.25"}, "string") == 0);
+  CHECK(lundi_params_float(p, "scale") == 0.25);
+  CHECK(lundi__params_set_value(p, o, "on", &(lundi_opt_value){.type = LUNDI_OPT_BOOL, .b = 1}, "boolean") == 0);
+  CHECK(lundi_params_bool(p, "on") == 1);
+  CHECK_ERR(lundi__params_set_value(p, o, "steps", &(lundi_opt_value){.type = LUNDI_OPT_NUMBER, .f = 1.5}, "number"),
+            "steps");
+  CHECK(lundi_params_int(p, "steps") == 8); /* a refused value leaves the old one */
+  CHECK_ERR(lundi__params_set_value(p, o, "scale", NULL, "table"),
+            "scheduler 'x': parameter 'scale' expects float, got table");
+  lundi_params_free(p);
+}
+
+/* lundi__value_text: a script's value as text and as a parameter type's name. */
+static void test_value_text(void) {
+  char buf[64];
+  const char *type;
+  CHECK(strcmp(lundi__value_text(&(lundi_opt_value){.type = LUNDI_OPT_INT, .i = -3}, buf, &type), "-3") == 0);
+  CHECK(strcmp(type, "int") == 0);
+  CHECK(strcmp(lundi__value_text(&(lundi_opt_value){.type = LUNDI_OPT_NUMBER, .f = 0.1}, buf, &type),
+               "0.10000000000000001") == 0);
+  CHECK(strcmp(type, "float") == 0);
+  CHECK(strcmp(lundi__value_text(&(lundi_opt_value){.type = LUNDI_OPT_BOOL, .b = 0}, buf, &type), "false") == 0);
+  CHECK(strcmp(type, "bool") == 0);
+  CHECK(strcmp(lundi__value_text(&(lundi_opt_value){.type = LUNDI_OPT_STRING, .s = "hi"}, buf, NULL), "hi") == 0);
+}
+
+/* lundi_param_has_range and lundi_param_choice (param_spec.c): a spec read for listings. */
+static void test_spec_reading(void) {
+  lundi_param_spec s = {"m", LUNDI_PARAM_CHOICE, "a", 0, 0, "a|bb|ccc", ""};
+  size_t len;
+  const char *c = lundi_param_choice(&s, 0, &len);
+  CHECK(c && len == 1 && strncmp(c, "a", len) == 0);
+  c = lundi_param_choice(&s, 2, &len);
+  CHECK(c && len == 3 && strncmp(c, "ccc", len) == 0);
+  CHECK(lundi_param_choice(&s, 3, &len) == NULL && lundi_param_choice(&s, -1, &len) == NULL);
+  CHECK(!lundi_param_has_range(&s));
+  s = (lundi_param_spec){"n", LUNDI_PARAM_INT, "1", 0, 0, NULL, ""};
+  CHECK(!lundi_param_has_range(&s) && lundi_param_choice(&s, 0, &len) == NULL);
+  s.max = 5;
+  CHECK(lundi_param_has_range(&s));
+  s.type = LUNDI_PARAM_STRING;
+  CHECK(!lundi_param_has_range(&s));
+}
+
+static const test_case TESTS[] = {{"params_set_value", test_set_value},
+                                  {"value_text", test_value_text},
+                                  {"param_spec_reading", test_spec_reading},
+                                  {"spec_text_defaults", test_defaults},
                                   {"spec_text_bounds", test_bounds},
                                   {"spec_text_refuses", test_refuses},
                                   {"params_type_error", test_type_error},
