@@ -64,4 +64,9 @@
 /* Like LB_RET_OK, returning argument 1 (methods that chain: m:train() returns m). */
 #define LB_RET_SELF(expr, name) return (expr) != 0 ? lundi_lua_error(L, name) : (lua_settop(L, 1), 1)
 
+/* ---- nn group ---- */
+/* Ends a binding that returns nothing, or argument 1 (after a call with no status). */
+#define LB_RET_NONE() return 0
+#define LB_RET_ARG1() return lua_settop(L, 1), 1
+
 #endif
