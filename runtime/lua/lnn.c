@@ -165,8 +165,7 @@ static int m_forward(lua_State *L) {
     mask = lundi_lua_opt_tensor(L, 4);
     causal = lundi_lua_opt_bool(L, 5, 0);
   }
-  lundi_lua_push_tensor(L, lundi_layer_forward(m, x, ctx, mask, causal), "forward");
-  return 1;
+  return lundi_lua_return_tensor(L, lundi_layer_forward(m, x, ctx, mask, causal), "forward");
 }
 
 static int m_parameters(lua_State *L) {
@@ -184,15 +183,8 @@ static int m_named_parameters(lua_State *L) {
   return 1;
 }
 
-static int m_param(lua_State *L) {
-  lundi_module *m = lundi_lua_check_module(L, 1);
-  lundi_tensor *t = lundi_module_param(m, luaL_checkstring(L, 2));
-  if (!t) return lundi_lua_error(L, "param");
-  lundi_lua_push_tensor(L, lundi_retain(t), "param");
-  return 1;
-}
-
 #define LB_MODULE(v) LB_UD(lundi_module *, v, lundi_lua_check_module)
+LB_FN(m_param, LB_MODULE(m); LB_STR(path); LB_RET_T_AS(lundi_retain(lundi_module_param(m, path)), "param"))
 LB_FN(m_numel, LB_MODULE(m); LB_RET_INT(lundi_module_numel(m)))
 LB_FN(m_type, LB_MODULE(m); LB_RET_STR(lundi_module_type(m)))
 /* m:train([on=true]) and m:eval() return m; m:training() queries. */
