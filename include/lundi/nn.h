@@ -44,7 +44,8 @@ int lundi_module_to(lundi_module *m, lundi_device *dev);
 lundi_device *lundi_module_device(const lundi_module *m);
 void lundi_module_set_training(lundi_module *m, int training); /* recursive */
 int lundi_module_training(const lundi_module *m);
-/* "<type>(<n> tensors, <numel> parameters[, <note>])" into buf (cap bytes, truncated). */
+/* "<type>(<n> tensors, <numel> parameters[, <note>])" into buf (cap bytes, truncated); 0 or
+ * the error of collecting the parameters. */
 int lundi_module_describe(const lundi_module *m, const char *note, char *buf, size_t cap);
 
 /* Built-in layers. Initialisation follows PyTorch's defaults (kaiming-uniform a=sqrt(5)). */
@@ -118,8 +119,8 @@ int64_t lundi_adamw_step_count(const lundi_adamw *o);
 /* Moments as a param list ("exp_avg.<name>", "exp_avg_sq.<name>") plus "step", for resume. */
 int lundi_adamw_state(const lundi_adamw *o, lundi_param_list *out);
 int lundi_adamw_load_state(lundi_adamw *o, const lundi_param_list *state);
-void lundi_adamw_free(lundi_adamw *o);
 void lundi_adamw_zero_grad(lundi_adamw *o); /* of every parameter it steps */
+void lundi_adamw_free(lundi_adamw *o);
 /* The state of lundi_adamw_state in a safetensors file, and back. */
 int lundi_adamw_save(const lundi_adamw *o, const char *path);
 int lundi_adamw_load(lundi_adamw *o, const char *path);
