@@ -190,7 +190,8 @@ static void test_error_for(void) {
   lundi_set_error(LUNDI_EINVAL, "reshape: 6 elements do not fit [4]");
   CHECK(!strcmp(lundi_error_for("reshape", b, sizeof b), "reshape: 6 elements do not fit [4]"));
   CHECK(!strcmp(lundi_error_for("view", b, sizeof b), "view: reshape: 6 elements do not fit [4]"));
-  CHECK(!strcmp(lundi_error_for("resh", b, sizeof b), "resh: reshape: 6 elements do not fit [4]")); /* a prefix is not the name */
+  /* a prefix of the name is not the name */
+  CHECK(!strcmp(lundi_error_for("resh", b, sizeof b), "resh: reshape: 6 elements do not fit [4]"));
   lundi_set_error(LUNDI_EIO, "load 'x.safetensors': cannot open");
   CHECK(!strcmp(lundi_error_for("load", b, sizeof b), "load 'x.safetensors': cannot open")); /* name then a space */
   CHECK(!strcmp(lundi_error_for(NULL, b, sizeof b), "load 'x.safetensors': cannot open"));

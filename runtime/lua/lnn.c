@@ -194,7 +194,8 @@ LB_FN(m_training, LB_MODULE(m); LB_RET_BOOL(lundi_module_training(m)))
 LB_FN(m_zero_grad, LB_MODULE(m); lundi_module_zero_grad(m); LB_RET_NONE())
 LB_FN(m_save, LB_MODULE(m); LB_STR(path); LB_RET_OK(lundi_module_save(m, path), "save"))
 /* m:to(device) moves the parameters in place (optimisers holding them follow); returns m. */
-LB_FN(m_to, LB_MODULE(m); LB_UD(lundi_device *, dev, lundi_lua_check_device); LB_RET_SELF(lundi_module_to(m, dev), "to"))
+LB_FN(m_to, LB_MODULE(m); LB_UD(lundi_device *, dev, lundi_lua_check_device);
+      LB_RET_SELF(lundi_module_to(m, dev), "to"))
 
 /* m:load(path [, strict=true | {strict = true, nonfinite = "error" | "warn"}]): NaN or Inf in
  * the file is refused naming the tensor, unless nonfinite = "warn" (loaded, one warning). */
@@ -206,7 +207,8 @@ static int m_load(lua_State *L) {
   if (lua_istable(L, 3)) {
     lundi_lua_check_options(L, 3, NULL, keys);
     o.strict = lundi_lua_opt_bool_field(L, 3, NULL, "strict", o.strict);
-    o.nonfinite = (lundi_nonfinite)lundi_lua_opt_choice_field(L, 3, NULL, "nonfinite", o.nonfinite, lundi_nonfinite_names);
+    o.nonfinite = (lundi_nonfinite)lundi_lua_opt_choice_field(L, 3, NULL, "nonfinite", o.nonfinite,
+                                                              lundi_nonfinite_names);
   } else {
     o.strict = lundi_lua_opt_bool(L, 3, o.strict);
   }
@@ -235,7 +237,8 @@ static int m_tostring(lua_State *L) {
   lmodule *b = luaL_checkudata(L, 1, LUNDI_LUA_MODULE);
   char s[512];
   if (!b->m) lua_pushliteral(L, "module(freed)");
-  else if (lundi_module_describe(b->m, b->owned ? NULL : "borrowed", s, sizeof s) != 0) lundi_lua_error(L, "parameters");
+  else if (lundi_module_describe(b->m, b->owned ? NULL : "borrowed", s, sizeof s) != 0)
+    lundi_lua_error(L, "parameters");
   else lua_pushstring(L, s);
   return 1;
 }

@@ -4,17 +4,27 @@
 
 #include <string.h>
 
-static lundi_module *make_linear(const lundi_layer_args *a) { return lundi_linear_new(a->n[0], a->n[1], a->bias, a->rng); }
+static lundi_module *make_linear(const lundi_layer_args *a) {
+  return lundi_linear_new(a->n[0], a->n[1], a->bias, a->rng);
+}
 static lundi_module *make_conv2d(const lundi_layer_args *a) {
   return lundi_conv2d_new(a->n[0], a->n[1], a->n[2], &a->conv, a->bias, a->rng);
 }
 static lundi_module *make_conv1d(const lundi_layer_args *a) {
   return lundi_conv1d_new(a->n[0], a->n[1], a->n[2], &a->conv, a->bias, a->rng);
 }
-static lundi_module *make_group_norm(const lundi_layer_args *a) { return lundi_group_norm_new(a->n[0], a->n[1], a->eps); }
-static lundi_module *make_layer_norm(const lundi_layer_args *a) { return lundi_layer_norm_new(a->n[0], a->eps, a->affine); }
-static lundi_module *make_rms_norm(const lundi_layer_args *a) { return lundi_rms_norm_new(a->n[0], a->eps); }
-static lundi_module *make_embedding(const lundi_layer_args *a) { return lundi_embedding_new(a->n[0], a->n[1], a->rng); }
+static lundi_module *make_group_norm(const lundi_layer_args *a) {
+  return lundi_group_norm_new(a->n[0], a->n[1], a->eps);
+}
+static lundi_module *make_layer_norm(const lundi_layer_args *a) {
+  return lundi_layer_norm_new(a->n[0], a->eps, a->affine);
+}
+static lundi_module *make_rms_norm(const lundi_layer_args *a) {
+  return lundi_rms_norm_new(a->n[0], a->eps);
+}
+static lundi_module *make_embedding(const lundi_layer_args *a) {
+  return lundi_embedding_new(a->n[0], a->n[1], a->rng);
+}
 static lundi_module *make_mha(const lundi_layer_args *a) {
   return lundi_mha_new(a->n[0], a->n[1], a->kv_dim, a->bias, a->rng);
 }
