@@ -182,6 +182,23 @@ static void test_tensor_drops_node(void) {
   CHECK(lundi_live_tensors() == live0);
 }
 
+/* lundi_error_for (core/error_for.c): how a front-end names the failing call, once. */
+static void test_error_for(void) {
+  char b[64];
+  lundi_clear_error();
+  CHECK(!strcmp(lundi_error_for("step", b, sizeof b), "step: failed"));
+  lundi_set_error(LUNDI_EINVAL, "reshape: 6 elements do not fit [4]");
+  CHECK(!strcmp(lundi_error_for("reshape", b, sizeof b), "reshape: 6 elements do not fit [4]"));
+  CHECK(!strcmp(lundi_error_for("view", b, sizeof b), "view: reshape: 6 elements do not fit [4]"));
+  /* a prefix of the name is not the name */
+  CHECK(!strcmp(lundi_error_for("resh", b, sizeof b), "resh: reshape: 6 elements do not fit [4]"));
+  lundi_set_error(LUNDI_EIO, "load 'x.safetensors': cannot open");
+  CHECK(!strcmp(lundi_error_for("load", b, sizeof b), "load 'x.safetensors': cannot open")); /* name then a space */
+  CHECK(!strcmp(lundi_error_for(NULL, b, sizeof b), "load 'x.safetensors': cannot open"));
+  CHECK(!strcmp(lundi_error_for("save", b, 8), "save: l")); /* truncated, terminated */
+  lundi_clear_error();
+}
+
 static const test_case TESTS[] = {
     {"fallback_in_ops", test_fallback_in_ops},
     {"contiguous_copy_no_tape", test_contiguous_copy_no_tape},
@@ -189,5 +206,6 @@ static const test_case TESTS[] = {
     {"read_file", test_read_file},
     {"tensor_drops_node", test_tensor_drops_node},
     {"strbuf", test_strbuf},
+    {"error_for", test_error_for},
 };
 TEST_MAIN(TESTS)

@@ -374,11 +374,97 @@ static void test_ema(void) {
   lundi_release(p); lundi_release(q);
 }
 
+/* The schedule kinds by name (lundi.optim.lr_schedule's kind) and the check that a decaying
+ * schedule knows where it ends. */
+static void test_lr_kind(void) {
+  const char *const want[] = {"constant", "linear", "cosine"};
+  for (int k = LUNDI_LR_CONSTANT; k <= LUNDI_LR_COSINE; k++) {
+    CHECK(!strcmp(lundi_lr_kind_names[k], want[k]));
+    lundi_lr_kind got = (lundi_lr_kind)-1;
+    CHECK(lundi_lr_kind_parse(want[k], &got) == 0 && got == (lundi_lr_kind)k);
+  }
+  CHECK(lundi_lr_kind_names[3] == NULL);
+  lundi_lr_kind kind = LUNDI_LR_LINEAR;
+  CHECK_ERR(lundi_lr_kind_parse("step", &kind), "lr_schedule: kind 'step' is not constant, linear or cosine");
+  CHECK(kind == LUNDI_LR_LINEAR); /* untouched when refused */
+  CHECK_ERR(lundi_lr_kind_parse(NULL, &kind), "kind '(null)'");
+  lundi_lr_schedule s = {.kind = LUNDI_LR_CONSTANT, .base_lr = 1};
+  CHECK(lundi_lr_schedule_check(&s) == 0); /* constant needs no end */
+  s.kind = LUNDI_LR_COSINE;
+  CHECK_ERR(lundi_lr_schedule_check(&s), "option 'total_steps' (> 0) is required for linear and cosine schedules");
+  s.kind = LUNDI_LR_LINEAR;
+  s.total_steps = -3;
+  CHECK(lundi_lr_schedule_check(&s) == LUNDI_EINVAL);
+  s.total_steps = 10;
+  CHECK(lundi_lr_schedule_check(&s) == 0);
+  CHECK(lundi_lr_schedule_check(NULL) == LUNDI_EINVAL);
+}
+
+/* AdamW's own file (adamw_io.c), zero_grad over the parameters it holds, a refused lr, and
+ * the description tostring(opt) shows (lr as Lua writes a float). */
+static void test_adamw_io(void) {
+  char path[] = "/tmp/lundi_test_adamw_io_XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  close(fd);
+  int64_t s[1] = {5};
+  lundi_tensor *p = leaf(1, s), *q = leaf(1, s);
+  lundi_param_list l = {0}, m = {0};
+  lundi_param_list_push(&l, "p", p);
+  lundi_param_list_push(&m, "p", q);
+  lundi_adamw_config cfg = lundi_adamw_defaults();
+  lundi_adamw *A = lundi_adamw_new(&l, cfg), *B = lundi_adamw_new(&m, cfg);
+  float g[5] = {1, -2, 3, -4, 5};
+  for (int t = 0; t < 2; t++) {
+    set_grad(p, g);
+    CHECK(lundi_adamw_step(A) == 0);
+  }
+  CHECK(lundi_grad(p) != NULL);
+  lundi_adamw_zero_grad(A);
+  float *z = lundi_grad(p) ? t_read(lundi_grad(p)) : NULL;
+  for (int i = 0; z && i < 5; i++) CHECK(z[i] == 0);
+  free(z);
+  lundi_adamw_zero_grad(NULL); /* nothing to do */
+
+  CHECK(lundi_adamw_save(A, path) == 0);
+  CHECK(lundi_adamw_load(B, path) == 0);
+  CHECK(lundi_adamw_step_count(B) == 2);
+  lundi_param_list sa = {0}, sb = {0};
+  CHECK(lundi_adamw_state(A, &sa) == 0 && lundi_adamw_state(B, &sb) == 0);
+  CHECK(sa.n == 3 && sb.n == 3);
+  for (int i = 0; i < sa.n && i < sb.n; i++) CHECK(t_max_abs_diff(sa.tensors[i], sb.tensors[i]) == 0);
+  CHECK_ERR(lundi_adamw_load(B, "/nonexistent/lundi_adamw.safetensors"), "/nonexistent/lundi_adamw.safetensors");
+  CHECK(lundi_adamw_step_count(B) == 2); /* a failed load leaves it */
+  CHECK(lundi_adamw_save(NULL, path) != 0);
+
+  char d[64];
+  CHECK(lundi_adamw_describe(A, d, sizeof d) > 0 && !strcmp(d, "AdamW(lr=0.0010000000474975, step=2)"));
+  CHECK(lundi_adamw_set_lr(A, 2) == 0);
+  CHECK(lundi_adamw_describe(A, d, sizeof d) > 0 && !strcmp(d, "AdamW(lr=2.0, step=2)"));
+  CHECK_ERR(lundi_adamw_set_lr(A, -1), "learning rate must be >= 0");
+  CHECK(lundi_adamw_set_lr(A, NAN) == LUNDI_EINVAL);
+  CHECK(lundi_adamw_lr(A) == 2);
+  CHECK(lundi_adamw_set_lr(NULL, 1) == LUNDI_EINVAL);
+  CHECK(lundi_adamw_set_lr(A, 0) == 0);
+  CHECK(lundi_adamw_describe(A, d, sizeof d) > 0 && !strcmp(d, "AdamW(lr=0.0, step=2)"));
+  lundi_param_list_free(&sa);
+  lundi_param_list_free(&sb);
+  lundi_param_list_free(&l);
+  lundi_param_list_free(&m);
+  lundi_adamw_free(A);
+  lundi_adamw_free(B);
+  lundi_release(p);
+  lundi_release(q);
+  unlink(path);
+}
+
 static const test_case tests[] = {
     {"adamw_reference", test_adamw_reference},
     {"adamw_resume", test_adamw_resume},
     {"lr_schedule", test_lr_schedule},
     {"clip_grad_norm", test_clip},
     {"ema", test_ema},
+    {"lr_kind", test_lr_kind},
+    {"adamw_io", test_adamw_io},
 };
 TEST_MAIN(tests)

@@ -416,6 +416,50 @@ static void test_module_nonfinite(void) {
   cleanup_tmpdir();
 }
 
+/* lundi_module_load_opts (load_options.c): strict and nonfinite as options; "warn" loads the
+ * damaged file and hands back the warning, naming the path and the tensor. */
+static void test_load_options(void) {
+  char path[256];
+  tmp_path(path, sizeof path, "opts.safetensors");
+  lundi_module *a = small_net(2, 0), *b = small_net(2, 0), *c = small_net(2, 1);
+  CHECK(lundi_module_save(a, path) == 0);
+  lundi_load_options o = lundi_load_defaults();
+  CHECK(o.strict == 1 && o.nonfinite == LUNDI_NONFINITE_ERROR);
+  CHECK(!strcmp(lundi_nonfinite_names[LUNDI_NONFINITE_ERROR], "error"));
+  CHECK(!strcmp(lundi_nonfinite_names[LUNDI_NONFINITE_WARN], "warn") && lundi_nonfinite_names[2] == NULL);
+  char *warning = (char *)1;
+  CHECK(lundi_module_load_opts(b, path, &o, &warning) == 0 && warning == NULL); /* clean file: no warning */
+  CHECK(t_max_abs_diff(lundi_module_param(a, "head.bias"), lundi_module_param(b, "head.bias")) == 0);
+  CHECK_ERR(lundi_module_load_opts(c, path, &o, &warning), "1 missing parameter(s): 'extra'");
+  o.strict = 0;
+  CHECK(lundi_module_load_opts(c, path, &o, &warning) == 0 && warning == NULL);
+  o.nonfinite = LUNDI_NONFINITE_WARN;
+  CHECK(lundi_module_load_opts(c, path, &o, &warning) == 0 && warning == NULL); /* warn, but clean */
+
+  FILE *f = fopen(path, "r+b");
+  CHECK(f != NULL);
+  if (!f) return;
+  fseek(f, -4, SEEK_END);
+  const unsigned char nan[4] = {0xff, 0xff, 0xff, 0xff};
+  fwrite(nan, 1, sizeof nan, f);
+  fclose(f);
+  o = lundi_load_defaults();
+  CHECK_ERR(lundi_module_load_opts(b, path, &o, &warning), "module_load '");
+  CHECK(warning == NULL);
+  o.nonfinite = LUNDI_NONFINITE_WARN;
+  CHECK(lundi_module_load_opts(b, path, &o, &warning) == 0);
+  char want[512];
+  snprintf(want, sizeof want, "load '%s': tensor 'head.", path);
+  CHECK(warning && !strncmp(warning, want, strlen(want)) && strstr(warning, "holds 1 NaN or Inf value(s) of"));
+  free(warning);
+  CHECK_ERR(lundi_module_load_opts(b, path, NULL, &warning), "module_load: options and warning must be non-NULL");
+  CHECK_ERR(lundi_module_load_opts(b, path, &o, NULL), "module_load: options and warning must be non-NULL");
+  lundi_module_free(a);
+  lundi_module_free(b);
+  lundi_module_free(c);
+  cleanup_tmpdir();
+}
+
 /* ---- malformed files ---- */
 
 typedef struct bad_case {
@@ -585,6 +629,7 @@ static const test_case tests[] = {
     {"save_atomic", test_save_atomic},
     {"module_checkpoint", test_module_checkpoint},
     {"module_nonfinite", test_module_nonfinite},
+    {"load_options", test_load_options},
     {"malformed", test_malformed},
     {"fuzz", test_fuzz},
 };

@@ -3,6 +3,8 @@
 #ifndef LUNDI_ERROR_H
 #define LUNDI_ERROR_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -24,6 +26,10 @@ int lundi_last_error_code(void);
 void lundi_clear_error(void);
 /* For plugins and front-ends: records a message and returns code (so `return lundi_set_error(...)`). */
 int lundi_set_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The last error as a front-end reports it for its function fn: "fn: <message>", the message
+ * alone when it already starts with fn's name ("reshape: ..."), "fn: failed" when there is
+ * none. Writes buf (cap bytes, truncated) and returns it. */
+const char *lundi_error_for(const char *fn, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

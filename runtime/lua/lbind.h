@@ -63,6 +63,9 @@
 #define LB_RET_OK(expr, name) return (expr) != 0 ? lundi_lua_error(L, name) : 0
 /* Like LB_RET_OK, returning argument 1 (methods that chain: m:train() returns m). */
 #define LB_RET_SELF(expr, name) return (expr) != 0 ? lundi_lua_error(L, name) : (lua_settop(L, 1), 1)
+/* Ends a binding that returns nothing, or argument 1 (after a call with no status). */
+#define LB_RET_NONE() return 0
+#define LB_RET_ARG1() return lua_settop(L, 1), 1
 
 
 /* ---- plugin group (lbind_plugin.c) ---- */

@@ -1,16 +1,9 @@
 /* luaopen_lundi: builds the module table from each binding file. */
-#include <stdlib.h>
-#include <string.h>
-
 #include "lua_internal.h"
 
 int lundi_lua_error(lua_State *L, const char *fn) {
-  const char *msg = lundi_last_error();
-  if (!msg || !*msg) return luaL_error(L, "%s: failed", fn);
-  /* C messages usually start with the op's own name ("reshape: ..."); don't say it twice. */
-  size_t n = strlen(fn);
-  if (!strncmp(msg, fn, n) && (msg[n] == ':' || msg[n] == ' ')) return luaL_error(L, "%s", msg);
-  return luaL_error(L, "%s: %s", fn, msg);
+  char msg[1400]; /* lundi messages hold at most 1023 bytes */
+  return luaL_error(L, "%s", lundi_error_for(fn, msg, sizeof msg));
 }
 
 lundi_registry *lundi_lua_registry(lua_State *L) {

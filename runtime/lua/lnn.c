@@ -15,8 +15,10 @@
  * a module that another object such as a plugin instance owns) is never freed through its
  * userdata; its user value keeps the owner alive. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "lbind.h"
 #include "lua_tensor.h"
 
 typedef struct lmodule {
@@ -76,10 +78,6 @@ lundi_param_list *lundi_lua_new_params(lua_State *L) {
   return l;
 }
 
-static void push_param(lua_State *L, lundi_param_list *l, const char *name, lundi_tensor *t) {
-  if (lundi_param_list_push(l, name, t) != 0) lundi_lua_error(L, "parameters");
-}
-
 lundi_param_list *lundi_lua_check_params(lua_State *L, int arg) {
   arg = lua_absindex(L, arg);
   if (luaL_testudata(L, arg, LUNDI_LUA_MODULE)) {
@@ -96,9 +94,8 @@ lundi_param_list *lundi_lua_check_params(lua_State *L, int arg) {
       lua_geti(L, arg, i);
       lundi_tensor **box = luaL_testudata(L, -1, LUNDI_LUA_TENSOR);
       if (!box || !*box) luaL_argerror(L, arg, lua_pushfstring(L, "entry %I is not a live tensor", (LUAI_UACINT)i));
-      lua_pushfstring(L, "%I", (LUAI_UACINT)i);
-      push_param(L, l, lua_tostring(L, -1), *box);
-      lua_pop(L, 2);
+      if (lundi_param_list_push_next(l, *box) != 0) lundi_lua_error(L, "parameters");
+      lua_pop(L, 1);
     }
     return l;
   }
@@ -107,7 +104,7 @@ lundi_param_list *lundi_lua_check_params(lua_State *L, int arg) {
     lundi_tensor **box = luaL_testudata(L, -1, LUNDI_LUA_TENSOR);
     if (lua_type(L, -2) != LUA_TSTRING || !box || !*box)
       luaL_argerror(L, arg, "table must map names to live tensors, or list tensors");
-    push_param(L, l, lua_tostring(L, -2), *box);
+    if (lundi_param_list_push(l, lua_tostring(L, -2), *box) != 0) lundi_lua_error(L, "parameters");
     lua_pop(L, 1);
   }
   lundi_param_list_sort(l);
@@ -138,69 +135,21 @@ static lundi_rng *opt_rng_field(lua_State *L, int arg) {
   return r;
 }
 
-/* What a constructor reads: its positional integers, then the options. */
-typedef struct nn_args {
-  int n[3];
-  lundi_conv_params conv;
-  float eps;
-  int affine, kv_dim, bias;
-  lundi_rng *rng;
-} nn_args;
-
-static lundi_module *make_linear(const nn_args *a) { return lundi_linear_new(a->n[0], a->n[1], a->bias, a->rng); }
-static lundi_module *make_conv2d(const nn_args *a) {
-  return lundi_conv2d_new(a->n[0], a->n[1], a->n[2], &a->conv, a->bias, a->rng);
-}
-static lundi_module *make_conv1d(const nn_args *a) {
-  return lundi_conv1d_new(a->n[0], a->n[1], a->n[2], &a->conv, a->bias, a->rng);
-}
-static lundi_module *make_group_norm(const nn_args *a) { return lundi_group_norm_new(a->n[0], a->n[1], a->eps); }
-static lundi_module *make_layer_norm(const nn_args *a) { return lundi_layer_norm_new(a->n[0], a->eps, a->affine); }
-static lundi_module *make_rms_norm(const nn_args *a) { return lundi_rms_norm_new(a->n[0], a->eps); }
-static lundi_module *make_embedding(const nn_args *a) { return lundi_embedding_new(a->n[0], a->n[1], a->rng); }
-static lundi_module *make_mha(const nn_args *a) {
-  return lundi_mha_new(a->n[0], a->n[1], a->kv_dim, a->bias, a->rng);
-}
-
-/* One row per constructor: keys NULL takes eps as a plain number after the integers
- * (GroupNorm); conv adds keys to the convolution options. Absent keys read as defaults. */
-static const char *const bias_rng[] = {"bias", "rng", NULL};
-static const char *const eps_affine[] = {"eps", "affine", NULL};
-static const char *const eps_only[] = {"eps", NULL};
-static const char *const rng_only[] = {"rng", NULL};
-static const char *const mha_keys[] = {"kv_dim", "bias", "rng", NULL};
-static const struct nn_ctor {
-  const char *name;
-  int n_ints, conv;
-  double eps;
-  const char *const *keys;
-  lundi_module *(*make)(const nn_args *);
-} ctors[] = {
-  {"Linear", 2, 0, 0, bias_rng, make_linear},
-  {"Conv2d", 3, 1, 0, bias_rng, make_conv2d},
-  {"Conv1d", 3, 1, 0, bias_rng, make_conv1d},
-  {"GroupNorm", 2, 0, 1e-5, NULL, make_group_norm},
-  {"LayerNorm", 1, 0, 1e-5, eps_affine, make_layer_norm},
-  {"RMSNorm", 1, 0, 1e-6, eps_only, make_rms_norm},
-  {"Embedding", 2, 0, 0, rng_only, make_embedding},
-  {"MultiheadAttention", 2, 0, 0, mha_keys, make_mha},
-};
-
-/* The constructor of the row in upvalue 1. */
+/* The constructor of the layer described by upvalue 1: its sizes, then its options. */
 static int nn_construct(lua_State *L) {
-  const struct nn_ctor *c = lua_touserdata(L, lua_upvalueindex(1));
-  nn_args a = {0};
-  for (int i = 0; i < c->n_ints; i++) a.n[i] = lundi_lua_check_int(L, i + 1);
-  int opt = c->n_ints + 1;
-  if (c->conv) lundi_lua_check_conv_params(L, opt, &a.conv, c->keys);
-  else if (c->keys) lundi_lua_check_options(L, opt, NULL, c->keys);
-  if (c->keys) a.eps = (float)lundi_lua_opt_num_field(L, opt, NULL, "eps", c->eps);
-  else a.eps = (float)luaL_optnumber(L, opt, c->eps);
-  a.affine = lundi_lua_opt_bool_field(L, opt, NULL, "affine", 1);
-  a.kv_dim = (int)lundi_lua_opt_int_field(L, opt, NULL, "kv_dim", 0, LUNDI_LUA_ANY_INT);
-  a.bias = lundi_lua_opt_bool_field(L, opt, NULL, "bias", 1);
+  const lundi_layer_desc *d = lua_touserdata(L, lua_upvalueindex(1));
+  lundi_layer_args a = lundi_layer_defaults(d);
+  for (int i = 0; i < d->n_sizes; i++) a.n[i] = lundi_lua_check_int(L, i + 1);
+  int opt = d->n_sizes + 1;
+  if (d->conv) lundi_lua_check_conv_params(L, opt, &a.conv, d->options);
+  else if (d->options) lundi_lua_check_options(L, opt, NULL, d->options);
+  if (d->options) a.eps = (float)lundi_lua_opt_num_field(L, opt, NULL, "eps", a.eps);
+  else a.eps = (float)luaL_optnumber(L, opt, a.eps);
+  a.affine = lundi_lua_opt_bool_field(L, opt, NULL, "affine", a.affine);
+  a.kv_dim = (int)lundi_lua_opt_int_field(L, opt, NULL, "kv_dim", a.kv_dim, LUNDI_LUA_ANY_INT);
+  a.bias = lundi_lua_opt_bool_field(L, opt, NULL, "bias", a.bias);
   a.rng = opt_rng_field(L, opt);
-  push_module(L, c->make(&a), 1, 0, c->name);
+  push_module(L, lundi_layer_new(d->type, &a), 1, 0, d->type);
   return 1;
 }
 
@@ -210,13 +159,13 @@ static int m_forward(lua_State *L) {
   lundi_module *m = lundi_lua_check_module(L, 1);
   lundi_tensor *x = lundi_lua_check_tensor(L, 2), *ctx = NULL, *mask = NULL;
   int causal = 0;
-  if (!strcmp(lundi_module_type(m), "MultiheadAttention")) { /* the one layer with more inputs */
+  const lundi_layer_desc *d = lundi_layer_desc_of(lundi_module_type(m));
+  if (d && d->context) { /* MultiheadAttention: (x [, ctx [, mask [, causal]]]) */
     ctx = lundi_lua_opt_tensor(L, 3);
     mask = lundi_lua_opt_tensor(L, 4);
     causal = lundi_lua_opt_bool(L, 5, 0);
   }
-  lundi_lua_push_tensor(L, lundi_layer_forward(m, x, ctx, mask, causal), "forward");
-  return 1;
+  return lundi_lua_return_tensor(L, lundi_layer_forward(m, x, ctx, mask, causal), "forward");
 }
 
 static int m_parameters(lua_State *L) {
@@ -230,91 +179,43 @@ static int m_parameters(lua_State *L) {
 }
 
 static int m_named_parameters(lua_State *L) {
-  lundi_param_list *l = lundi_lua_check_params(L, 1);
-  lundi_lua_push_param_map(L, l);
+  lundi_lua_push_param_map(L, lundi_lua_check_params(L, 1));
   return 1;
 }
 
-static int m_param(lua_State *L) {
-  lundi_module *m = lundi_lua_check_module(L, 1);
-  const char *path = luaL_checkstring(L, 2);
-  lundi_tensor *t = lundi_module_param(m, path);
-  if (!t) return lundi_lua_error(L, "param");
-  lundi_lua_push_tensor(L, lundi_retain(t), "param");
-  return 1;
-}
-
-static int m_numel(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)lundi_module_numel(lundi_lua_check_module(L, 1)));
-  return 1;
-}
-
-static int m_type(lua_State *L) {
-  lua_pushstring(L, lundi_module_type(lundi_lua_check_module(L, 1)));
-  return 1;
-}
-
+#define LB_MODULE(v) LB_UD(lundi_module *, v, lundi_lua_check_module)
+LB_FN(m_param, LB_MODULE(m); LB_STR(path); LB_RET_T_AS(lundi_retain(lundi_module_param(m, path)), "param"))
+LB_FN(m_numel, LB_MODULE(m); LB_RET_INT(lundi_module_numel(m)))
+LB_FN(m_type, LB_MODULE(m); LB_RET_STR(lundi_module_type(m)))
 /* m:train([on=true]) and m:eval() return m; m:training() queries. */
-static int m_train(lua_State *L) {
-  lundi_module *m = lundi_lua_check_module(L, 1);
-  lundi_module_set_training(m, lundi_lua_opt_bool(L, 2, 1));
-  lua_settop(L, 1);
-  return 1;
-}
-
-static int m_eval(lua_State *L) {
-  lundi_module_set_training(lundi_lua_check_module(L, 1), 0);
-  lua_settop(L, 1);
-  return 1;
-}
-
-static int m_training(lua_State *L) {
-  lua_pushboolean(L, lundi_module_training(lundi_lua_check_module(L, 1)));
-  return 1;
-}
-
-static int m_zero_grad(lua_State *L) {
-  lundi_module_zero_grad(lundi_lua_check_module(L, 1));
-  return 0;
-}
-
-static int m_save(lua_State *L) {
-  lundi_module *m = lundi_lua_check_module(L, 1);
-  if (lundi_module_save(m, luaL_checkstring(L, 2)) != 0) return lundi_lua_error(L, "save");
-  return 0;
-}
+LB_FN(m_train, LB_MODULE(m); LB_BOOL_OPT(on, 1); lundi_module_set_training(m, on); LB_RET_ARG1())
+LB_FN(m_eval, LB_MODULE(m); lundi_module_set_training(m, 0); LB_RET_ARG1())
+LB_FN(m_training, LB_MODULE(m); LB_RET_BOOL(lundi_module_training(m)))
+LB_FN(m_zero_grad, LB_MODULE(m); lundi_module_zero_grad(m); LB_RET_NONE())
+LB_FN(m_save, LB_MODULE(m); LB_STR(path); LB_RET_OK(lundi_module_save(m, path), "save"))
+/* m:to(device) moves the parameters in place (optimisers holding them follow); returns m. */
+LB_FN(m_to, LB_MODULE(m); LB_UD(lundi_device *, dev, lundi_lua_check_device);
+      LB_RET_SELF(lundi_module_to(m, dev), "to"))
 
 /* m:load(path [, strict=true | {strict = true, nonfinite = "error" | "warn"}]): NaN or Inf in
  * the file is refused naming the tensor, unless nonfinite = "warn" (loaded, one warning). */
 static int m_load(lua_State *L) {
   static const char *const keys[] = {"strict", "nonfinite", NULL};
-  static const char *const nonfinite[] = {"error", "warn", NULL};
   lundi_module *m = lundi_lua_check_module(L, 1);
   const char *path = luaL_checkstring(L, 2);
-  int flags, warn = 0;
-  if (lua_istable(L, 3)) { /* {strict = true, nonfinite = "error" | "warn"} */
+  lundi_load_options o = lundi_load_defaults();
+  if (lua_istable(L, 3)) {
     lundi_lua_check_options(L, 3, NULL, keys);
-    flags = lundi_lua_opt_bool_field(L, 3, NULL, "strict", 1) ? LUNDI_LOAD_STRICT : 0;
-    warn = lundi_lua_opt_choice_field(L, 3, NULL, "nonfinite", 0, nonfinite) == 1;
+    o.strict = lundi_lua_opt_bool_field(L, 3, NULL, "strict", o.strict);
+    o.nonfinite = (lundi_nonfinite)lundi_lua_opt_choice_field(L, 3, NULL, "nonfinite", o.nonfinite,
+                                                              lundi_nonfinite_names);
   } else {
-    flags = lundi_lua_opt_bool(L, 3, 1) ? LUNDI_LOAD_STRICT : 0;
+    o.strict = lundi_lua_opt_bool(L, 3, o.strict);
   }
-  if (lundi_module_load(m, path, flags | (warn ? LUNDI_LOAD_ALLOW_NONFINITE : 0)) != 0)
-    return lundi_lua_error(L, "load");
-  if (warn) { /* loaded anyway: say what is wrong with it */
-    lundi_param_list *l = lundi_lua_check_params(L, 1);
-    char what[600];
-    snprintf(what, sizeof what, "load '%s'", path);
-    if (lundi_param_list_check_finite(l, what) != 0) fprintf(stderr, "lundi: warning: %s\n", lundi_last_error());
-  }
-  lua_settop(L, 1);
-  return 1;
-}
-
-/* m:to(device) moves the parameters in place (optimisers holding them follow); returns m. */
-static int m_to(lua_State *L) {
-  lundi_module *m = lundi_lua_check_module(L, 1);
-  if (lundi_module_to(m, lundi_lua_check_device(L, 2))) return lundi_lua_error(L, "to");
+  char *warning;
+  if (lundi_module_load_opts(m, path, &o, &warning) != 0) return lundi_lua_error(L, "load");
+  if (warning) fprintf(stderr, "lundi: warning: %s\n", warning);
+  free(warning);
   lua_settop(L, 1);
   return 1;
 }
@@ -328,20 +229,17 @@ static int m_device(lua_State *L) {
 
 static int m_child(lua_State *L) {
   lundi_module *m = lundi_lua_check_module(L, 1);
-  lundi_module *c = lundi_module_child(m, luaL_checkstring(L, 2));
-  push_module(L, c, 0, 1, "child");
+  push_module(L, lundi_module_child(m, luaL_checkstring(L, 2)), 0, 1, "child");
   return 1;
 }
 
 static int m_tostring(lua_State *L) {
   lmodule *b = luaL_checkudata(L, 1, LUNDI_LUA_MODULE);
-  if (!b->m) {
-    lua_pushliteral(L, "module(freed)");
-    return 1;
-  }
-  lundi_param_list *l = lundi_lua_check_params(L, 1);
-  lua_pushfstring(L, "%s(%d tensors, %I parameters%s)", lundi_module_type(b->m), l->n,
-                  (LUAI_UACINT)lundi_module_numel(b->m), b->owned ? "" : ", borrowed");
+  char s[512];
+  if (!b->m) lua_pushliteral(L, "module(freed)");
+  else if (lundi_module_describe(b->m, b->owned ? NULL : "borrowed", s, sizeof s) != 0)
+    lundi_lua_error(L, "parameters");
+  else lua_pushstring(L, s);
   return 1;
 }
 
@@ -363,11 +261,11 @@ void lundi_lua_open_nn(lua_State *L, int mod) {
 
   static const luaL_Reg meta[] = {{"__gc", mod_gc}, {"__call", m_forward}, {"__tostring", m_tostring}, {NULL, NULL}};
   lundi_lua_new_class(L, LUNDI_LUA_MODULE, meta, module_methods);
-  lua_createtable(L, 0, sizeof ctors / sizeof ctors[0]);
-  for (size_t i = 0; i < sizeof ctors / sizeof ctors[0]; i++) {
-    lua_pushlightuserdata(L, (void *)&ctors[i]);
+  lua_createtable(L, 0, lundi_layer_count());
+  for (int i = 0; i < lundi_layer_count(); i++) {
+    lua_pushlightuserdata(L, (void *)lundi_layer_desc_at(i));
     lua_pushcclosure(L, nn_construct, 1);
-    lua_setfield(L, -2, ctors[i].name);
+    lua_setfield(L, -2, lundi_layer_desc_at(i)->type);
   }
   lua_setfield(L, mod, "nn");
   lundi_lua_open_optim(L, mod);

@@ -9,8 +9,7 @@
  * lundi.optim.EMA(module_or_params, decay): :update(m), :copy_to(m), :shadow().
  * lundi.clip_grad_norm(module_or_params, max_norm) -> the total norm before clipping.
  * module_or_params: a lundi.Module, an array of tensors or a map name -> tensor. */
-#include <string.h>
-
+#include "lbind.h"
 #include "lua_tensor.h"
 
 #define ADAMW "lundi.AdamW"
@@ -18,6 +17,7 @@
 #define SCHEDULE "lundi.LRSchedule"
 
 static lundi_adamw **check_adamw(lua_State *L) { return luaL_checkudata(L, 1, ADAMW); }
+static lundi_lr_schedule *check_schedule(lua_State *L, int idx) { return luaL_checkudata(L, idx, SCHEDULE); }
 
 static int adamw_gc(lua_State *L) {
   lundi_adamw **a = check_adamw(L);
@@ -50,84 +50,54 @@ static int optim_adamw(lua_State *L) {
     luaL_argerror(L, 2, lua_pushfstring(L, "option 'betas': table {b1, b2} expected, got %s", luaL_typename(L, -1)));
   }
   lua_pop(L, 1);
-  lundi_param_list *params = lundi_lua_check_params(L, 1); /* pushed; user value below */
-  lundi_adamw **a = lua_newuserdatauv(L, sizeof *a, 1);
+  lundi_param_list *params = lundi_lua_check_params(L, 1);
+  lundi_adamw **a = lua_newuserdatauv(L, sizeof *a, 0);
   *a = NULL;
   luaL_setmetatable(L, ADAMW);
-  lua_pushvalue(L, -2);
-  lua_setiuservalue(L, -2, 1); /* the params, for zero_grad */
-  *a = lundi_adamw_new(params, c);
+  *a = lundi_adamw_new(params, c); /* holds its own references to the parameters */
   if (!*a) return lundi_lua_error(L, "AdamW");
   return 1;
 }
 
-static lundi_adamw *live_adamw(lua_State *L) {
-  lundi_adamw **a = check_adamw(L);
-  if (!*a) luaL_argerror(L, 1, "optimiser was freed");
+static lundi_adamw *live_adamw(lua_State *L, int idx) {
+  lundi_adamw **a = luaL_checkudata(L, idx, ADAMW);
+  if (!*a) luaL_argerror(L, idx, "optimiser was freed");
   return *a;
 }
 
-static int adamw_step(lua_State *L) {
-  if (lundi_adamw_step(live_adamw(L)) != 0) return lundi_lua_error(L, "step");
-  return 0;
-}
-
-static int adamw_zero_grad(lua_State *L) {
-  live_adamw(L);
-  lua_getiuservalue(L, 1, 1);
-  lundi_param_list *l = lua_touserdata(L, -1);
-  for (int i = 0; i < l->n; i++) lundi_zero_grad(l->tensors[i]);
-  return 0;
-}
+#define LB_ADAMW(v) LB_UD(lundi_adamw *, v, live_adamw)
+LB_FN(adamw_step, LB_ADAMW(o); LB_RET_OK(lundi_adamw_step(o), "step"))
+LB_FN(adamw_zero_grad, LB_ADAMW(o); lundi_adamw_zero_grad(o); LB_RET_NONE())
+LB_FN(adamw_lr, LB_ADAMW(o); LB_RET_NUM(lundi_adamw_lr(o)))
+LB_FN(adamw_step_count, LB_ADAMW(o); LB_RET_INT(lundi_adamw_step_count(o)))
+LB_FN(adamw_load, LB_ADAMW(o); LB_STR(path); LB_RET_OK(lundi_adamw_load(o, path), "load"))
 
 static int adamw_set_lr(lua_State *L) {
-  lundi_adamw *o = live_adamw(L);
+  lundi_adamw *o = live_adamw(L, 1);
   float lr = (float)luaL_checknumber(L, 2);
-  luaL_argcheck(L, lr >= 0, 2, "learning rate must be >= 0");
-  lundi_adamw_set_lr(o, lr);
+  luaL_argcheck(L, lundi_adamw_set_lr(o, lr) == 0, 2, lundi_last_error());
   return 0;
-}
-
-static int adamw_lr(lua_State *L) {
-  lua_pushnumber(L, lundi_adamw_lr(live_adamw(L)));
-  return 1;
-}
-
-static int adamw_step_count(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)lundi_adamw_step_count(live_adamw(L)));
-  return 1;
-}
-
-static lundi_param_list *state_of(lua_State *L) {
-  lundi_adamw *o = live_adamw(L);
-  lundi_param_list *l = lundi_lua_new_params(L);
-  if (lundi_adamw_state(o, l) != 0) lundi_lua_error(L, "state_dict");
-  return l;
 }
 
 static int adamw_state_dict(lua_State *L) {
-  lundi_lua_push_param_map(L, state_of(L));
+  lundi_adamw *o = live_adamw(L, 1);
+  lundi_param_list *l = lundi_lua_new_params(L);
+  if (lundi_adamw_state(o, l) != 0) return lundi_lua_error(L, "state_dict");
+  lundi_lua_push_param_map(L, l);
   return 1;
 }
 
 static int adamw_save(lua_State *L) {
   const char *path = luaL_checkstring(L, 2);
-  if (lundi_safetensors_save(path, state_of(L), NULL) != 0) return lundi_lua_error(L, "save");
-  return 0;
-}
-
-static int adamw_load(lua_State *L) {
-  lundi_adamw *o = live_adamw(L);
-  const char *path = luaL_checkstring(L, 2);
-  lundi_param_list *l = lundi_lua_new_params(L);
-  if (lundi_safetensors_load(path, l) != 0 || lundi_adamw_load_state(o, l) != 0) return lundi_lua_error(L, "load");
+  if (lundi_adamw_save(live_adamw(L, 1), path) != 0) return lundi_lua_error(L, "save");
   return 0;
 }
 
 static int adamw_tostring(lua_State *L) {
   lundi_adamw *a = *check_adamw(L);
-  if (!a) lua_pushliteral(L, "AdamW(freed)");
-  else lua_pushfstring(L, "AdamW(lr=%f, step=%I)", (double)lundi_adamw_lr(a), (LUAI_UACINT)lundi_adamw_step_count(a));
+  char s[128] = "AdamW(freed)";
+  if (a) lundi_adamw_describe(a, s, sizeof s);
+  lua_pushstring(L, s);
   return 1;
 }
 
@@ -135,37 +105,31 @@ static int adamw_tostring(lua_State *L) {
 
 static int optim_lr_schedule(lua_State *L) {
   static const char *const keys[] = {"kind", "base_lr", "min_lr", "warmup_steps", "total_steps", NULL};
-  static const char *const kinds[] = {"constant", "linear", "cosine", NULL};
   luaL_checktype(L, 1, LUA_TTABLE);
   lundi_lua_check_options(L, 1, NULL, keys);
   lundi_lr_schedule s = {LUNDI_LR_CONSTANT, 0, 0, 0, 0};
-  s.kind = (lundi_lr_kind)lundi_lua_opt_choice_field(L, 1, NULL, "kind", LUNDI_LR_CONSTANT, kinds);
+  s.kind = (lundi_lr_kind)lundi_lua_opt_choice_field(L, 1, NULL, "kind", s.kind, lundi_lr_kind_names);
   if (lundi_lua_get_field(L, 1, "base_lr") == LUA_TNIL) luaL_argerror(L, 1, "option 'base_lr' is required");
   lua_pop(L, 1);
   s.base_lr = (float)lundi_lua_opt_num_field(L, 1, NULL, "base_lr", 0);
-  s.min_lr = (float)lundi_lua_opt_num_field(L, 1, NULL, "min_lr", 0);
-  s.warmup_steps = lundi_lua_opt_int_field(L, 1, NULL, "warmup_steps", 0, LUNDI_LUA_ANY_INT);
-  s.total_steps = lundi_lua_opt_int_field(L, 1, NULL, "total_steps", 0, LUNDI_LUA_ANY_INT);
-  if (s.kind != LUNDI_LR_CONSTANT && s.total_steps <= 0)
-    luaL_argerror(L, 1, "option 'total_steps' (> 0) is required for linear and cosine schedules");
+  s.min_lr = (float)lundi_lua_opt_num_field(L, 1, NULL, "min_lr", s.min_lr);
+  s.warmup_steps = lundi_lua_opt_int_field(L, 1, NULL, "warmup_steps", s.warmup_steps, LUNDI_LUA_ANY_INT);
+  s.total_steps = lundi_lua_opt_int_field(L, 1, NULL, "total_steps", s.total_steps, LUNDI_LUA_ANY_INT);
+  if (lundi_lr_schedule_check(&s) != 0) luaL_argerror(L, 1, lundi_last_error());
   lundi_lr_schedule *u = lua_newuserdatauv(L, sizeof *u, 0);
   *u = s;
   luaL_setmetatable(L, SCHEDULE);
   return 1;
 }
 
-static int schedule_at(lua_State *L) {
-  lundi_lr_schedule *s = luaL_checkudata(L, 1, SCHEDULE);
-  lua_pushnumber(L, lundi_lr_at(s, (int64_t)luaL_checkinteger(L, 2)));
-  return 1;
-}
+LB_FN(schedule_at, LB_UD(lundi_lr_schedule *, s, check_schedule); LB_INTEGER(step); LB_RET_NUM(lundi_lr_at(s, step)))
 
 /* ---- EMA ---- */
 
-static lundi_ema **check_ema(lua_State *L) {
-  lundi_ema **e = luaL_checkudata(L, 1, EMA);
-  if (!*e) luaL_argerror(L, 1, "EMA was freed");
-  return e;
+static lundi_ema *live_ema(lua_State *L, int idx) {
+  lundi_ema **e = luaL_checkudata(L, idx, EMA);
+  if (!*e) luaL_argerror(L, idx, "EMA was freed");
+  return *e;
 }
 
 static int ema_gc(lua_State *L) {
@@ -186,20 +150,13 @@ static int optim_ema(lua_State *L) {
   return 1;
 }
 
-static int ema_update(lua_State *L) {
-  lundi_ema **e = check_ema(L);
-  if (lundi_ema_update(*e, lundi_lua_check_params(L, 2)) != 0) return lundi_lua_error(L, "update");
-  return 0;
-}
-
-static int ema_copy_to(lua_State *L) {
-  lundi_ema **e = check_ema(L);
-  if (lundi_ema_copy_to(*e, lundi_lua_check_params(L, 2)) != 0) return lundi_lua_error(L, "copy_to");
-  return 0;
-}
+#define LB_EMA(v) LB_UD(lundi_ema *, v, live_ema)
+#define LB_PARAMS(v) LB_UD(lundi_param_list *, v, lundi_lua_check_params)
+LB_FN(ema_update, LB_EMA(e); LB_PARAMS(l); LB_RET_OK(lundi_ema_update(e, l), "update"))
+LB_FN(ema_copy_to, LB_EMA(e); LB_PARAMS(l); LB_RET_OK(lundi_ema_copy_to(e, l), "copy_to"))
 
 static int ema_shadow(lua_State *L) {
-  lundi_lua_push_param_map(L, lundi_ema_shadow(*check_ema(L)));
+  lundi_lua_push_param_map(L, lundi_ema_shadow(live_ema(L, 1)));
   return 1;
 }
 

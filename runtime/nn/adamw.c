@@ -114,8 +114,15 @@ int lundi_adamw_step(lundi_adamw *o) {
   return 0;
 }
 
-void lundi_adamw_set_lr(lundi_adamw *o, float lr) {
-  if (o && lr >= 0) o->cfg.lr = lr;
+int lundi_adamw_set_lr(lundi_adamw *o, float lr) {
+  if (!o) return lundi__err(LUNDI_EINVAL, "adamw_set_lr: NULL optimiser");
+  if (!(lr >= 0)) return lundi__err(LUNDI_EINVAL, "learning rate must be >= 0");
+  o->cfg.lr = lr;
+  return 0;
+}
+
+void lundi_adamw_zero_grad(lundi_adamw *o) {
+  for (int i = 0; o && i < o->params.n; i++) lundi_zero_grad(o->params.tensors[i]);
 }
 
 float lundi_adamw_lr(const lundi_adamw *o) { return o ? o->cfg.lr : 0; }

@@ -1,6 +1,7 @@
 /* Named parameter lists: a growable array of (name, tensor reference). */
 #include "nn/nn_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,12 @@ int lundi_param_list_push(lundi_param_list *l, const char *name, lundi_tensor *t
   l->names[l->n] = copy;
   l->tensors[l->n++] = lundi_retain(t);
   return 0;
+}
+
+int lundi_param_list_push_next(lundi_param_list *l, lundi_tensor *t) {
+  char name[16];
+  snprintf(name, sizeof name, "%d", l ? l->n + 1 : 0);
+  return lundi_param_list_push(l, name, t);
 }
 
 lundi_tensor *lundi_param_list_find(const lundi_param_list *l, const char *name) {

@@ -8,6 +8,7 @@
 #include "nn/nn_internal.h"
 
 #include <math.h>
+#include <string.h>
 
 float lundi_lr_at(const lundi_lr_schedule *s, int64_t step) {
   if (!s) return 0.0f;
@@ -24,4 +25,19 @@ float lundi_lr_at(const lundi_lr_schedule *s, int64_t step) {
   case LUNDI_LR_CONSTANT: break;
   }
   return (float)base;
+}
+
+const char *const lundi_lr_kind_names[] = {"constant", "linear", "cosine", NULL};
+
+int lundi_lr_kind_parse(const char *name, lundi_lr_kind *kind) {
+  for (int i = 0; name && lundi_lr_kind_names[i]; i++)
+    if (!strcmp(name, lundi_lr_kind_names[i])) return *kind = (lundi_lr_kind)i, 0;
+  return lundi__err(LUNDI_EINVAL, "lr_schedule: kind '%s' is not constant, linear or cosine", name ? name : "(null)");
+}
+
+int lundi_lr_schedule_check(const lundi_lr_schedule *s) {
+  if (!s) return lundi__err(LUNDI_EINVAL, "lr_schedule: NULL schedule");
+  if (s->kind != LUNDI_LR_CONSTANT && s->total_steps <= 0)
+    return lundi__err(LUNDI_EINVAL, "option 'total_steps' (> 0) is required for linear and cosine schedules");
+  return 0;
 }
