@@ -64,4 +64,13 @@
 /* Like LB_RET_OK, returning argument 1 (methods that chain: m:train() returns m). */
 #define LB_RET_SELF(expr, name) return (expr) != 0 ? lundi_lua_error(L, name) : (lua_settop(L, 1), 1)
 
+/* ---- tensor group (lua_tensor.h's helpers: include it to use these) ---- */
+/* A 0-based C axis from a Lua axis (1-based, negative from the end) of a rank-rank tensor. */
+#define LB_AXIS(v, rank) int v = lundi_lua_check_axis(L, ++lb_, rank)
+#define LB_AXIS_OPT(v, def, rank) int v = lundi_lua_opt_axis(L, ++lb_, def, rank)
+/* A shape: a table of integers, or (varargs) the integers from here to the top. */
+#define LB_SHAPE(nd, shape, varargs)                                                               \
+  int64_t shape[LUNDI_MAX_DIMS];                                                                   \
+  int nd = lundi_lua_check_shape(L, ++lb_, varargs, shape)
+
 #endif

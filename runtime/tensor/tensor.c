@@ -26,6 +26,17 @@ const char *lundi_dtype_name(lundi_dtype dt) {
   return "?";
 }
 
+int lundi_dtype_from_name(const char *name, lundi_dtype *out) {
+  static const lundi_dtype all[] = {LUNDI_F32, LUNDI_F16, LUNDI_BF16, LUNDI_I32, LUNDI_U8};
+  for (size_t i = 0; name && i < sizeof all / sizeof all[0]; i++)
+    if (!strcmp(name, lundi_dtype_name(all[i]))) return *out = all[i], 0;
+  return lundi__err(LUNDI_EINVAL, "unknown dtype '%s' (expected f32, f16, bf16, i32 or u8)", name ? name : "(null)");
+}
+
+int lundi_dtype_is_integral(lundi_dtype dt) { return dt == LUNDI_I32 || dt == LUNDI_U8; }
+
+int64_t lundi_nbytes(const lundi_tensor *t) { return lundi_numel(t) * (int64_t)lundi_dtype_size(t->dtype); }
+
 char *lundi_shape_str(int ndim, const int64_t *shape, char *buf, size_t n) {
   size_t used = 0;
   used += (size_t)snprintf(buf, n, "[");
