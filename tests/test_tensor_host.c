@@ -1,0 +1,74 @@
+/* What a host language binding asks of a tensor beyond its values: dtype names both ways,
+ * integral dtypes, byte sizes, and when its garbage collector should run
+ * (lundi_gc_pressure). */
+#include "harness.h"
+
+static void test_dtype_names(void) {
+  const lundi_dtype all[] = {LUNDI_F32, LUNDI_F16, LUNDI_BF16, LUNDI_I32, LUNDI_U8};
+  for (int i = 0; i < 5; i++) {
+    lundi_dtype dt = (lundi_dtype)-1;
+    CHECK(lundi_dtype_from_name(lundi_dtype_name(all[i]), &dt) == 0 && dt == all[i]);
+  }
+  lundi_dtype dt = LUNDI_I32;
+  CHECK_ERR(lundi_dtype_from_name("float32", &dt) == 0, "unknown dtype 'float32' (expected f32, f16, bf16, i32 or u8)");
+  CHECK(dt == LUNDI_I32); /* untouched on failure */
+  CHECK(lundi_dtype_from_name("F32", &dt) == LUNDI_EINVAL);
+  CHECK(lundi_dtype_from_name("", &dt) == LUNDI_EINVAL);
+  CHECK(lundi_dtype_from_name(NULL, &dt) == LUNDI_EINVAL);
+}
+
+static void test_integral(void) {
+  CHECK(lundi_dtype_is_integral(LUNDI_I32) && lundi_dtype_is_integral(LUNDI_U8));
+  CHECK(!lundi_dtype_is_integral(LUNDI_F32) && !lundi_dtype_is_integral(LUNDI_F16) &&
+        !lundi_dtype_is_integral(LUNDI_BF16));
+}
+
+static void test_nbytes(void) {
+  int64_t shape[2] = {3, 7};
+  const lundi_dtype all[] = {LUNDI_F32, LUNDI_F16, LUNDI_BF16, LUNDI_I32, LUNDI_U8};
+  const int64_t size[] = {4, 2, 2, 4, 1};
+  for (int i = 0; i < 5; i++) {
+    lundi_tensor *t = lundi_empty(2, shape, all[i], NULL);
+    CHECK(t && lundi_nbytes(t) == 21 * size[i]);
+    lundi_release(t);
+  }
+  lundi_tensor *z = lundi_scalar(1), *base = lundi_zeros(2, shape), *v = lundi_slice(base, 1, 0, 7, 2);
+  CHECK(lundi_nbytes(z) == 4);
+  CHECK(v && lundi_nbytes(v) == 3 * 4 * 4); /* the view's elements, not its storage */
+  lundi_release(z);
+  lundi_release(v);
+  lundi_release(base);
+}
+
+/* A collection is due once the bytes handed over exceed max(floor, live at the last one). */
+static void test_gc_pressure(void) {
+  lundi_gc_pressure p;
+  lundi_gc_pressure_reset(&p);
+  CHECK(p.pushed == 0 && p.live_at_collect == lundi_live_storage_bytes());
+  int64_t mib[1] = {(1 << 20) / 4}; /* 1 MiB of f32 */
+  lundi_tensor *t = lundi_zeros(1, mib);
+  int due_at = 0;
+  for (int i = 1; i <= 80 && !due_at; i++)
+    if (lundi_gc_pressure_add(&p, t)) due_at = i;
+  int64_t floor_mib = LUNDI_GC_PRESSURE_FLOOR >> 20;
+  CHECK(p.live_at_collect < LUNDI_GC_PRESSURE_FLOOR); /* the floor decides here */
+  CHECK(due_at == floor_mib + 1 && p.pushed == (floor_mib + 1) << 20);
+  /* Above the floor, the live bytes at the last collection decide. */
+  p.pushed = 0;
+  p.live_at_collect = 2 * LUNDI_GC_PRESSURE_FLOOR;
+  due_at = 0;
+  for (int i = 1; i <= 200 && !due_at; i++)
+    if (lundi_gc_pressure_add(&p, t)) due_at = i;
+  CHECK(due_at == 2 * floor_mib + 1);
+  lundi_gc_pressure_reset(&p);
+  CHECK(p.pushed == 0 && p.live_at_collect == lundi_live_storage_bytes());
+  lundi_release(t);
+}
+
+static const test_case TESTS[] = {
+    {"dtype_names", test_dtype_names},
+    {"integral", test_integral},
+    {"nbytes", test_nbytes},
+    {"gc_pressure", test_gc_pressure},
+};
+TEST_MAIN(TESTS)
