@@ -13,6 +13,7 @@ static void test_dtype_names(void) {
   CHECK_ERR(lundi_dtype_from_name("float32", &dt) == 0, "unknown dtype 'float32' (expected f32, f16, bf16, i32 or u8)");
   CHECK(dt == LUNDI_I32); /* untouched on failure */
   CHECK(lundi_dtype_from_name("F32", &dt) == LUNDI_EINVAL);
+  CHECK(lundi_dtype_from_name("f32x", &dt) == LUNDI_EINVAL && lundi_dtype_from_name("bf", &dt) == LUNDI_EINVAL);
   CHECK(lundi_dtype_from_name("", &dt) == LUNDI_EINVAL);
   CHECK(lundi_dtype_from_name(NULL, &dt) == LUNDI_EINVAL);
 }
