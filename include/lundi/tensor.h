@@ -42,6 +42,8 @@ lundi_tensor *lundi_scalar(float value); /* 0-dim */
 /* Copies n = prod(shape) values from host memory. */
 lundi_tensor *lundi_from_f32(int ndim, const int64_t *shape, const float *data);
 lundi_tensor *lundi_from_i32(int ndim, const int64_t *shape, const int32_t *data);
+/* lundi_from_f32, converted to dt (lundi_to_dtype) when it is not f32. */
+lundi_tensor *lundi_from_f32_as(int ndim, const int64_t *shape, const float *data, lundi_dtype dt);
 lundi_tensor *lundi_arange(float start, float end, float step);
 
 lundi_tensor *lundi_retain(lundi_tensor *t);

@@ -140,6 +140,14 @@ lundi_tensor *lundi_from_f32(int ndim, const int64_t *shape, const float *data) 
   return t;
 }
 
+lundi_tensor *lundi_from_f32_as(int ndim, const int64_t *shape, const float *data, lundi_dtype dt) {
+  lundi_tensor *t = lundi_from_f32(ndim, shape, data);
+  if (!t || dt == LUNDI_F32) return t;
+  lundi_tensor *c = lundi_to_dtype(t, dt);
+  lundi_release(t);
+  return c;
+}
+
 lundi_tensor *lundi_from_i32(int ndim, const int64_t *shape, const int32_t *data) {
   lundi_tensor *t = lundi_empty(ndim, shape, LUNDI_I32, NULL);
   if (!t) return NULL;
