@@ -72,5 +72,6 @@
 #define LB_SHAPE(nd, shape, varargs)                                                               \
   int64_t shape[LUNDI_MAX_DIMS];                                                                   \
   int nd = lundi_lua_check_shape(L, ++lb_, varargs, shape)
+#define LB_RNG(v) LB_UD(lundi_rng *, v, lundi_lua_check_rng) /* a lundi.Rng */
 
 #endif

@@ -22,16 +22,16 @@ static int push_rng(lua_State *L, lundi_rng r) {
 }
 
 LB_FN(m_rng, LB_INTEGER(seed); return push_rng(L, lundi_rng_make((uint64_t)seed)))
-LB_FN(r_clone, LB_UD(lundi_rng *, r, lundi_lua_check_rng); return push_rng(L, *r))
+LB_FN(r_clone, LB_RNG(r); return push_rng(L, *r))
 
 /* Draws are made where lundi.device() is: Philox gives the same numbers on every backend,
  * and a step on the GPU then runs no kernel on the CPU. rand/randn(rng, shape);
  * randint(rng, shape, lo, hi), where the shape is a table. */
-LB_FN(r_rand, LB_UD(lundi_rng *, r, lundi_lua_check_rng); LB_SHAPE(nd, shape, 1);
+LB_FN(r_rand, LB_RNG(r); LB_SHAPE(nd, shape, 1);
       LB_RET_T_AS(lundi_rand_on(r, nd, shape, lundi_default_device()), "rand"))
-LB_FN(r_randn, LB_UD(lundi_rng *, r, lundi_lua_check_rng); LB_SHAPE(nd, shape, 1);
+LB_FN(r_randn, LB_RNG(r); LB_SHAPE(nd, shape, 1);
       LB_RET_T_AS(lundi_randn_on(r, nd, shape, lundi_default_device()), "randn"))
-LB_FN(r_randint, LB_UD(lundi_rng *, r, lundi_lua_check_rng); LB_SHAPE(nd, shape, 0); LB_INT(lo); LB_INT(hi);
+LB_FN(r_randint, LB_RNG(r); LB_SHAPE(nd, shape, 0); LB_INT(lo); LB_INT(hi);
       LB_RET_T_AS(lundi_randint_on(r, nd, shape, lo, hi, lundi_default_device()), "randint"))
 
 static int r_index(lua_State *L) {

@@ -66,7 +66,7 @@ LB_OP(rope, LB_T(x); LB_FLOAT_OPT(base, 10000); LB_INTEGER_OPT(off, 0);
       LB_RET_T(lundi_rope(x, base, (int64_t)off)))
 
 /* dropout(x, p, rng [, training=true]). */
-LB_OP(dropout, LB_T(x); LB_FLOAT(p); LB_UD(lundi_rng *, rng, lundi_lua_check_rng);
+LB_OP(dropout, LB_T(x); LB_FLOAT(p); LB_RNG(rng);
       LB_BOOL_OPT(training, 1); LB_RET_T(lundi_dropout(x, p, training, rng)))
 
 static const lundi_lua_op ops[] = {

@@ -68,7 +68,7 @@ static int to(lua_State *L, const lundi_lua_op *op) {
  * normal_(x, rng [, mean=0 [, std=1]]). */
 LB_OP(copy_, LB_T(x); LB_T(src); LB_RET_SELF(lundi_copy_(x, src), op->name))
 LB_OP(fill_, LB_T(x); LB_FLOAT(v); LB_RET_SELF(lundi_fill_(x, v), op->name))
-LB_OP(init, LB_T(x); LB_UD(lundi_rng *, r, lundi_lua_check_rng); LB_FLOAT_OPT(a, 0); LB_FLOAT_OPT(b, 1);
+LB_OP(init, LB_T(x); LB_RNG(r); LB_FLOAT_OPT(a, 0); LB_FLOAT_OPT(b, 1);
       LB_RET_SELF(op->init(x, r, a, b), op->name))
 
 /* concat({a, b, ...} [, axis=1]). */

@@ -31,7 +31,6 @@ struct lundi_lua_op {
     lundi_tensor *(*conv)(lundi_tensor *, lundi_tensor *, lundi_tensor *, const lundi_conv_params *);
     lundi_tensor *(*norm)(lundi_tensor *, int groups, lundi_tensor *, lundi_tensor *, float eps);
     int (*init)(lundi_tensor *, lundi_rng *, float, float);
-    lundi_tensor *(*draw)(lundi_rng *, int, const int64_t *, lundi_device *);
     struct { /* a binary op with a tensor or a number on either side */
       lundi_tensor *(*tt)(lundi_tensor *, lundi_tensor *);
       lundi_tensor *(*ts)(lundi_tensor *, float); /* tensor op number */
