@@ -1,6 +1,6 @@
 /* What a host language binding asks of a tensor beyond its values: dtype names both ways,
- * integral dtypes, byte sizes, and when its garbage collector should run
- * (lundi_gc_pressure). */
+ * integral dtypes, byte sizes, numbers as 0-dim tensors on a device, and when its garbage
+ * collector should run (lundi_gc_pressure). */
 #include "harness.h"
 
 static void test_dtype_names(void) {
@@ -66,7 +66,27 @@ static void test_gc_pressure(void) {
   lundi_release(t);
 }
 
+/* A number made a 0-dim tensor on a device (where(c, 1, x) and the like). */
+static void test_scalar_on(void) {
+  lundi_tensor *s = lundi_scalar_on(-2.5f, lundi_cpu());
+  float v = 0;
+  CHECK(s && lundi_ndim(s) == 0 && lundi_tensor_device(s) == lundi_cpu() && lundi_item(s, &v) == 0 && v == -2.5f);
+  CHECK(s && lundi_tensor_dtype(s) == LUNDI_F32);
+  lundi_release(s);
+  int64_t live = lundi_live_tensors();
+  s = lundi_scalar_on(7, lundi_cpu());
+  CHECK(lundi_live_tensors() == live + 1); /* the host copy is not left behind */
+  lundi_release(s);
+  lundi_device *vk = lundi_device_from_name("vulkan"); /* a copy where there is a GPU (lavapipe counts) */
+  if (!vk) return lundi_clear_error();
+  s = lundi_scalar_on(3.25f, vk);
+  CHECK(s && lundi_tensor_device(s) == vk && lundi_item(s, &v) == 0 && v == 3.25f);
+  CHECK(lundi_live_tensors() == live + 1);
+  lundi_release(s);
+}
+
 static const test_case TESTS[] = {
+    {"scalar_on", test_scalar_on},
     {"dtype_names", test_dtype_names},
     {"integral", test_integral},
     {"nbytes", test_nbytes},

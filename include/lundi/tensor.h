@@ -39,6 +39,7 @@ lundi_tensor *lundi_empty(int ndim, const int64_t *shape, lundi_dtype dt, lundi_
 lundi_tensor *lundi_zeros(int ndim, const int64_t *shape);
 lundi_tensor *lundi_full(int ndim, const int64_t *shape, float value);
 lundi_tensor *lundi_scalar(float value); /* 0-dim */
+lundi_tensor *lundi_scalar_on(float value, lundi_device *dev); /* 0-dim, on dev */
 /* Copies n = prod(shape) values from host memory. */
 lundi_tensor *lundi_from_f32(int ndim, const int64_t *shape, const float *data);
 lundi_tensor *lundi_from_i32(int ndim, const int64_t *shape, const int32_t *data);

@@ -133,6 +133,12 @@ lundi_tensor *lundi_full(int ndim, const int64_t *shape, float value) {
 lundi_tensor *lundi_zeros(int ndim, const int64_t *shape) { return lundi_full(ndim, shape, 0.0f); }
 lundi_tensor *lundi_scalar(float value) { return lundi_full(0, NULL, value); }
 
+lundi_tensor *lundi_scalar_on(float value, lundi_device *dev) {
+  lundi_tensor *h = lundi_scalar(value), *s = h ? lundi_to_device(h, dev) : NULL;
+  lundi_release(h);
+  return s;
+}
+
 lundi_tensor *lundi_from_f32(int ndim, const int64_t *shape, const float *data) {
   lundi_tensor *t = lundi_empty(ndim, shape, LUNDI_F32, NULL);
   if (!t) return NULL;
