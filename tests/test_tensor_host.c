@@ -85,7 +85,31 @@ static void test_scalar_on(void) {
   lundi_release(s);
 }
 
+/* Host values in a dtype of choice: as lundi_from_f32 then lundi_to_dtype. */
+static void test_from_f32_as(void) {
+  int64_t shape[2] = {2, 2};
+  const float v[4] = {1.5f, -2.0f, 3.0f, 65504.0f};
+  const lundi_dtype all[] = {LUNDI_F32, LUNDI_F16, LUNDI_BF16, LUNDI_I32, LUNDI_U8};
+  lundi_tensor *f = lundi_from_f32(2, shape, v);
+  for (int i = 0; i < 5; i++) {
+    lundi_tensor *t = lundi_from_f32_as(2, shape, v, all[i]), *ref = lundi_to_dtype(f, all[i]);
+    lundi_tensor *a = t ? lundi_to_dtype(t, LUNDI_F32) : NULL, *b = lundi_to_dtype(ref, LUNDI_F32);
+    CHECK(t && lundi_tensor_dtype(t) == all[i] && lundi_ndim(t) == 2 && lundi_dim(t, 1) == 2);
+    CHECK(a && t_max_abs_diff(a, b) == 0);
+    lundi_release(a);
+    lundi_release(b);
+    lundi_release(t);
+    lundi_release(ref);
+  }
+  float back[4];
+  lundi_tensor *t = lundi_from_f32_as(2, shape, v, LUNDI_F32);
+  CHECK(lundi_read_f32(t, back, 4) == 0 && !memcmp(back, v, sizeof v));
+  lundi_release(t);
+  lundi_release(f);
+}
+
 static const test_case TESTS[] = {
+    {"from_f32_as", test_from_f32_as},
     {"scalar_on", test_scalar_on},
     {"dtype_names", test_dtype_names},
     {"integral", test_integral},

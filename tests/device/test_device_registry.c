@@ -186,7 +186,30 @@ static void entries(void) {
   CHECK(lundi_device_entry_at(k + 1, &e) == 0);
 }
 
+/* lundi_to_default_device takes over its tensor: kept when already there, else moved. */
+static void to_default_device(void) {
+  int64_t shape[1] = {3};
+  lundi_set_default_device(lundi_cpu());
+  lundi_tensor *t = lundi_full(1, shape, 2.0f);
+  int64_t live = lundi_live_tensors();
+  CHECK(lundi_to_default_device(t) == t && lundi_live_tensors() == live);
+  CHECK(lundi_to_default_device(NULL) == NULL);
+  lundi_device *vk = lundi_device_from_name("vulkan"); /* lavapipe counts */
+  if (vk) {
+    lundi_set_default_device(vk);
+    lundi_tensor *m = lundi_to_default_device(t); /* t released */
+    float v[3] = {0};
+    CHECK(m && m != t && lundi_tensor_device(m) == vk && lundi_live_tensors() == live);
+    CHECK(m && lundi_read_f32(m, v, 3) == 0 && v[0] == 2.0f && v[2] == 2.0f);
+    t = m;
+    lundi_set_default_device(lundi_cpu());
+  }
+  lundi_clear_error();
+  lundi_release(t);
+}
+
 static const test_case TESTS[] = {
+    {"to_default_device", to_default_device},
     {"entries", entries},
     {"parse", parse}, {"names", names}, {"resolve_and_open", resolve_and_open}, {"env", env},
     {"no_driver", no_driver}, {"memory", memory}, {"registration", registration},
