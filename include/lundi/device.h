@@ -31,6 +31,16 @@ int lundi_device_backend(const lundi_device *dev); /* dev's backend position, -1
 /* The name of device index of backend b: "cpu", "vulkan:0". Returns buf. */
 char *lundi_backend_device_name(int b, int index, char *buf, size_t cap);
 
+/* Every backend's usable devices as one list, in the registry's order: entry k (0-based) into
+ * out, its name ("vulkan:0") and information (type "other" where the backend gives none).
+ * Devices whose information cannot be read are left out, and so are their errors. 1 when
+ * entry k exists, 0 past the end. */
+typedef struct lundi_device_entry {
+  char name[64];
+  lundi_device_info info;
+} lundi_device_entry;
+int lundi_device_entry_at(int k, lundi_device_entry *out);
+
 /* ---- names ---- */
 /* A parsed device name. */
 typedef struct lundi_device_spec {
@@ -71,6 +81,9 @@ lundi_device *lundi_device_from_env(void);
  * run on their operands' device. */
 lundi_device *lundi_default_device(void);
 void lundi_set_default_device(lundi_device *dev);
+/* Takes over t (a new reference) and returns it on the default device: t itself when it is
+ * there already, else a copy (t released). NULL in, or a failed copy: NULL with the error set. */
+lundi_tensor *lundi_to_default_device(lundi_tensor *t);
 
 /* ---- using a device ---- */
 /* Memory of dev in bytes: used by live buffers (frees still pending on the device included)

@@ -20,6 +20,9 @@ lundi_tensor *lundi_add_scalar(lundi_tensor *a, float s);
 lundi_tensor *lundi_mul_scalar(lundi_tensor *a, float s);
 lundi_tensor *lundi_rsub_scalar(lundi_tensor *a, float s); /* s - a */
 lundi_tensor *lundi_pow_scalar(lundi_tensor *a, float p);
+lundi_tensor *lundi_sub_scalar(lundi_tensor *a, float s);  /* a - s */
+lundi_tensor *lundi_div_scalar(lundi_tensor *a, float s);  /* a / s, as a * (1/s) */
+lundi_tensor *lundi_rdiv_scalar(lundi_tensor *a, float s); /* s / a, as s * a^-1 */
 lundi_tensor *lundi_neg(lundi_tensor *a);
 lundi_tensor *lundi_exp(lundi_tensor *a);
 lundi_tensor *lundi_log(lundi_tensor *a);

@@ -23,6 +23,10 @@ extern "C" {
 typedef enum lundi_dtype { LUNDI_F32 = 0, LUNDI_F16, LUNDI_BF16, LUNDI_I32, LUNDI_U8 } lundi_dtype;
 const char *lundi_dtype_name(lundi_dtype dt);
 size_t lundi_dtype_size(lundi_dtype dt);
+/* The dtype named "f32", "f16", "bf16", "i32" or "u8" (lundi_dtype_name's inverse) into
+ * out; LUNDI_EINVAL for any other name. */
+int lundi_dtype_from_name(const char *name, lundi_dtype *out);
+int lundi_dtype_is_integral(lundi_dtype dt); /* i32 and u8: values are whole numbers */
 
 typedef struct lundi_device lundi_device;
 lundi_device *lundi_cpu(void);
@@ -35,9 +39,12 @@ lundi_tensor *lundi_empty(int ndim, const int64_t *shape, lundi_dtype dt, lundi_
 lundi_tensor *lundi_zeros(int ndim, const int64_t *shape);
 lundi_tensor *lundi_full(int ndim, const int64_t *shape, float value);
 lundi_tensor *lundi_scalar(float value); /* 0-dim */
+lundi_tensor *lundi_scalar_on(float value, lundi_device *dev); /* 0-dim, on dev */
 /* Copies n = prod(shape) values from host memory. */
 lundi_tensor *lundi_from_f32(int ndim, const int64_t *shape, const float *data);
 lundi_tensor *lundi_from_i32(int ndim, const int64_t *shape, const int32_t *data);
+/* lundi_from_f32, converted to dt (lundi_to_dtype) when it is not f32. */
+lundi_tensor *lundi_from_f32_as(int ndim, const int64_t *shape, const float *data, lundi_dtype dt);
 lundi_tensor *lundi_arange(float start, float end, float step);
 
 lundi_tensor *lundi_retain(lundi_tensor *t);
@@ -45,6 +52,17 @@ void lundi_release(lundi_tensor *t); /* NULL is fine */
 /* Live tensor handles and storage bytes in this process (for leak and memory checks). */
 int64_t lundi_live_tensors(void);
 int64_t lundi_live_storage_bytes(void);
+/* For a garbage-collected host whose GC sees handles, not storage: count each tensor handed
+ * to it with lundi_gc_pressure_add, which returns 1 once the bytes since the last full
+ * collection exceed max(LUNDI_GC_PRESSURE_FLOOR, the live bytes right after it); collect
+ * then, and call lundi_gc_pressure_reset (also to start). */
+#define LUNDI_GC_PRESSURE_FLOOR ((int64_t)64 << 20)
+typedef struct lundi_gc_pressure {
+  int64_t pushed;          /* bytes handed over since the last full collection */
+  int64_t live_at_collect; /* lundi_live_storage_bytes() right after it */
+} lundi_gc_pressure;
+void lundi_gc_pressure_reset(lundi_gc_pressure *p);
+int lundi_gc_pressure_add(lundi_gc_pressure *p, const lundi_tensor *t);
 
 /* ---- inspection ---- */
 int lundi_ndim(const lundi_tensor *t);
@@ -52,6 +70,7 @@ int64_t lundi_dim(const lundi_tensor *t, int i); /* negative i counts from the e
 const int64_t *lundi_shape(const lundi_tensor *t);
 const int64_t *lundi_strides(const lundi_tensor *t); /* in elements */
 int64_t lundi_numel(const lundi_tensor *t);
+int64_t lundi_nbytes(const lundi_tensor *t); /* numel times the dtype's size */
 lundi_dtype lundi_tensor_dtype(const lundi_tensor *t);
 lundi_device *lundi_tensor_device(const lundi_tensor *t);
 int lundi_is_contiguous(const lundi_tensor *t);
@@ -80,6 +99,7 @@ lundi_tensor *lundi_slice(lundi_tensor *t, int dim, int64_t start, int64_t end, 
 lundi_tensor *lundi_expand(lundi_tensor *t, int ndim, const int64_t *shape);
 lundi_tensor *lundi_unsqueeze(lundi_tensor *t, int dim);
 lundi_tensor *lundi_squeeze(lundi_tensor *t, int dim);
+lundi_tensor *lundi_squeeze_all(lundi_tensor *t); /* drops every size-1 dim */
 lundi_tensor *lundi_contiguous(lundi_tensor *t); /* retains t itself when already contiguous */
 lundi_tensor *lundi_clone(lundi_tensor *t);      /* always a fresh contiguous copy */
 lundi_tensor *lundi_detach(lundi_tensor *t);     /* shares storage, no grad history */

@@ -96,6 +96,22 @@ int lundi_backend_device_info(int b, int index, lundi_device_info *out) {
   return rc;
 }
 
+int lundi_device_entry_at(int k, lundi_device_entry *out) {
+  for (int b = 0; b < lundi_backend_count(); b++)
+    for (int i = 0, n = lundi_backend_device_count(b); i < n; i++) {
+      if (lundi_backend_device_info(b, i, &out->info) != 0) { /* left out, as if absent */
+        lundi_clear_error();
+        continue;
+      }
+      if (k-- > 0) continue;
+      if (!out->info.type) out->info.type = "other";
+      lundi_backend_device_name(b, i, out->name, sizeof out->name);
+      return 1;
+    }
+  lundi_clear_error(); /* a backend without a driver may have said so while counting */
+  return 0;
+}
+
 const char *lundi_backend_unavailable(int b) {
   const lundi_backend_desc *d = lundi__backend(b);
   if (!d || !d->unavailable || d->device_count() > 0) return "";

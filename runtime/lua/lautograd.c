@@ -1,5 +1,6 @@
 /* Autograd from Lua: t:requires_grad([on]), t:is_leaf(), t:backward([grad]), t:grad(),
  * t:zero_grad(), lundi.no_grad(fn, ...) / lundi.no_grad() scopes, lundi.grad_enabled(). */
+#include "lbind.h"
 #include "lua_tensor.h"
 
 #define NO_GRAD_SCOPE "lundi.NoGradScope"
@@ -17,16 +18,8 @@ static int t_requires_grad(lua_State *L) {
   return 1;
 }
 
-static int t_is_leaf(lua_State *L) {
-  lua_pushboolean(L, lundi_is_leaf(lundi_lua_check_tensor(L, 1)));
-  return 1;
-}
-
-static int t_backward(lua_State *L) {
-  lundi_tensor *t = lundi_lua_check_tensor(L, 1);
-  if (lundi_backward(t, lundi_lua_opt_tensor(L, 2)) != 0) return lundi_lua_error(L, "backward");
-  return 0;
-}
+LB_FN(t_is_leaf, LB_T(t); LB_RET_BOOL(lundi_is_leaf(t)))
+LB_FN(t_backward, LB_T(t); LB_T_OPT(grad); LB_RET_OK(lundi_backward(t, grad), "backward"))
 
 static int t_grad(lua_State *L) {
   lundi_tensor *g = lundi_grad(lundi_lua_check_tensor(L, 1));
@@ -35,10 +28,7 @@ static int t_grad(lua_State *L) {
   return 1;
 }
 
-static int t_zero_grad(lua_State *L) {
-  lundi_zero_grad(lundi_lua_check_tensor(L, 1));
-  return 0;
-}
+LB_FN(t_zero_grad, LB_T(t); lundi_zero_grad(t); return 0)
 
 /* lundi.no_grad(fn, ...) -> fn's results, run with grad off (restored even if fn raises).
  * lundi.no_grad() -> a scope object; `local g <close> = lundi.no_grad()`. */
@@ -67,10 +57,7 @@ static int m_no_grad(lua_State *L) {
   return lua_gettop(L);
 }
 
-static int m_grad_enabled(lua_State *L) {
-  lua_pushboolean(L, lundi_grad_enabled());
-  return 1;
-}
+LB_FN(m_grad_enabled, LB_RET_BOOL(lundi_grad_enabled()))
 
 static const luaL_Reg methods[] = {
   {"requires_grad", t_requires_grad}, {"is_leaf", t_is_leaf}, {"backward", t_backward},

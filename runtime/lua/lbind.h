@@ -76,4 +76,14 @@ struct lundi_opt_value;
 int lundi_lua_to_opt_value(lua_State *L, int idx, struct lundi_opt_value *v);
 void lundi_lua_push_opt_value(lua_State *L, const struct lundi_opt_value *v);
 
+/* ---- tensor group (lua_tensor.h's helpers: include it to use these) ---- */
+/* A 0-based C axis from a Lua axis (1-based, negative from the end) of a rank-rank tensor. */
+#define LB_AXIS(v, rank) int v = lundi_lua_check_axis(L, ++lb_, rank)
+#define LB_AXIS_OPT(v, def, rank) int v = lundi_lua_opt_axis(L, ++lb_, def, rank)
+/* A shape: a table of integers, or (varargs) the integers from here to the top. */
+#define LB_SHAPE(nd, shape, varargs)                                                               \
+  int64_t shape[LUNDI_MAX_DIMS];                                                                   \
+  int nd = lundi_lua_check_shape(L, ++lb_, varargs, shape)
+#define LB_RNG(v) LB_UD(lundi_rng *, v, lundi_lua_check_rng) /* a lundi.Rng */
+
 #endif

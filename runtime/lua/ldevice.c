@@ -9,7 +9,7 @@
  *   lundi.kernel_calls() -> kernels run so far on the CPU, on devices (e.g. to check that a
  *     step ran wholly on the GPU).
  *   lundi.device_memory([name]) -> bytes used by live buffers, bytes reserved from the driver. */
-#include "lua_internal.h"
+#include "lbind.h"
 #include "lundi/device.h"
 #include "lundi/session.h"
 #include "lundi/store.h"
@@ -23,18 +23,9 @@ lundi_device *lundi_lua_check_device(lua_State *L, int idx) {
   return d;
 }
 
-lundi_tensor *lundi_lua_placed(lundi_tensor *t) {
-  lundi_device *d = lundi_default_device();
-  if (!t || lundi_tensor_device(t) == d) return t;
-  lundi_tensor *m = lundi_to_device(t, d);
-  lundi_release(t);
-  return m;
-}
+lundi_tensor *lundi_lua_placed(lundi_tensor *t) { return lundi_to_default_device(t); }
 
-static int l_device(lua_State *L) {
-  lua_pushstring(L, lundi_device_name(lundi_default_device()));
-  return 1;
-}
+LB_FN(l_device, LB_RET_STR(lundi_device_name(lundi_default_device())))
 
 static int l_set_device(lua_State *L) {
   lundi_device *d = lundi_lua_check_device(L, 1);
@@ -58,21 +49,16 @@ static int l_device_memory(lua_State *L) {
 }
 
 static int l_devices(lua_State *L) {
+  lundi_device_entry e;
   lua_newtable(L);
-  int k = 0;
-  for (int b = 0; b < lundi_backend_count(); b++)
-    for (int i = 0, n = lundi_backend_device_count(b); i < n; i++) {
-      lundi_device_info info;
-      char name[64];
-      if (lundi_backend_device_info(b, i, &info) != 0) continue;
-      lua_createtable(L, 0, 4);
-      lundi_lua_set_str(L, "name", lundi_backend_device_name(b, i, name, sizeof name));
-      lundi_lua_set_str(L, "backend", lundi_backend_name(b));
-      lundi_lua_set_str(L, "type", info.type ? info.type : "other");
-      lundi_lua_set_str(L, "description", info.name);
-      lua_rawseti(L, -2, ++k);
-    }
-  lundi_clear_error();
+  for (int k = 0; lundi_device_entry_at(k, &e); k++) {
+    lua_createtable(L, 0, 4);
+    lundi_lua_set_str(L, "name", e.name);
+    lundi_lua_set_str(L, "backend", e.info.backend);
+    lundi_lua_set_str(L, "type", e.info.type);
+    lundi_lua_set_str(L, "description", e.info.name);
+    lua_rawseti(L, -2, k + 1);
+  }
   return 1;
 }
 

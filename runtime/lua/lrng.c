@@ -3,7 +3,9 @@
  * rng:rand(shape), rng:randn(shape), rng:randint(shape, lo, hi) are the same calls. */
 #include <string.h>
 
+#include "lbind.h"
 #include "lua_tensor.h"
+#include "lundi/device.h"
 
 lundi_rng *lundi_lua_check_rng(lua_State *L, int idx) { return luaL_checkudata(L, idx, LUNDI_LUA_RNG); }
 
@@ -19,32 +21,18 @@ static int push_rng(lua_State *L, lundi_rng r) {
   return 1;
 }
 
-static int m_rng(lua_State *L) { return push_rng(L, lundi_rng_make((uint64_t)luaL_checkinteger(L, 1))); }
-
-static int r_clone(lua_State *L) { return push_rng(L, *lundi_lua_check_rng(L, 1)); }
+LB_FN(m_rng, LB_INTEGER(seed); return push_rng(L, lundi_rng_make((uint64_t)seed)))
+LB_FN(r_clone, LB_RNG(r); return push_rng(L, *r))
 
 /* Draws are made where lundi.device() is: Philox gives the same numbers on every backend,
- * and a step on the GPU then runs no kernel on the CPU. rand/randn(rng, shape). */
-static int draw(lua_State *L, int normal) {
-  lundi_rng *r = lundi_lua_check_rng(L, 1);
-  int64_t shape[LUNDI_MAX_DIMS];
-  int ndim = lundi_lua_check_shape(L, 2, 1, shape);
-  lundi_tensor *t = normal ? lundi_randn_on(r, ndim, shape, lundi_default_device())
-                           : lundi_rand_on(r, ndim, shape, lundi_default_device());
-  return lundi_lua_return_tensor(L, t, normal ? "randn" : "rand");
-}
-
-static int r_rand(lua_State *L) { return draw(L, 0); }
-static int r_randn(lua_State *L) { return draw(L, 1); }
-
-/* randint(rng, shape, lo, hi): the shape is a table here. */
-static int r_randint(lua_State *L) {
-  lundi_rng *r = lundi_lua_check_rng(L, 1);
-  int64_t shape[LUNDI_MAX_DIMS];
-  int ndim = lundi_lua_check_shape(L, 2, 0, shape);
-  int lo = lundi_lua_check_int(L, 3), hi = lundi_lua_check_int(L, 4);
-  return lundi_lua_return_tensor(L, lundi_randint_on(r, ndim, shape, lo, hi, lundi_default_device()), "randint");
-}
+ * and a step on the GPU then runs no kernel on the CPU. rand/randn(rng, shape);
+ * randint(rng, shape, lo, hi), where the shape is a table. */
+LB_FN(r_rand, LB_RNG(r); LB_SHAPE(nd, shape, 1);
+      LB_RET_T_AS(lundi_rand_on(r, nd, shape, lundi_default_device()), "rand"))
+LB_FN(r_randn, LB_RNG(r); LB_SHAPE(nd, shape, 1);
+      LB_RET_T_AS(lundi_randn_on(r, nd, shape, lundi_default_device()), "randn"))
+LB_FN(r_randint, LB_RNG(r); LB_SHAPE(nd, shape, 0); LB_INT(lo); LB_INT(hi);
+      LB_RET_T_AS(lundi_randint_on(r, nd, shape, lo, hi, lundi_default_device()), "randint"))
 
 static int r_index(lua_State *L) {
   lundi_rng *r = lundi_lua_check_rng(L, 1);

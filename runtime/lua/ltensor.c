@@ -10,33 +10,25 @@
  *    luaL_argerror's "bad argument #n to 'f' (...)".
  *
  * Memory: the Lua GC only sees the small userdata, not the tensor's storage. So besides
- * __close, every push counts the bytes it hands to Lua; once the bytes pushed since the last
- * full collection exceed max(64 MiB, the live bytes right after that collection), the push
- * runs a full collection (counters per lua_State, in the registry). lundi.collect() forces one.
+ * __close, every push counts the bytes it hands to Lua (lundi_gc_pressure, per lua_State, in
+ * the registry) and runs a full collection when that says one is due. lundi.collect() forces one.
  * Autograd bindings are in lautograd.c. */
+#include "lbind.h"
 #include "lua_tensor.h"
 #include "tensor/format.h"
 
-#define PRESSURE_FLOOR ((int64_t)64 << 20)
+static const char mem_key = 0; /* its address keys the counters (lundi_gc_pressure) in the registry */
 
-static const char mem_key = 0; /* its address keys the counters in the registry */
-
-typedef struct mem_counters {
-  int64_t pushed;          /* bytes pushed since the last full collection */
-  int64_t live_at_collect; /* lundi_live_storage_bytes() right after it */
-} mem_counters;
-
-static mem_counters *counters(lua_State *L) {
+static lundi_gc_pressure *pressure(lua_State *L) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &mem_key);
-  mem_counters *c = lua_touserdata(L, -1);
+  lundi_gc_pressure *p = lua_touserdata(L, -1);
   lua_pop(L, 1);
-  return c;
+  return p;
 }
 
-static void full_collect(lua_State *L, mem_counters *c) {
+static void full_collect(lua_State *L, lundi_gc_pressure *p) {
   lua_gc(L, LUA_GCCOLLECT);
-  c->pushed = 0;
-  c->live_at_collect = lundi_live_storage_bytes();
+  lundi_gc_pressure_reset(p);
 }
 
 /* ---- the userdata ---- */
@@ -46,11 +38,8 @@ void lundi_lua_push_tensor(lua_State *L, lundi_tensor *t, const char *fn) {
   lundi_tensor **box = lua_newuserdatauv(L, sizeof *box, 0);
   *box = t;
   luaL_setmetatable(L, LUNDI_LUA_TENSOR);
-  mem_counters *c = counters(L);
-  if (!c) return;
-  c->pushed += lundi_numel(t) * (int64_t)lundi_dtype_size(lundi_tensor_dtype(t));
-  int64_t limit = c->live_at_collect > PRESSURE_FLOOR ? c->live_at_collect : PRESSURE_FLOOR;
-  if (c->pushed > limit) full_collect(L, c); /* the new tensor is on the stack: it survives */
+  lundi_gc_pressure *p = pressure(L);
+  if (p && lundi_gc_pressure_add(p, t)) full_collect(L, p); /* the new tensor is on the stack: it survives */
 }
 
 lundi_tensor *lundi_lua_check_tensor(lua_State *L, int idx) {
@@ -81,47 +70,24 @@ static int t_tostring(lua_State *L) {
   return 1;
 }
 
-/* ---- arithmetic: tensor or number on either side; each row's tt is its tensor-tensor op ---- */
+/* ---- arithmetic: a tensor or a number on either side (the row's arith ops) ---- */
 
 static int is_tensor(lua_State *L, int idx) { return luaL_testudata(L, idx, LUNDI_LUA_TENSOR) != NULL; }
 
-static lundi_tensor *tensor_scalar(const lundi_lua_op *op, lundi_tensor *a, float s) {
-  if (op->tt == lundi_add) return lundi_add_scalar(a, s);
-  if (op->tt == lundi_sub) return lundi_add_scalar(a, -s);
-  if (op->tt == lundi_mul) return lundi_mul_scalar(a, s);
-  return lundi_mul_scalar(a, 1.0f / s);
-}
-
-static lundi_tensor *scalar_tensor(const lundi_lua_op *op, float s, lundi_tensor *b) {
-  if (op->tt == lundi_add) return lundi_add_scalar(b, s);
-  if (op->tt == lundi_sub) return lundi_rsub_scalar(b, s);
-  if (op->tt == lundi_mul) return lundi_mul_scalar(b, s);
-  lundi_tensor *inv = lundi_pow_scalar(b, -1.0f);
-  lundi_tensor *out = inv ? lundi_mul_scalar(inv, s) : NULL;
-  lundi_release(inv);
-  return out;
-}
-
 static int arith(lua_State *L, const lundi_lua_op *op) {
   lundi_tensor *out;
-  if (is_tensor(L, 1) && is_tensor(L, 2)) {
-    out = op->tt(lundi_lua_check_tensor(L, 1), lundi_lua_check_tensor(L, 2));
-  } else if (is_tensor(L, 1)) {
-    lundi_tensor *a = lundi_lua_check_tensor(L, 1);
-    out = tensor_scalar(op, a, (float)luaL_checknumber(L, 2));
-  } else if (is_tensor(L, 2) && lua_type(L, 1) == LUA_TNUMBER) {
-    lundi_tensor *b = lundi_lua_check_tensor(L, 2);
-    out = scalar_tensor(op, (float)lua_tonumber(L, 1), b);
-  } else {
+  if (is_tensor(L, 1) && is_tensor(L, 2))
+    out = op->arith.tt(lundi_lua_check_tensor(L, 1), lundi_lua_check_tensor(L, 2));
+  else if (is_tensor(L, 1))
+    out = op->arith.ts(lundi_lua_check_tensor(L, 1), (float)luaL_checknumber(L, 2));
+  else if (is_tensor(L, 2) && lua_type(L, 1) == LUA_TNUMBER)
+    out = op->arith.st(lundi_lua_check_tensor(L, 2), (float)lua_tonumber(L, 1));
+  else
     return luaL_typeerror(L, 1, "tensor");
-  }
   return lundi_lua_return_tensor(L, out, op->name);
 }
 
-static int pow_(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *a = lundi_lua_check_tensor(L, 1);
-  return lundi_lua_return_tensor(L, lundi_pow_scalar(a, (float)luaL_checknumber(L, 2)), op->name);
-}
+LB_OP(pow_, LB_T(a); LB_FLOAT(p); LB_RET_T(lundi_pow_scalar(a, p)))
 
 static int t_len(lua_State *L) {
   lundi_tensor *t = lundi_lua_check_tensor(L, 1);
@@ -138,37 +104,14 @@ static int t_shape(lua_State *L) {
   return 1;
 }
 
-static int t_dim(lua_State *L) {
-  lundi_tensor *t = lundi_lua_check_tensor(L, 1);
-  lua_pushinteger(L, (lua_Integer)lundi_shape(t)[lundi_lua_check_axis(L, 2, lundi_ndim(t))]);
-  return 1;
-}
+LB_FN(t_dim, LB_T(t); LB_AXIS(d, lundi_ndim(t)); LB_RET_INT(lundi_shape(t)[d]))
+LB_FN(t_ndim, LB_T(t); LB_RET_INT(lundi_ndim(t)))
+LB_FN(t_numel, LB_T(t); LB_RET_INT(lundi_numel(t)))
+LB_FN(t_dtype, LB_T(t); LB_RET_STR(lundi_dtype_name(lundi_tensor_dtype(t))))
+LB_FN(t_device, LB_T(t); LB_RET_STR(lundi_device_name(lundi_tensor_device(t))))
+LB_FN(t_is_contiguous, LB_T(t); LB_RET_BOOL(lundi_is_contiguous(t)))
 
-static int t_ndim(lua_State *L) {
-  lua_pushinteger(L, lundi_ndim(lundi_lua_check_tensor(L, 1)));
-  return 1;
-}
-
-static int t_numel(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)lundi_numel(lundi_lua_check_tensor(L, 1)));
-  return 1;
-}
-
-static int t_dtype(lua_State *L) {
-  lua_pushstring(L, lundi_dtype_name(lundi_tensor_dtype(lundi_lua_check_tensor(L, 1))));
-  return 1;
-}
-
-static int t_device(lua_State *L) {
-  lua_pushstring(L, lundi_device_name(lundi_tensor_device(lundi_lua_check_tensor(L, 1))));
-  return 1;
-}
-
-static int is_integral(lundi_tensor *t) {
-  lundi_dtype dt = lundi_tensor_dtype(t);
-  return dt == LUNDI_I32 || dt == LUNDI_U8;
-}
-
+/* Values of i32 and u8 tensors come back as Lua integers. */
 static void push_value(lua_State *L, float v, int integral) {
   if (integral) lua_pushinteger(L, (lua_Integer)v);
   else lua_pushnumber(L, (lua_Number)v);
@@ -178,16 +121,8 @@ static int t_item(lua_State *L) {
   lundi_tensor *t = lundi_lua_check_tensor(L, 1);
   float v;
   if (lundi_item(t, &v) != 0) return lundi_lua_error(L, "item");
-  push_value(L, v, is_integral(t));
+  push_value(L, v, lundi_dtype_is_integral(lundi_tensor_dtype(t)));
   return 1;
-}
-
-/* Reads the values into a Lua-owned buffer (freed by the GC even if we raise). */
-static float *read_values(lua_State *L, lundi_tensor *t, const char *fn) {
-  int64_t n = lundi_numel(t);
-  float *v = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *v, 0);
-  if (lundi_read_f32(t, v, n) != 0) lundi_lua_error(L, fn);
-  return v;
 }
 
 static const float *push_nested(lua_State *L, const float *v, int d, int ndim, const int64_t *shape, int integral) {
@@ -203,55 +138,34 @@ static const float *push_nested(lua_State *L, const float *v, int d, int ndim, c
   return v;
 }
 
-static int t_tolist(lua_State *L) {
+/* The values as nested tables (tolist) or, flat, as the list of a 1-dim view (totable); read
+ * into a Lua-owned buffer, freed by the GC even if we raise. */
+static int push_values(lua_State *L, int flat, const char *fn) {
   lundi_tensor *t = lundi_lua_check_tensor(L, 1);
-  const float *v = read_values(L, t, "tolist");
-  push_nested(L, v, 0, lundi_ndim(t), lundi_shape(t), is_integral(t));
-  return 1;
-}
-
-/* The values as a flat array: the list of a 1-dim view. */
-static int t_totable(lua_State *L) {
-  lundi_tensor *t = lundi_lua_check_tensor(L, 1);
-  const float *v = read_values(L, t, "totable");
   int64_t n = lundi_numel(t);
-  push_nested(L, v, 0, 1, &n, is_integral(t));
+  float *v = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *v, 0);
+  if (lundi_read_f32(t, v, n) != 0) return lundi_lua_error(L, fn);
+  int integral = lundi_dtype_is_integral(lundi_tensor_dtype(t));
+  push_nested(L, v, 0, flat ? 1 : lundi_ndim(t), flat ? &n : lundi_shape(t), integral);
   return 1;
 }
 
-static int t_is_contiguous(lua_State *L) {
-  lua_pushboolean(L, lundi_is_contiguous(lundi_lua_check_tensor(L, 1)));
-  return 1;
-}
+static int t_tolist(lua_State *L) { return push_values(L, 0, "tolist"); }
+static int t_totable(lua_State *L) { return push_values(L, 1, "totable"); }
 
 /* ---- memory and threads ---- */
 
 static int m_collect(lua_State *L) {
-  mem_counters *c = counters(L);
-  if (c) full_collect(L, c);
+  lundi_gc_pressure *p = pressure(L);
+  if (p) full_collect(L, p);
   else lua_gc(L, LUA_GCCOLLECT);
   return 0;
 }
 
-static int m_live_tensors(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)lundi_live_tensors());
-  return 1;
-}
-
-static int m_live_bytes(lua_State *L) {
-  lua_pushinteger(L, (lua_Integer)lundi_live_storage_bytes());
-  return 1;
-}
-
-static int m_set_threads(lua_State *L) {
-  if (lundi_set_threads(lundi_lua_check_int(L, 1)) < 0) return lundi_lua_error(L, "set_threads");
-  return 0;
-}
-
-static int m_get_threads(lua_State *L) {
-  lua_pushinteger(L, lundi_get_threads());
-  return 1;
-}
+LB_FN(m_live_tensors, LB_RET_INT(lundi_live_tensors()))
+LB_FN(m_live_bytes, LB_RET_INT(lundi_live_storage_bytes()))
+LB_FN(m_set_threads, LB_INT(n); LB_RET_OK(lundi_set_threads(n) < 0, "set_threads"))
+LB_FN(m_get_threads, LB_RET_INT(lundi_get_threads()))
 
 static const luaL_Reg meta[] = {
   {"__gc", t_close}, {"__close", t_close}, {"__tostring", t_tostring}, {"__len", t_len}, {NULL, NULL},
@@ -265,8 +179,12 @@ static const luaL_Reg methods[] = {
 
 /* Both t:add(x) and lundi.add(t, x); the operators are the same functions. */
 static const lundi_lua_op ops[] = {
-  {"add", arith, .tt = lundi_add},   {"sub", arith, .tt = lundi_sub},  {"mul", arith, .tt = lundi_mul},
-  {"div", arith, .tt = lundi_div},   {"neg", lundi_lua_call_T, .t = lundi_neg}, {"pow", .invoke = pow_},
+  {"add", arith, .arith = {lundi_add, lundi_add_scalar, lundi_add_scalar}},
+  {"sub", arith, .arith = {lundi_sub, lundi_sub_scalar, lundi_rsub_scalar}},
+  {"mul", arith, .arith = {lundi_mul, lundi_mul_scalar, lundi_mul_scalar}},
+  {"div", arith, .arith = {lundi_div, lundi_div_scalar, lundi_rdiv_scalar}},
+  {"neg", lundi_lua_call_T, .t = lundi_neg},
+  {"pow", .invoke = pow_},
   {0},
 };
 static const char *const operators[][2] = {{"__add", "add"}, {"__sub", "sub"}, {"__mul", "mul"},
@@ -279,9 +197,7 @@ static const luaL_Reg module_fns[] = {
 
 void lundi_lua_open_tensor(lua_State *L, int mod) {
   mod = lua_absindex(L, mod);
-  mem_counters *c = lua_newuserdatauv(L, sizeof *c, 0);
-  c->pushed = 0;
-  c->live_at_collect = lundi_live_storage_bytes();
+  lundi_gc_pressure_reset(lua_newuserdatauv(L, sizeof(lundi_gc_pressure), 0));
   lua_rawsetp(L, LUA_REGISTRYINDEX, &mem_key);
 
   lundi_lua_new_class(L, LUNDI_LUA_TENSOR, meta, methods);

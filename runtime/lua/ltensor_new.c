@@ -1,5 +1,7 @@
 /* Tensor creation: lundi.tensor(nested [, dtype]), zeros, ones, full, arange. */
+#include "lbind.h"
 #include "lua_tensor.h"
+#include "lundi/device.h"
 
 /* The shape of a nested table, read along the first elements. */
 static int nested_shape(lua_State *L, int arg, int64_t shape[LUNDI_MAX_DIMS]) {
@@ -58,37 +60,12 @@ static int m_tensor(lua_State *L) {
     fill(L, 1, v, 0, ndim, shape);
     lua_pop(L, 1);
   }
-  lundi_tensor *t = lundi_from_f32(ndim, shape, v);
-  if (t && dt != LUNDI_F32) {
-    lundi_tensor *c = lundi_to_dtype(t, dt);
-    lundi_release(t);
-    t = c;
-  }
-  lundi_lua_push_tensor(L, lundi_lua_placed(t), "tensor");
-  return 1;
+  return lundi_lua_return_tensor(L, lundi_to_default_device(lundi_from_f32_as(ndim, shape, v, dt)), "tensor");
 }
 
-static int m_zeros(lua_State *L) {
-  int64_t shape[LUNDI_MAX_DIMS];
-  int ndim = lundi_lua_check_shape(L, 1, 1, shape);
-  lundi_lua_push_tensor(L, lundi_lua_placed(lundi_zeros(ndim, shape)), "zeros");
-  return 1;
-}
-
-static int m_ones(lua_State *L) {
-  int64_t shape[LUNDI_MAX_DIMS];
-  int ndim = lundi_lua_check_shape(L, 1, 1, shape);
-  lundi_lua_push_tensor(L, lundi_lua_placed(lundi_full(ndim, shape, 1.0f)), "ones");
-  return 1;
-}
-
-static int m_full(lua_State *L) {
-  int64_t shape[LUNDI_MAX_DIMS];
-  int ndim = lundi_lua_check_shape(L, 1, 0, shape);
-  float v = (float)luaL_checknumber(L, 2);
-  lundi_lua_push_tensor(L, lundi_lua_placed(lundi_full(ndim, shape, v)), "full");
-  return 1;
-}
+LB_FN(m_zeros, LB_SHAPE(nd, shape, 1); LB_RET_T_AS(lundi_to_default_device(lundi_zeros(nd, shape)), "zeros"))
+LB_FN(m_ones, LB_SHAPE(nd, shape, 1); LB_RET_T_AS(lundi_to_default_device(lundi_full(nd, shape, 1.0f)), "ones"))
+LB_FN(m_full, LB_SHAPE(nd, shape, 0); LB_FLOAT(v); LB_RET_T_AS(lundi_to_default_device(lundi_full(nd, shape, v)), "full"))
 
 /* arange(stop) or arange(start, stop [, step]); stop is exclusive, as in numpy. */
 static int m_arange(lua_State *L) {
@@ -100,8 +77,7 @@ static int m_arange(lua_State *L) {
     b = (float)luaL_checknumber(L, 2);
     step = (float)luaL_optnumber(L, 3, 1);
   }
-  lundi_lua_push_tensor(L, lundi_lua_placed(lundi_arange(a, b, step)), "arange");
-  return 1;
+  return lundi_lua_return_tensor(L, lundi_to_default_device(lundi_arange(a, b, step)), "arange");
 }
 
 void lundi_lua_open_tensor_new(lua_State *L, int mod) {

@@ -3,6 +3,7 @@
  * output_padding=} where each spatial one is an integer or {h, w}. */
 #include <string.h>
 
+#include "lbind.h"
 #include "lua_tensor.h"
 
 static const char *const conv_keys[] = {"stride", "padding", "dilation", "groups", "output_padding", NULL};
@@ -43,55 +44,25 @@ void lundi_lua_check_conv_params(lua_State *L, int arg, lundi_conv_params *p, co
 }
 
 /* convXd(x, w [, bias [, opts]]). */
-static int conv(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1), *w = lundi_lua_check_tensor(L, 2);
-  lundi_tensor *b = lundi_lua_opt_tensor(L, 3);
-  lundi_conv_params p;
-  lundi_lua_check_conv_params(L, 4, &p, NULL);
-  return lundi_lua_return_tensor(L, op->conv(x, w, b, &p), op->name);
-}
+LB_OP(conv, LB_T(x); LB_T(w); LB_T_OPT(b); lundi_conv_params p; lundi_lua_check_conv_params(L, ++lb_, &p, NULL);
+      LB_RET_T(op->conv(x, w, b, &p)))
 
 /* group_norm(x, groups [, gamma [, beta [, eps=1e-5]]]); group_norm_silu likewise. */
-static int group_norm(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  int groups = lundi_lua_check_int(L, 2);
-  lundi_tensor *g = lundi_lua_opt_tensor(L, 3), *b = lundi_lua_opt_tensor(L, 4);
-  float eps = (float)luaL_optnumber(L, 5, 1e-5);
-  return lundi_lua_return_tensor(L, op->norm(x, groups, g, b, eps), op->name);
-}
+LB_OP(group_norm, LB_T(x); LB_INT(groups); LB_T_OPT(g); LB_T_OPT(b); LB_FLOAT_OPT(eps, 1e-5);
+      LB_RET_T(op->norm(x, groups, g, b, eps)))
 
 /* add_group_norm_silu(x, e, groups [, gamma [, beta [, eps=1e-5]]]): silu(group_norm(x + e)),
  * e [N, C] broadcast over the spatial dims. */
-static int add_group_norm_silu(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1), *e = lundi_lua_check_tensor(L, 2);
-  int groups = lundi_lua_check_int(L, 3);
-  lundi_tensor *g = lundi_lua_opt_tensor(L, 4), *b = lundi_lua_opt_tensor(L, 5);
-  float eps = (float)luaL_optnumber(L, 6, 1e-5);
-  return lundi_lua_return_tensor(L, lundi_add_group_norm_silu(x, e, groups, g, b, eps), op->name);
-}
+LB_OP(add_group_norm_silu, LB_T(x); LB_T(e); LB_INT(groups); LB_T_OPT(g); LB_T_OPT(b); LB_FLOAT_OPT(eps, 1e-5);
+      LB_RET_T(lundi_add_group_norm_silu(x, e, groups, g, b, eps)))
 
-/* layer_norm(x [, gamma [, beta [, eps=1e-5]]]). */
-static int layer_norm(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  lundi_tensor *g = lundi_lua_opt_tensor(L, 2), *b = lundi_lua_opt_tensor(L, 3);
-  float eps = (float)luaL_optnumber(L, 4, 1e-5);
-  return lundi_lua_return_tensor(L, lundi_layer_norm(x, g, b, eps), op->name);
-}
-
-/* rms_norm(x [, gamma [, eps=1e-6]]). */
-static int rms_norm(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  lundi_tensor *g = lundi_lua_opt_tensor(L, 2);
-  float eps = (float)luaL_optnumber(L, 3, 1e-6);
-  return lundi_lua_return_tensor(L, lundi_rms_norm(x, g, eps), op->name);
-}
+/* layer_norm(x [, gamma [, beta [, eps=1e-5]]]), rms_norm(x [, gamma [, eps=1e-6]]). */
+LB_OP(layer_norm, LB_T(x); LB_T_OPT(g); LB_T_OPT(b); LB_FLOAT_OPT(eps, 1e-5);
+      LB_RET_T(lundi_layer_norm(x, g, b, eps)))
+LB_OP(rms_norm, LB_T(x); LB_T_OPT(g); LB_FLOAT_OPT(eps, 1e-6); LB_RET_T(lundi_rms_norm(x, g, eps)))
 
 /* upsample_nearest(x [, scale=2]). */
-static int upsample(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  int s = lua_isnoneornil(L, 2) ? 2 : lundi_lua_check_int(L, 2);
-  return lundi_lua_return_tensor(L, lundi_upsample_nearest2d(x, s), op->name);
-}
+LB_OP(upsample, LB_T(x); LB_INT_OPT(s, 2); LB_RET_T(lundi_upsample_nearest2d(x, s)))
 
 /* upsample_conv2d(x, w [, bias [, {scale=2, padding=0}]]): conv2d of the nearest-upsampled x
  * (stride 1), without building the upsampled image. */
@@ -106,20 +77,11 @@ static int upsample_conv2d(lua_State *L, const lundi_lua_op *op) {
 }
 
 /* avg_pool2d/1d(x, kernel [, stride=kernel]). */
-static int pool(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  int k = lundi_lua_check_int(L, 2);
-  int s = lua_isnoneornil(L, 3) ? k : lundi_lua_check_int(L, 3);
-  return lundi_lua_return_tensor(L, op->tii(x, k, s), op->name);
-}
+LB_OP(pool, LB_T(x); LB_INT(k); LB_INT_OPT(s, k); LB_RET_T(op->tii(x, k, s)))
 
 /* timestep_embedding(t, dim [, max_period=10000]). */
-static int timestep_embedding(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *t = lundi_lua_check_tensor(L, 1);
-  int dim = lundi_lua_check_int(L, 2);
-  float period = (float)luaL_optnumber(L, 3, 10000);
-  return lundi_lua_return_tensor(L, lundi_timestep_embedding(t, dim, period), op->name);
-}
+LB_OP(timestep_embedding, LB_T(t); LB_INT(dim); LB_FLOAT_OPT(period, 10000);
+      LB_RET_T(lundi_timestep_embedding(t, dim, period)))
 
 static const lundi_lua_op ops[] = {
   {"conv2d", conv, .conv = lundi_conv2d},

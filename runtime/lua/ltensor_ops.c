@@ -15,12 +15,7 @@ LB_OP(clamp, LB_T(x); LB_NUM_OPT(lo, -INFINITY); LB_NUM_OPT(hi, INFINITY);
 /* A tensor argument (checked by the caller), or a number made into a 0-dim tensor on dev; a
  * new reference either way. */
 static lundi_tensor *tensor_or_number(lua_State *L, int arg, lundi_device *dev) {
-  if (lua_type(L, arg) == LUA_TNUMBER) {
-    lundi_tensor *h = lundi_scalar((float)lua_tonumber(L, arg)),
-                 *s = h ? lundi_to_device(h, dev) : NULL;
-    lundi_release(h);
-    return s; /* NULL with the error set */
-  }
+  if (lua_type(L, arg) == LUA_TNUMBER) return lundi_scalar_on((float)lua_tonumber(L, arg), dev);
   return lundi_retain(lundi_lua_check_tensor(L, arg));
 }
 
@@ -66,7 +61,7 @@ LB_OP(rope, LB_T(x); LB_FLOAT_OPT(base, 10000); LB_INTEGER_OPT(off, 0);
       LB_RET_T(lundi_rope(x, base, (int64_t)off)))
 
 /* dropout(x, p, rng [, training=true]). */
-LB_OP(dropout, LB_T(x); LB_FLOAT(p); LB_UD(lundi_rng *, rng, lundi_lua_check_rng);
+LB_OP(dropout, LB_T(x); LB_FLOAT(p); LB_RNG(rng);
       LB_BOOL_OPT(training, 1); LB_RET_T(lundi_dropout(x, p, training, rng)))
 
 static const lundi_lua_op ops[] = {

@@ -1,36 +1,32 @@
 /* Views and conversions (reshape/view, permute, transpose, slice, expand, squeeze,
  * unsqueeze, contiguous, clone, detach, to), in-place fills and concat/split.
  * Axes are 1-based, negative from the end; slice bounds are 1-based and inclusive. */
-#include <string.h>
-
+#include "lbind.h"
 #include "lua_tensor.h"
+#include "lundi/device.h"
 
 /* permute(x, {axes}) or permute(x, a1, a2, ...): a permutation of the (1-based) axes. */
 static int permute(lua_State *L, const lundi_lua_op *op) {
   lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  int nd = lundi_ndim(x), perm[LUNDI_MAX_DIMS];
-  if (lua_istable(L, 2)) {
-    luaL_argcheck(L, luaL_len(L, 2) == nd, 2, lua_pushfstring(L, "permutation must list %d axes", nd));
-    for (int i = 0; i < nd; i++) {
-      lua_geti(L, 2, i + 1);
-      if (!lua_isinteger(L, -1))
-        luaL_argerror(L, 2, lua_pushfstring(L, "entry %d: integer expected, got %s", i + 1, luaL_typename(L, -1)));
-      perm[i] = lundi_lua_axis(L, 2, lua_tointeger(L, -1), nd);
-      lua_pop(L, 1);
+  int nd = lundi_ndim(x), table = lua_istable(L, 2), perm[LUNDI_MAX_DIMS];
+  lua_Integer listed = table ? luaL_len(L, 2) : lua_gettop(L) - 1;
+  luaL_argcheck(L, listed == nd, 2, lua_pushfstring(L, "permutation must list %d axes", nd));
+  for (int i = 0; i < nd; i++) {
+    if (!table) {
+      perm[i] = lundi_lua_check_axis(L, i + 2, nd);
+      continue;
     }
-  } else {
-    luaL_argcheck(L, lua_gettop(L) - 1 == nd, 2, lua_pushfstring(L, "permutation must list %d axes", nd));
-    for (int i = 0; i < nd; i++) perm[i] = lundi_lua_check_axis(L, i + 2, nd);
+    lua_geti(L, 2, i + 1);
+    if (!lua_isinteger(L, -1))
+      luaL_argerror(L, 2, lua_pushfstring(L, "entry %d: integer expected, got %s", i + 1, luaL_typename(L, -1)));
+    perm[i] = lundi_lua_axis(L, 2, lua_tointeger(L, -1), nd);
+    lua_pop(L, 1);
   }
   return lundi_lua_return_tensor(L, lundi_permute(x, perm), op->name);
 }
 
-static int transpose(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  int nd = lundi_ndim(x);
-  int a = lundi_lua_opt_axis(L, 2, -2, nd), b = lundi_lua_opt_axis(L, 3, -1, nd);
-  return lundi_lua_return_tensor(L, lundi_transpose(x, a, b), op->name);
-}
+LB_OP(transpose, LB_T(x); LB_AXIS_OPT(a, -2, lundi_ndim(x)); LB_AXIS_OPT(b, -1, lundi_ndim(x));
+      LB_RET_T(lundi_transpose(x, a, b)))
 
 /* slice(x, axis, start [, stop=-1 [, step=1]]): like string.sub, 1-based inclusive bounds,
  * negatives from the end, 0 as start means 1. */
@@ -47,61 +43,33 @@ static int slice(lua_State *L, const lundi_lua_op *op) {
   return lundi_lua_return_tensor(L, lundi_slice(x, d, start, end, step), op->name);
 }
 
-static int unsqueeze(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  return lundi_lua_return_tensor(L, lundi_unsqueeze(x, lundi_lua_check_axis(L, 2, lundi_ndim(x) + 1)), op->name);
-}
+LB_OP(unsqueeze, LB_T(x); LB_AXIS(d, lundi_ndim(x) + 1); LB_RET_T(lundi_unsqueeze(x, d)))
 
 /* squeeze(x, axis), or squeeze(x) for every size-1 axis. */
-static int squeeze(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  if (!lua_isnoneornil(L, 2))
-    return lundi_lua_return_tensor(L, lundi_squeeze(x, lundi_lua_check_axis(L, 2, lundi_ndim(x))), op->name);
-  int64_t shape[LUNDI_MAX_DIMS];
-  int nd = 0;
-  for (int i = 0; i < lundi_ndim(x); i++)
-    if (lundi_shape(x)[i] != 1) shape[nd++] = lundi_shape(x)[i];
-  return lundi_lua_return_tensor(L, lundi_reshape(x, nd, shape), op->name);
-}
+LB_OP(squeeze, LB_T(x);
+      LB_RET_T(lua_isnoneornil(L, 2) ? lundi_squeeze_all(x) : lundi_squeeze(x, lundi_lua_check_axis(L, 2, lundi_ndim(x)))))
 
-/* to(x, dtype) with "f32", "f16", "bf16", "i32", "u8"; or to(x, device) with "cpu",
- * "vulkan" (the best Vulkan device), "vulkan:N" or "auto". */
+/* to(x, dtype) with "f32", "f16", "bf16", "i32", "u8"; or to(x, device) with a name the
+ * device registry parses: "cpu", "vulkan" (the best Vulkan device), "vulkan:N" or "auto". */
 static int to(lua_State *L, const lundi_lua_op *op) {
   lundi_tensor *x = lundi_lua_check_tensor(L, 1);
   const char *s = luaL_checkstring(L, 2);
-  if (lundi_lua_is_dtype_name(s))
-    return lundi_lua_return_tensor(L, lundi_to_dtype(x, lundi_lua_check_dtype(L, 2)), op->name);
-  if (strcmp(s, "cpu") && strcmp(s, "auto") && strncmp(s, "vulkan", 6))
+  lundi_dtype dt;
+  lundi_device_spec dev;
+  if (lundi_dtype_from_name(s, &dt) == 0) return lundi_lua_return_tensor(L, lundi_to_dtype(x, dt), op->name);
+  if (lundi_device_parse(s, &dev) != 0 && dev.backend < 0) /* not even the backend part is known */
     return luaL_argerror(L, 2, lua_pushfstring(L, "unknown dtype or device '%s' (dtypes: f32, f16, bf16, i32, u8; "
                                                   "devices: cpu, vulkan, vulkan:N, auto)", s));
-  lundi_device *dev = lundi_lua_check_device(L, 2);
-  return lundi_lua_return_tensor(L, lundi_to_device(x, dev), op->name);
+  lundi_clear_error();
+  return lundi_lua_return_tensor(L, lundi_to_device(x, lundi_lua_check_device(L, 2)), op->name);
 }
 
-/* In-place (outside autograd); each returns x. */
-static int return_x(lua_State *L, int rc, const char *fn) {
-  if (rc != 0) return lundi_lua_error(L, fn);
-  lua_settop(L, 1);
-  return 1;
-}
-
-static int copy_(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1), *src = lundi_lua_check_tensor(L, 2);
-  return return_x(L, lundi_copy_(x, src), op->name);
-}
-
-static int fill_(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  return return_x(L, lundi_fill_(x, (float)luaL_checknumber(L, 2)), op->name);
-}
-
-/* uniform_(x, rng [, lo=0 [, hi=1]]), normal_(x, rng [, mean=0 [, std=1]]). */
-static int init(lua_State *L, const lundi_lua_op *op) {
-  lundi_tensor *x = lundi_lua_check_tensor(L, 1);
-  lundi_rng *r = lundi_lua_check_rng(L, 2);
-  float a = (float)luaL_optnumber(L, 3, 0), b = (float)luaL_optnumber(L, 4, 1);
-  return return_x(L, op->init(x, r, a, b), op->name);
-}
+/* In-place (outside autograd); each returns x. uniform_(x, rng [, lo=0 [, hi=1]]),
+ * normal_(x, rng [, mean=0 [, std=1]]). */
+LB_OP(copy_, LB_T(x); LB_T(src); LB_RET_SELF(lundi_copy_(x, src), op->name))
+LB_OP(fill_, LB_T(x); LB_FLOAT(v); LB_RET_SELF(lundi_fill_(x, v), op->name))
+LB_OP(init, LB_T(x); LB_RNG(r); LB_FLOAT_OPT(a, 0); LB_FLOAT_OPT(b, 1);
+      LB_RET_SELF(op->init(x, r, a, b), op->name))
 
 /* concat({a, b, ...} [, axis=1]). */
 static int concat(lua_State *L, const lundi_lua_op *op) {

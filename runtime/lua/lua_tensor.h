@@ -31,6 +31,11 @@ struct lundi_lua_op {
     lundi_tensor *(*conv)(lundi_tensor *, lundi_tensor *, lundi_tensor *, const lundi_conv_params *);
     lundi_tensor *(*norm)(lundi_tensor *, int groups, lundi_tensor *, lundi_tensor *, float eps);
     int (*init)(lundi_tensor *, lundi_rng *, float, float);
+    struct { /* a binary op with a tensor or a number on either side */
+      lundi_tensor *(*tt)(lundi_tensor *, lundi_tensor *);
+      lundi_tensor *(*ts)(lundi_tensor *, float); /* tensor op number */
+      lundi_tensor *(*st)(lundi_tensor *, float); /* number op tensor, the tensor first */
+    } arith;
   };
 };
 /* Sets each row of ops (up to {0}) as field name of the table mod and, when methods

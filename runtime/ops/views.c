@@ -87,6 +87,14 @@ lundi_tensor *lundi_squeeze(lundi_tensor *t, int dim) {
   return lundi_reshape(t, t->ndim - 1, shape);
 }
 
+lundi_tensor *lundi_squeeze_all(lundi_tensor *t) {
+  int64_t shape[LUNDI_MAX_DIMS];
+  int nd = 0;
+  for (int i = 0; i < t->ndim; i++)
+    if (t->shape[i] != 1) shape[nd++] = t->shape[i];
+  return lundi_reshape(t, nd, shape);
+}
+
 /* ---- permute ---- */
 
 static int permute_bw(lundi_node *n, lundi_tensor *g, lundi_tensor **gin) {

@@ -26,6 +26,17 @@ const char *lundi_dtype_name(lundi_dtype dt) {
   return "?";
 }
 
+int lundi_dtype_from_name(const char *name, lundi_dtype *out) {
+  static const lundi_dtype all[] = {LUNDI_F32, LUNDI_F16, LUNDI_BF16, LUNDI_I32, LUNDI_U8};
+  for (size_t i = 0; name && i < sizeof all / sizeof all[0]; i++)
+    if (!strcmp(name, lundi_dtype_name(all[i]))) return *out = all[i], 0;
+  return lundi__err(LUNDI_EINVAL, "unknown dtype '%s' (expected f32, f16, bf16, i32 or u8)", name ? name : "(null)");
+}
+
+int lundi_dtype_is_integral(lundi_dtype dt) { return dt == LUNDI_I32 || dt == LUNDI_U8; }
+
+int64_t lundi_nbytes(const lundi_tensor *t) { return lundi_numel(t) * (int64_t)lundi_dtype_size(t->dtype); }
+
 char *lundi_shape_str(int ndim, const int64_t *shape, char *buf, size_t n) {
   size_t used = 0;
   used += (size_t)snprintf(buf, n, "[");
@@ -122,11 +133,25 @@ lundi_tensor *lundi_full(int ndim, const int64_t *shape, float value) {
 lundi_tensor *lundi_zeros(int ndim, const int64_t *shape) { return lundi_full(ndim, shape, 0.0f); }
 lundi_tensor *lundi_scalar(float value) { return lundi_full(0, NULL, value); }
 
+lundi_tensor *lundi_scalar_on(float value, lundi_device *dev) {
+  lundi_tensor *h = lundi_scalar(value), *s = h ? lundi_to_device(h, dev) : NULL;
+  lundi_release(h);
+  return s;
+}
+
 lundi_tensor *lundi_from_f32(int ndim, const int64_t *shape, const float *data) {
   lundi_tensor *t = lundi_empty(ndim, shape, LUNDI_F32, NULL);
   if (!t) return NULL;
   memcpy(t->storage->data, data, sizeof(float) * (size_t)lundi_numel(t));
   return t;
+}
+
+lundi_tensor *lundi_from_f32_as(int ndim, const int64_t *shape, const float *data, lundi_dtype dt) {
+  lundi_tensor *t = lundi_from_f32(ndim, shape, data);
+  if (!t || dt == LUNDI_F32) return t;
+  lundi_tensor *c = lundi_to_dtype(t, dt);
+  lundi_release(t);
+  return c;
 }
 
 lundi_tensor *lundi_from_i32(int ndim, const int64_t *shape, const int32_t *data) {

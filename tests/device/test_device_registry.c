@@ -150,7 +150,67 @@ static void registration(void) {
   CHECK(lundi_device_from_name("auto") != NULL);
 }
 
+/* lundi_device_entry_at against the backends' own listing: every device in order, then a
+ * backend whose first device cannot describe itself and whose second names no type. */
+static int two(void) { return 2; }
+static int flaky_info(int i, lundi_device_info *out) {
+  if (i == 0) return lundi_set_error(LUNDI_EINVAL, "flaky: device 0 says nothing");
+  memset(out, 0, sizeof *out);
+  snprintf(out->name, sizeof out->name, "the second one");
+  return 0;
+}
+
+static void entries(void) {
+  lundi_device_entry e;
+  int k = 0;
+  for (int b = 0; b < lundi_backend_count(); b++)
+    for (int i = 0; i < lundi_backend_device_count(b); i++, k++) {
+      lundi_device_info info;
+      char name[64];
+      CHECK(lundi_backend_device_info(b, i, &info) == 0 && lundi_device_entry_at(k, &e) == 1);
+      CHECK(!strcmp(e.name, lundi_backend_device_name(b, i, name, sizeof name)));
+      CHECK(!strcmp(e.info.backend, lundi_backend_name(b)) && !strcmp(e.info.name, info.name));
+      CHECK(!strcmp(e.info.type, info.type ? info.type : "other"));
+    }
+  CHECK(k >= 1 && !strcmp((lundi_device_entry_at(0, &e), e.name), "cpu"));
+  CHECK(lundi_device_entry_at(k, &e) == 0 && lundi_device_entry_at(k + 5, &e) == 0);
+  static lundi_backend_desc flaky;
+  flaky = *lundi__backend(backend("cpu"));
+  flaky.name = "flaky", flaky.label = "flaky", flaky.single = 0;
+  flaky.device_count = two, flaky.device_info = flaky_info;
+  CHECK(lundi__backend_register(&flaky, "test") == 0);
+  lundi_clear_error();
+  CHECK(lundi_device_entry_at(k, &e) == 1 && !strcmp(e.name, "flaky:1"));
+  CHECK(!strcmp(e.info.type, "other") && !strcmp(e.info.name, "the second one") && !strcmp(e.info.backend, "flaky"));
+  CHECK(!strcmp(lundi_last_error(), "")); /* device 0's failure is left out too */
+  CHECK(lundi_device_entry_at(k + 1, &e) == 0);
+}
+
+/* lundi_to_default_device takes over its tensor: kept when already there, else moved. */
+static void to_default_device(void) {
+  int64_t shape[1] = {3};
+  lundi_set_default_device(lundi_cpu());
+  lundi_tensor *t = lundi_full(1, shape, 2.0f);
+  int64_t live = lundi_live_tensors();
+  CHECK(lundi_to_default_device(t) == t && lundi_live_tensors() == live);
+  CHECK(lundi_to_default_device(NULL) == NULL);
+  lundi_device *vk = lundi_device_from_name("vulkan"); /* lavapipe counts */
+  if (vk) {
+    lundi_set_default_device(vk);
+    lundi_tensor *m = lundi_to_default_device(t); /* t released */
+    float v[3] = {0};
+    CHECK(m && m != t && lundi_tensor_device(m) == vk && lundi_live_tensors() == live);
+    CHECK(m && lundi_read_f32(m, v, 3) == 0 && v[0] == 2.0f && v[2] == 2.0f);
+    t = m;
+    lundi_set_default_device(lundi_cpu());
+  }
+  lundi_clear_error();
+  lundi_release(t);
+}
+
 static const test_case TESTS[] = {
+    {"to_default_device", to_default_device},
+    {"entries", entries},
     {"parse", parse}, {"names", names}, {"resolve_and_open", resolve_and_open}, {"env", env},
     {"no_driver", no_driver}, {"memory", memory}, {"registration", registration},
 };
