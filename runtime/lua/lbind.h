@@ -64,4 +64,12 @@
 /* Like LB_RET_OK, returning argument 1 (methods that chain: m:train() returns m). */
 #define LB_RET_SELF(expr, name) return (expr) != 0 ? lundi_lua_error(L, name) : (lua_settop(L, 1), 1)
 
+/* ---- run group (lbind_run.c) ---- */
+/* The table at idx mapping strings to strings or numbers (numbers as tostring gives them) as
+ * n keys[i] = values[i], returning n; the arrays live in a userdata left on the stack, which
+ * keeps the strings alive. Any other key or value raises fmt with (fn, the key's type name,
+ * the value's type name). */
+int lundi_lua_string_pairs(lua_State *L, int idx, const char ***keys, const char ***values, const char *fmt,
+                           const char *fn);
+
 #endif
