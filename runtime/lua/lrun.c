@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lbind.h"
 #include "lplugin.h"
 #include "lua_module.h"
 #include "lua_run.h"
@@ -170,13 +171,7 @@ static int m_param(lua_State *L) {
   return 0;
 }
 
-static int m_tag(lua_State *L) {
-  lrun_ud *u = check_run(L, 1);
-  const char *k = luaL_checkstring(L, 2);
-  const char *v = luaL_checkstring(L, 3);
-  if (lundi_run_tag(u->run, k, v) != 0) return lundi_lua_error(L, "tag");
-  return 0;
-}
+LB_FN(m_tag, LB_UD(lrun_ud *, u, check_run); LB_STR(k); LB_STR(v); LB_RET_OK(lundi_run_tag(u->run, k, v), "tag"))
 
 static int m_flush(lua_State *L) {
   lrun_ud *u = check_run(L, 1);
@@ -193,23 +188,16 @@ static int push_id(lua_State *L, int rc, int64_t id, const char *fn) {
   return 1;
 }
 
-static int m_save_text(lua_State *L) {
-  lrun_ud *u = check_run(L, 1);
-  const char *name = luaL_checkstring(L, 2);
-  size_t n;
-  const char *text = luaL_checklstring(L, 3, &n);
-  int64_t id = 0;
-  return push_id(L, lundi_session_save_text(u->run, name, text, n, &id), id, "save_text");
-}
+LB_FN(m_save_text, LB_UD(lrun_ud *, u, check_run); LB_STR(name); LB_LSTR(text, n); int64_t id = 0;
+      return push_id(L, lundi_session_save_text(u->run, name, text, n, &id), id, "save_text"))
 
-/* opts.parameters[field] as the text to show, or NULL: integers %lld, other numbers %.10g. */
+/* opts.parameters[field] as the text to show (lundi_image_param_*), or NULL. */
 static const char *param_field(lua_State *L, int t, const char *field, char num[64]) {
   int ty = lua_getfield(L, t, field);
   const char *v = NULL;
   if (ty == LUA_TNUMBER) {
-    if (lua_isinteger(L, -1)) snprintf(num, 64, "%lld", (long long)lua_tointeger(L, -1));
-    else snprintf(num, 64, "%.10g", (double)lua_tonumber(L, -1));
-    v = num;
+    v = lua_isinteger(L, -1) ? lundi_image_param_int(num, (int64_t)lua_tointeger(L, -1))
+                             : lundi_image_param_float(num, (double)lua_tonumber(L, -1));
   } else if (ty == LUA_TSTRING) {
     v = lua_tostring(L, -1); /* stays alive in the table */
   } else if (ty != LUA_TNIL) {

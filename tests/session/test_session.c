@@ -132,6 +132,17 @@ static void parameters_text(void) {
   free(t);
 }
 
+/* The number formats of the parameters text: integers exact, other numbers %.10g. */
+static void param_numbers(void) {
+  char b[64];
+  CHECK(!strcmp(lundi_image_param_int(b, 12345678901234LL), "12345678901234"));
+  CHECK(!strcmp(lundi_image_param_int(b, -7), "-7"));
+  CHECK(!strcmp(lundi_image_param_float(b, 7.5), "7.5"));
+  CHECK(!strcmp(lundi_image_param_float(b, 3.0), "3"));
+  CHECK(!strcmp(lundi_image_param_float(b, 1.0 / 3), "0.3333333333"));
+  CHECK(!strcmp(lundi_image_param_float(b, 12345678901.0), "1.23456789e+10"));
+}
+
 static void save_image_records_png(void) {
   fixture f = open_run("image.db");
   if (!f.run) return;
@@ -405,6 +416,7 @@ static void log_metrics(void) {
 
 static const test_case cases[] = {
     {"parameters_text", parameters_text},
+    {"param_numbers", param_numbers},
     {"save_image_records_png", save_image_records_png},
     {"save_text_and_tensors", save_text_and_tensors},
     {"plugins_recorded_once", plugins_recorded_once},
