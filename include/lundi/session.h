@@ -104,6 +104,15 @@ int lundi_session_save_checkpoint(lundi_run *run, lundi_module *m, const char *n
 int lundi_session_log(lundi_run *run, const char *const *names, const double *values, int n, int64_t step,
                       int *warned);
 
+/* ---- ending a run its owner did not finish ---- */
+
+/* The status of a run whose block exited raising error: NULL (no error) is finished, Ctrl-C's
+ * "interrupted" is interrupted, anything else failed (error is the message to record). */
+lundi_run_status lundi_session_error_status(const char *error);
+/* The status of a run collected unfinished, with the message to record in *msg: the status
+ * of the script that ran it when it is known (script_known), else interrupted. */
+lundi_run_status lundi_session_unfinished_status(int script_known, lundi_run_status script, const char **msg);
+
 #ifdef __cplusplus
 }
 #endif

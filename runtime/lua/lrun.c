@@ -354,26 +354,18 @@ static void end_or_warn(lrun_ud *u, lundi_run_status st, const char *msg) {
 static int m_close(lua_State *L) {
   lrun_ud *u = luaL_checkudata(L, 1, LUNDI_LUA_RUN);
   if (!u->run || u->borrowed) return 0;
-  lundi_run_status st = LUNDI_RUN_FINISHED;
-  const char *msg = NULL;
-  if (!lua_isnoneornil(L, 2)) {
-    msg = lua_tostring(L, 2);
-    if (!msg) msg = "(error object is not a string)";
-    st = strcmp(msg, "interrupted") == 0 ? LUNDI_RUN_INTERRUPTED : LUNDI_RUN_FAILED;
-  }
-  end_or_warn(u, st, msg);
+  const char *msg = lua_isnoneornil(L, 2) ? NULL : lua_tostring(L, 2);
+  if (!msg && !lua_isnoneornil(L, 2)) msg = "(error object is not a string)";
+  end_or_warn(u, lundi_session_error_status(msg), msg);
   return 0;
 }
 
 static int m_gc(lua_State *L) {
   lrun_ud *u = luaL_checkudata(L, 1, LUNDI_LUA_RUN);
   if (!u->run || u->borrowed) return 0;
-  lundi_run_status st = LUNDI_RUN_INTERRUPTED;
-  const char *msg = "the Run object was collected before run:finish()";
-  if (lua_getfield(L, LUA_REGISTRYINDEX, EXIT_KEY) == LUA_TNUMBER) {
-    st = (lundi_run_status)lua_tointeger(L, -1);
-    msg = st == LUNDI_RUN_FINISHED ? NULL : "the script of `lundi run` did not finish";
-  }
+  int known = lua_getfield(L, LUA_REGISTRYINDEX, EXIT_KEY) == LUA_TNUMBER;
+  const char *msg;
+  lundi_run_status st = lundi_session_unfinished_status(known, (lundi_run_status)lua_tointeger(L, -1), &msg);
   lua_pop(L, 1);
   end_or_warn(u, st, msg);
   return 0;
