@@ -71,5 +71,8 @@
  * the value's type name). */
 int lundi_lua_string_pairs(lua_State *L, int idx, const char ***keys, const char ***values, const char *fmt,
                            const char *fn);
+/* t[1] and t[2] of the table t at idx (a range {lo, hi}) into *a and *b; 0, leaving them,
+ * when either is not a number. */
+int lundi_lua_number_pair(lua_State *L, int idx, float *a, float *b);
 
 #endif

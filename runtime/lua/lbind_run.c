@@ -27,3 +27,13 @@ int lundi_lua_string_pairs(lua_State *L, int idx, const char ***keys, const char
   *values = kv + n;
   return n;
 }
+
+int lundi_lua_number_pair(lua_State *L, int idx, float *a, float *b) {
+  idx = lua_absindex(L, idx);
+  lua_rawgeti(L, idx, 1);
+  lua_rawgeti(L, idx, 2);
+  int ok = lua_isnumber(L, -2) && lua_isnumber(L, -1);
+  if (ok) *a = (float)lua_tonumber(L, -2), *b = (float)lua_tonumber(L, -1);
+  lua_pop(L, 2);
+  return ok;
+}

@@ -26,18 +26,10 @@ static int l_save_image(lua_State *L) {
     o.padding = (int)lundi_lua_opt_int_field(L, 3, fn, "padding", 2, 0, 1024);
     o.pad_value = (uint8_t)lundi_lua_opt_int_field(L, 3, fn, "pad_value", 0, 0, 255);
     lua_getfield(L, 3, "range");
-    if (!lua_isnil(L, -1)) {
-      int ok = lua_istable(L, -1) && lua_rawlen(L, -1) == 2;
-      if (ok) {
-        lua_rawgeti(L, -1, 1);
-        lua_rawgeti(L, -2, 2);
-        ok = lua_isnumber(L, -2) && lua_isnumber(L, -1);
-        o.lo = (float)lua_tonumber(L, -2);
-        o.hi = (float)lua_tonumber(L, -1);
-        lua_pop(L, 2);
-      }
-      if (!ok) return luaL_error(L, "%s: 'range' must be {lo, hi}, two numbers (e.g. {-1, 1})", fn);
-    }
+    int ok = lua_isnil(L, -1) || (lua_istable(L, -1) && lua_rawlen(L, -1) == 2 &&
+                                  lundi_lua_number_pair(L, -1, &o.lo, &o.hi));
+    if (!ok)
+      return luaL_error(L, "%s: 'range' must be {lo, hi}, two numbers (e.g. {-1, 1})", fn);
     lua_pop(L, 1);
     lua_getfield(L, 3, "text");
     if (!lua_isnil(L, -1)) {

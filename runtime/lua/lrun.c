@@ -231,16 +231,11 @@ static int parameters_opt(lua_State *L, int opts, lundi_image_params *ps, char n
 /* opts.range = {lo, hi} into *lo, *hi (left as they are when absent). */
 static void opt_range(lua_State *L, int opts, float *lo, float *hi) {
   if (!opts) return;
-  if (lua_getfield(L, opts, "range") == LUA_TTABLE) {
-    for (int i = 0; i < 2; i++) {
-      lua_rawgeti(L, -1, i + 1);
-      if (!lua_isnumber(L, -1)) luaL_error(L, "save_image: opts.range must be {lo, hi} numbers");
-      *(i ? hi : lo) = (float)lua_tonumber(L, -1);
-      lua_pop(L, 1);
-    }
-  } else if (!lua_isnil(L, -1)) {
+  int ty = lua_getfield(L, opts, "range");
+  if (ty == LUA_TTABLE && !lundi_lua_number_pair(L, -1, lo, hi))
+    luaL_error(L, "save_image: opts.range must be {lo, hi} numbers");
+  else if (ty != LUA_TTABLE && ty != LUA_TNIL)
     luaL_error(L, "save_image: opts.range must be {lo, hi}");
-  }
   lua_pop(L, 1);
 }
 
