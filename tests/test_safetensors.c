@@ -623,6 +623,40 @@ static void test_fuzz(void) {
   free(base);
 }
 
+/* ---- metadata as string pairs (safetensors_meta.c) ---- */
+
+static void test_metadata_pairs(void) {
+  char path[256];
+  tmp_path(path, sizeof path, "meta.safetensors");
+  int64_t s2 = 2;
+  lundi_tensor *w = lundi_zeros(1, &s2);
+  lundi_param_list l = {0};
+  CHECK(lundi_param_list_push(&l, "w", w) == 0);
+  const char *keys[] = {"classes", "note"}, *values[] = {"10", "caf\xc3\xa9 \"q\""};
+  CHECK(lundi_safetensors_save_meta(path, &l, keys, values, 2) == 0);
+  char *json = NULL;
+  CHECK(lundi_safetensors_metadata(path, &json) == 0);
+  CHECK(json && !strcmp(json, "{\"classes\":\"10\",\"note\":\"caf\xc3\xa9 \\\"q\\\"\"}"));
+  free(json);
+  lundi_safetensors_meta m;
+  CHECK(lundi_safetensors_read_meta(path, &m) == 0);
+  CHECK(m.n == 2 && !strcmp(m.keys[0], "classes") && !strcmp(m.values[0], "10"));
+  CHECK(m.n == 2 && !strcmp(m.keys[1], "note") && !strcmp(m.values[1], values[1]));
+  lundi_safetensors_meta_free(&m);
+  CHECK(m.n == 0 && !m.keys);
+  CHECK(lundi_safetensors_save_meta(path, &l, NULL, NULL, 0) == 0); /* no __metadata__ */
+  CHECK(lundi_safetensors_read_meta(path, &m) == 0 && m.n == 0);
+  lundi_safetensors_meta_free(&m);
+  CHECK(lundi_safetensors_save_meta(path, &l, keys, values, 0) == 0); /* an empty one */
+  CHECK(lundi_safetensors_metadata(path, &json) == 0 && !strcmp(json, "{}"));
+  free(json);
+  CHECK_ERR(lundi_safetensors_read_meta("/nonexistent/x.safetensors", &m) != 0, "x.safetensors");
+  CHECK(m.n == 0 && !m.keys);
+  lundi_param_list_free(&l);
+  lundi_release(w);
+  cleanup_tmpdir();
+}
+
 static const test_case tests[] = {
     {"roundtrip", test_roundtrip},
     {"read_half", test_read_half},
@@ -632,5 +666,6 @@ static const test_case tests[] = {
     {"load_options", test_load_options},
     {"malformed", test_malformed},
     {"fuzz", test_fuzz},
+    {"metadata_pairs", test_metadata_pairs},
 };
 TEST_MAIN(tests)

@@ -53,6 +53,18 @@ int lundi_image_from_tensor(lundi_tensor *t, float lo, float hi, lundi_image *ou
 int lundi_image_grid(lundi_tensor *t, int nrow, int pad, uint8_t pad_value, float lo, float hi,
                      lundi_image *out);
 
+/* Writes t as a PNG file (atomically): [H, W] or [C, H, W] is one image; [N, C, H, W] a grid
+ * (lundi_image_grid with nrow, padding, pad_value). text_keys[i] = text_values[i] are its n_texts
+ * text chunks. */
+typedef struct lundi_image_save_opts {
+  int nrow, padding;
+  uint8_t pad_value;
+  float lo, hi;
+  const char *const *text_keys, *const *text_values;
+  int n_texts;
+} lundi_image_save_opts;
+int lundi_image_save_png(const char *path, lundi_tensor *t, const lundi_image_save_opts *opts);
+
 /* A line plot of one or more series on shared axes (white background, axes with tick labels,
  * one colour per series, a legend). xs may be NULL (0, 1, 2, ...). log_y plots log10 of
  * positive values. */
@@ -63,6 +75,11 @@ typedef struct lundi_plot_series {
 } lundi_plot_series;
 int lundi_plot_lines(const lundi_plot_series *series, int n_series, int width, int height,
                      const char *title, int log_y, lundi_image *out);
+/* The same plot written to a PNG file at path (atomically). */
+int lundi_plot_file(const char *path, const lundi_plot_series *series, int n_series, int width, int height,
+                    const char *title, int log_y);
+/* The numel(t) values of t (any device, f32) as doubles in out, for a series. */
+int lundi_plot_values(lundi_tensor *t, double *out);
 
 #ifdef __cplusplus
 }

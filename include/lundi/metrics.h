@@ -53,6 +53,17 @@ double lundi_log_normal_interval(double lo, double hi);
 int lundi_discretized_gaussian_nll(const float *x, const float *mean, const double *log_scale, int64_t n, int64_t d,
                                    double *out);
 
+/* The same on tensors (any device): x and mean [N, ...] of one shape, *out a malloc'd array
+ * of the N results (free() it) and *n = N. The N log standard deviations are either the
+ * tensor log_scale (N values) or n_scales doubles (n_scales == N, or LUNDI_NLL_ONE_SCALE:
+ * log_scale[0] for every sample). A NULL log_scale array only checks the shapes and the
+ * count, leaving *out NULL. Messages start "discretized_gaussian_nll: ". */
+#define LUNDI_NLL_ONE_SCALE (-1)
+int lundi_discretized_gaussian_nll_tensors(lundi_tensor *x, lundi_tensor *mean, lundi_tensor *log_scale, double **out,
+                                           int64_t *n);
+int lundi_discretized_gaussian_nll_scales(lundi_tensor *x, lundi_tensor *mean, const double *log_scale,
+                                          int64_t n_scales, double **out, int64_t *n);
+
 #ifdef __cplusplus
 }
 #endif

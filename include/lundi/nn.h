@@ -161,6 +161,18 @@ int lundi_safetensors_load_mem(const uint8_t *buf, size_t n, lundi_param_list *o
 /* Validates path like lundi_safetensors_load and sets *json to its __metadata__ as a flat
  * JSON object ("{}" when absent); free it with free(). */
 int lundi_safetensors_metadata(const char *path, char **json);
+/* The same metadata as string pairs, so that callers never touch JSON. Save writes keys[i]
+ * = values[i] (n pairs, keys distinct; keys NULL: no __metadata__ at all). Read fills *out (owned: free
+ * it with lundi_safetensors_meta_free) in the header's order, after validating the file
+ * like lundi_safetensors_load. */
+typedef struct lundi_safetensors_meta {
+  int n;
+  char **keys, **values;
+} lundi_safetensors_meta;
+int lundi_safetensors_save_meta(const char *path, const lundi_param_list *l, const char *const *keys,
+                                const char *const *values, int n);
+int lundi_safetensors_read_meta(const char *path, lundi_safetensors_meta *out);
+void lundi_safetensors_meta_free(lundi_safetensors_meta *m); /* frees and zeroes; NULL is fine */
 int lundi_module_save(const lundi_module *m, const char *path);
 /* flags: LUNDI_LOAD_STRICT (every module param must be present and no extra names allowed;
  * 1, as the old strict argument was) and LUNDI_LOAD_ALLOW_NONFINITE (load NaN and Inf values

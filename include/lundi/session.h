@@ -43,11 +43,16 @@ lundi_run *lundi_session_current(void); /* NULL when none */
  * read by many image viewers): an optional prompt line, then
  *   "Steps: 50, Sampler: ddim, CFG scale: 3, Seed: 42, Size: 28x28, Model hash: ..."
  * Values are given as the text to show; a NULL field is left out, Size is always there.
- * The Lua binding formats integers with %lld and other numbers with %.10g. */
+ * Numbers become that text through lundi_image_param_int / lundi_image_param_float. */
 typedef struct lundi_image_params {
   const char *prompt; /* the first line; at most 1022 bytes are kept */
   const char *steps, *sampler, *cfg_scale, *seed, *model_hash; /* each "Key: value" at most 511 bytes */
 } lundi_image_params;
+
+/* A number as the parameters text shows it, written into out (64 bytes) and returned: an
+ * integer with %lld, any other number with %.10g (a seed stays exact, a scale stays short). */
+const char *lundi_image_param_int(char out[64], int64_t v);
+const char *lundi_image_param_float(char out[64], double v);
 
 /* A malloc'd parameters text for images of width x height (one image, not the grid);
  * params may be NULL. NULL when out of memory (error set). */
@@ -98,6 +103,15 @@ int lundi_session_save_checkpoint(lundi_run *run, lundi_module *m, const char *n
  * succeed clears it. */
 int lundi_session_log(lundi_run *run, const char *const *names, const double *values, int n, int64_t step,
                       int *warned);
+
+/* ---- ending a run its owner did not finish ---- */
+
+/* The status of a run whose block exited raising error: NULL (no error) is finished, Ctrl-C's
+ * "interrupted" is interrupted, anything else failed (error is the message to record). */
+lundi_run_status lundi_session_error_status(const char *error);
+/* The status of a run collected unfinished, with the message to record in *msg: the status
+ * of the script that ran it when it is known (script_known), else interrupted. */
+lundi_run_status lundi_session_unfinished_status(int script_known, lundi_run_status script, const char **msg);
 
 #ifdef __cplusplus
 }

@@ -49,3 +49,18 @@ int lundi_png_file_text(const char *path, const char *key, char **value) {
   free(data);
   return rc ? name_file(path) : 0;
 }
+
+int lundi_image_save_png(const char *path, lundi_tensor *t, const lundi_image_save_opts *o) {
+  if (!path || !t || !o || o->n_texts < 0 || (o->n_texts && (!o->text_keys || !o->text_values)))
+    return lundi_set_error(LUNDI_EINVAL, "image_save_png: NULL path, tensor, options or texts");
+  lundi_png_text *texts = malloc(sizeof *texts * (size_t)(o->n_texts ? o->n_texts : 1));
+  if (!texts) return lundi_set_error(LUNDI_ENOMEM, "image_save_png: out of memory");
+  for (int i = 0; i < o->n_texts; i++) texts[i] = (lundi_png_text){o->text_keys[i], o->text_values[i]};
+  lundi_image im = {0};
+  int rc = lundi_ndim(t) == 4 ? lundi_image_grid(t, o->nrow, o->padding, o->pad_value, o->lo, o->hi, &im)
+                              : lundi_image_from_tensor(t, o->lo, o->hi, &im);
+  if (!rc) rc = lundi_png_write_file(path, &im, texts, o->n_texts);
+  lundi_image_free(&im);
+  free(texts);
+  return rc;
+}

@@ -86,4 +86,15 @@ void lundi_lua_push_opt_value(lua_State *L, const struct lundi_opt_value *v);
   int nd = lundi_lua_check_shape(L, ++lb_, varargs, shape)
 #define LB_RNG(v) LB_UD(lundi_rng *, v, lundi_lua_check_rng) /* a lundi.Rng */
 
+/* ---- run group (lbind_run.c) ---- */
+/* The table at idx mapping strings to strings or numbers (numbers as tostring gives them) as
+ * n keys[i] = values[i], returning n; the arrays live in a userdata left on the stack, which
+ * keeps the strings alive. Any other key or value raises fmt with (fn, the key's type name,
+ * the value's type name). */
+int lundi_lua_string_pairs(lua_State *L, int idx, const char ***keys, const char ***values, const char *fmt,
+                           const char *fn);
+/* t[1] and t[2] of the table t at idx (a range {lo, hi}) into *a and *b; 0, leaving them,
+ * when either is not a number. */
+int lundi_lua_number_pair(lua_State *L, int idx, float *a, float *b);
+
 #endif

@@ -8,34 +8,9 @@
  *     x and y are tables of numbers or 1-D tensors; x is optional (0, 1, 2, ...). */
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "lua_internal.h"
+#include "lbind.h"
 #include "lundi/image.h"
-
-/* Text chunks from the table at idx (string keys, string or number values), as a
- * userdata array (collected by Lua, so an error mid-way leaks nothing). */
-static lundi_png_text *text_list(lua_State *L, int idx, const char *fn, int *n) {
-  *n = 0;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    (*n)++;
-    lua_pop(L, 1);
-  }
-  lundi_png_text *t = lua_newuserdatauv(L, sizeof *t * (size_t)(*n ? *n : 1), 0);
-  int i = 0;
-  lua_pushnil(L);
-  while (lua_next(L, idx)) {
-    if (lua_type(L, -2) != LUA_TSTRING || (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER))
-      luaL_error(L, "%s: 'text' must map string keys to strings (got %s = %s)", fn, luaL_typename(L, -2),
-                 luaL_typename(L, -1));
-    t[i].key = lua_tostring(L, -2);  /* both stay alive in the options table */
-    t[i].value = lua_tostring(L, -1); /* numbers become strings in place */
-    i++;
-    lua_pop(L, 1);
-  }
-  return t;
-}
 
 static int l_save_image(lua_State *L) {
   static const char fn[] = "lundi.save_image";
@@ -43,44 +18,30 @@ static int l_save_image(lua_State *L) {
   lundi_tensor *t = lundi_lua_check_tensor(L, 2);
   int has_opts = !lua_isnoneornil(L, 3);
   if (has_opts) luaL_checktype(L, 3, LUA_TTABLE);
-  lua_Integer nrow = 8, padding = 2, pad_value = 0;
-  float lo = 0, hi = 1;
-  lundi_png_text *texts = NULL;
-  int n_texts = 0;
+  lundi_image_save_opts o = {.nrow = 8, .padding = 2, .lo = 0, .hi = 1};
   if (has_opts) {
     static const char *const valid[] = {"nrow", "range", "padding", "pad_value", "text", NULL};
     lundi_lua_check_options(L, 3, fn, valid);
-    nrow = lundi_lua_opt_int_field(L, 3, fn, "nrow", 8, 1, 4096);
-    padding = lundi_lua_opt_int_field(L, 3, fn, "padding", 2, 0, 1024);
-    pad_value = lundi_lua_opt_int_field(L, 3, fn, "pad_value", 0, 0, 255);
+    o.nrow = (int)lundi_lua_opt_int_field(L, 3, fn, "nrow", 8, 1, 4096);
+    o.padding = (int)lundi_lua_opt_int_field(L, 3, fn, "padding", 2, 0, 1024);
+    o.pad_value = (uint8_t)lundi_lua_opt_int_field(L, 3, fn, "pad_value", 0, 0, 255);
     lua_getfield(L, 3, "range");
-    if (!lua_isnil(L, -1)) {
-      int ok = lua_istable(L, -1) && lua_rawlen(L, -1) == 2;
-      if (ok) {
-        lua_rawgeti(L, -1, 1);
-        lua_rawgeti(L, -2, 2);
-        ok = lua_isnumber(L, -2) && lua_isnumber(L, -1);
-        lo = (float)lua_tonumber(L, -2);
-        hi = (float)lua_tonumber(L, -1);
-        lua_pop(L, 2);
-      }
-      if (!ok) return luaL_error(L, "%s: 'range' must be {lo, hi}, two numbers (e.g. {-1, 1})", fn);
-    }
+    int ok = lua_isnil(L, -1) || (lua_istable(L, -1) && lua_rawlen(L, -1) == 2 &&
+                                  lundi_lua_number_pair(L, -1, &o.lo, &o.hi));
+    if (!ok)
+      return luaL_error(L, "%s: 'range' must be {lo, hi}, two numbers (e.g. {-1, 1})", fn);
     lua_pop(L, 1);
     lua_getfield(L, 3, "text");
     if (!lua_isnil(L, -1)) {
       if (!lua_istable(L, -1)) return luaL_error(L, "%s: 'text' must be a table {key = value}", fn);
-      texts = text_list(L, lua_gettop(L), fn, &n_texts); /* userdata stays on the stack */
+      const char **keys, **values; /* in a userdata left on the stack */
+      o.n_texts = lundi_lua_string_pairs(L, -1, &keys, &values,
+                                         "%s: 'text' must map string keys to strings (got %s = %s)", fn);
+      o.text_keys = keys;
+      o.text_values = values;
     }
   }
-  lundi_image im = {0};
-  int rc = lundi_ndim(t) == 4 ? lundi_image_grid(t, (int)nrow, (int)padding, (uint8_t)pad_value, lo, hi, &im)
-                              : lundi_image_from_tensor(t, lo, hi, &im);
-  if (rc) return lundi_lua_error(L, fn);
-  rc = lundi_png_write_file(path, &im, texts, n_texts);
-  lundi_image_free(&im);
-  if (rc) return lundi_lua_error(L, fn);
-  return 0;
+  LB_RET_OK(lundi_image_save_png(path, t, &o), fn);
 }
 
 static int l_load_image(lua_State *L) {
@@ -112,11 +73,8 @@ static double *series_values(lua_State *L, int idx, int k, const char *key, int 
     int64_t m = lundi_numel(t);
     if (lundi_ndim(t) != 1 || m > (1 << 28))
       luaL_error(L, "%s: series %d '%s' must be a 1-D tensor or a table of numbers", fn, k, key);
-    float *f = lua_newuserdatauv(L, sizeof *f * (size_t)(m ? m : 1), 0);
-    if (lundi_read_f32(t, f, m)) lundi_lua_error(L, fn);
     out = lua_newuserdatauv(L, sizeof *out * (size_t)(m ? m : 1), 0);
-    for (int64_t i = 0; i < m; i++) out[i] = f[i];
-    lua_remove(L, -2);
+    if (lundi_plot_values(t, out)) lundi_lua_error(L, fn);
     *n = (int)m;
   } else if (lua_istable(L, v)) {
     lua_Integer m = luaL_len(L, v);
@@ -175,12 +133,7 @@ static int l_plot(lua_State *L) {
     s[k - 1].n = ny;
     /* the value arrays stay on the stack above the series table until we return */
   }
-  lundi_image im = {0};
-  if (lundi_plot_lines(s, ns, width, height, title, log_y, &im)) return lundi_lua_error(L, fn);
-  int rc = lundi_png_write_file(path, &im, NULL, 0);
-  lundi_image_free(&im);
-  if (rc) return lundi_lua_error(L, fn);
-  return 0;
+  LB_RET_OK(lundi_plot_file(path, s, ns, width, height, title, log_y), fn);
 }
 
 void lundi_lua_open_image(lua_State *L, int mod) {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lbind.h"
 #include "lplugin.h"
 #include "lua_module.h"
 #include "lua_run.h"
@@ -170,13 +171,7 @@ static int m_param(lua_State *L) {
   return 0;
 }
 
-static int m_tag(lua_State *L) {
-  lrun_ud *u = check_run(L, 1);
-  const char *k = luaL_checkstring(L, 2);
-  const char *v = luaL_checkstring(L, 3);
-  if (lundi_run_tag(u->run, k, v) != 0) return lundi_lua_error(L, "tag");
-  return 0;
-}
+LB_FN(m_tag, LB_UD(lrun_ud *, u, check_run); LB_STR(k); LB_STR(v); LB_RET_OK(lundi_run_tag(u->run, k, v), "tag"))
 
 static int m_flush(lua_State *L) {
   lrun_ud *u = check_run(L, 1);
@@ -193,23 +188,16 @@ static int push_id(lua_State *L, int rc, int64_t id, const char *fn) {
   return 1;
 }
 
-static int m_save_text(lua_State *L) {
-  lrun_ud *u = check_run(L, 1);
-  const char *name = luaL_checkstring(L, 2);
-  size_t n;
-  const char *text = luaL_checklstring(L, 3, &n);
-  int64_t id = 0;
-  return push_id(L, lundi_session_save_text(u->run, name, text, n, &id), id, "save_text");
-}
+LB_FN(m_save_text, LB_UD(lrun_ud *, u, check_run); LB_STR(name); LB_LSTR(text, n); int64_t id = 0;
+      return push_id(L, lundi_session_save_text(u->run, name, text, n, &id), id, "save_text"))
 
-/* opts.parameters[field] as the text to show, or NULL: integers %lld, other numbers %.10g. */
+/* opts.parameters[field] as the text to show (lundi_image_param_*), or NULL. */
 static const char *param_field(lua_State *L, int t, const char *field, char num[64]) {
   int ty = lua_getfield(L, t, field);
   const char *v = NULL;
   if (ty == LUA_TNUMBER) {
-    if (lua_isinteger(L, -1)) snprintf(num, 64, "%lld", (long long)lua_tointeger(L, -1));
-    else snprintf(num, 64, "%.10g", (double)lua_tonumber(L, -1));
-    v = num;
+    v = lua_isinteger(L, -1) ? lundi_image_param_int(num, (int64_t)lua_tointeger(L, -1))
+                             : lundi_image_param_float(num, (double)lua_tonumber(L, -1));
   } else if (ty == LUA_TSTRING) {
     v = lua_tostring(L, -1); /* stays alive in the table */
   } else if (ty != LUA_TNIL) {
@@ -243,16 +231,11 @@ static int parameters_opt(lua_State *L, int opts, lundi_image_params *ps, char n
 /* opts.range = {lo, hi} into *lo, *hi (left as they are when absent). */
 static void opt_range(lua_State *L, int opts, float *lo, float *hi) {
   if (!opts) return;
-  if (lua_getfield(L, opts, "range") == LUA_TTABLE) {
-    for (int i = 0; i < 2; i++) {
-      lua_rawgeti(L, -1, i + 1);
-      if (!lua_isnumber(L, -1)) luaL_error(L, "save_image: opts.range must be {lo, hi} numbers");
-      *(i ? hi : lo) = (float)lua_tonumber(L, -1);
-      lua_pop(L, 1);
-    }
-  } else if (!lua_isnil(L, -1)) {
+  int ty = lua_getfield(L, opts, "range");
+  if (ty == LUA_TTABLE && !lundi_lua_number_pair(L, -1, lo, hi))
+    luaL_error(L, "save_image: opts.range must be {lo, hi} numbers");
+  else if (ty != LUA_TTABLE && ty != LUA_TNIL)
     luaL_error(L, "save_image: opts.range must be {lo, hi}");
-  }
   lua_pop(L, 1);
 }
 
@@ -366,26 +349,18 @@ static void end_or_warn(lrun_ud *u, lundi_run_status st, const char *msg) {
 static int m_close(lua_State *L) {
   lrun_ud *u = luaL_checkudata(L, 1, LUNDI_LUA_RUN);
   if (!u->run || u->borrowed) return 0;
-  lundi_run_status st = LUNDI_RUN_FINISHED;
-  const char *msg = NULL;
-  if (!lua_isnoneornil(L, 2)) {
-    msg = lua_tostring(L, 2);
-    if (!msg) msg = "(error object is not a string)";
-    st = strcmp(msg, "interrupted") == 0 ? LUNDI_RUN_INTERRUPTED : LUNDI_RUN_FAILED;
-  }
-  end_or_warn(u, st, msg);
+  const char *msg = lua_isnoneornil(L, 2) ? NULL : lua_tostring(L, 2);
+  if (!msg && !lua_isnoneornil(L, 2)) msg = "(error object is not a string)";
+  end_or_warn(u, lundi_session_error_status(msg), msg);
   return 0;
 }
 
 static int m_gc(lua_State *L) {
   lrun_ud *u = luaL_checkudata(L, 1, LUNDI_LUA_RUN);
   if (!u->run || u->borrowed) return 0;
-  lundi_run_status st = LUNDI_RUN_INTERRUPTED;
-  const char *msg = "the Run object was collected before run:finish()";
-  if (lua_getfield(L, LUA_REGISTRYINDEX, EXIT_KEY) == LUA_TNUMBER) {
-    st = (lundi_run_status)lua_tointeger(L, -1);
-    msg = st == LUNDI_RUN_FINISHED ? NULL : "the script of `lundi run` did not finish";
-  }
+  int known = lua_getfield(L, LUA_REGISTRYINDEX, EXIT_KEY) == LUA_TNUMBER;
+  const char *msg;
+  lundi_run_status st = lundi_session_unfinished_status(known, (lundi_run_status)lua_tointeger(L, -1), &msg);
   lua_pop(L, 1);
   end_or_warn(u, st, msg);
   return 0;

@@ -16,6 +16,16 @@ static void add_field(lundi__strbuf *t, int *first, const char *label, const cha
   *first = 0;
 }
 
+const char *lundi_image_param_int(char out[64], int64_t v) {
+  snprintf(out, 64, "%lld", (long long)v);
+  return out;
+}
+
+const char *lundi_image_param_float(char out[64], double v) {
+  snprintf(out, 64, "%.10g", v);
+  return out;
+}
+
 char *lundi_session_parameters_text(const lundi_image_params *ps, int width, int height) {
   static const lundi_image_params none = {0};
   if (!ps) ps = &none;

@@ -389,4 +389,29 @@ function cases.full_pipeline()
   T.truthy(r.bits_per_dim > 0 and r.bits_per_dim < 20 and r.bits_per_dim_se > 0, "bits/dim " .. r.bits_per_dim)
 end
 
+-- lundi.save_tensors / load_tensors (the classifier cache) and the argument errors of
+-- discretized_gaussian_nll, whose checks live in C (nn/safetensors_meta.c, metrics_tensor.c).
+function cases.tensors_and_nll_errors()
+  local p = os.tmpname()
+  L.save_tensors(p, {w = L.full({2}, 1.5)}, {classes = 10, name = "clf", scale = 0.5})
+  local t, meta = L.load_tensors(p)
+  T.near(t.w:tolist(), {1.5, 1.5}, 0, "tensor back")
+  T.eq(meta.classes .. " " .. meta.name .. " " .. meta.scale, "10 clf 0.5", "metadata as strings")
+  T.fails(function() L.save_tensors(p, {w = t.w}, {bad = {}}) end,
+          "save_tensors: metadata must map strings to strings or numbers", "a table value")
+  os.remove(p)
+  local x = L.full({2, 3}, 0)
+  T.eq(#M.discretized_gaussian_nll(x, x, -1), 2, "a number for every sample")
+  T.near(M.discretized_gaussian_nll(x, x, {-1, -1}), M.discretized_gaussian_nll(x, x, L.full({2}, -1)), 0,
+         "a table and a tensor agree")
+  T.fails(function() M.discretized_gaussian_nll(x, L.full({3, 2}, 0), {-1, "a"}) end,
+          "discretized_gaussian_nll: x and mean must have the same shape [N, ...]", "shape first")
+  T.fails(function() M.discretized_gaussian_nll(x, x, {-1}) end,
+          "discretized_gaussian_nll: log_scale has 1 entries for 2 samples", "table count")
+  T.fails(function() M.discretized_gaussian_nll(x, x, {-1, "a"}) end,
+          "discretized_gaussian_nll: log_scale[2] is not a number", "table entry")
+  T.fails(function() M.discretized_gaussian_nll(x, x, L.full({3}, -1)) end,
+          "discretized_gaussian_nll: log_scale has 3 values for 2 samples", "tensor count")
+end
+
 T.run(cases)

@@ -1,5 +1,7 @@
 /* The Fréchet distances on tensors (runtime/nn/metrics_tensor.c): the same numbers as the
  * array functions, and shape errors that name the function. */
+#include <stdlib.h>
+
 #include "harness.h"
 #include "lundi/metrics.h"
 
@@ -48,9 +50,49 @@ static void tensor_errors(void) {
   lundi_release(s3);
 }
 
+/* The NLL on tensors: the array function's numbers, each way of giving log_scale, and the
+ * messages lundi.metrics.discretized_gaussian_nll shows. */
+static void nll_tensors(void) {
+  const float x[6] = {-1, 1.0f / 255, 1, 3.0f / 255, -1, 1}, mean[6] = {-0.9f, 0, 0.8f, 0.1f, -1, 0.5f};
+  const double ls[2] = {-2, -1.5}, one[2] = {-2, -2};
+  double want[2], want1[2];
+  CHECK(lundi_discretized_gaussian_nll(x, mean, ls, 2, 3, want) == 0);
+  CHECK(lundi_discretized_gaussian_nll(x, mean, one, 2, 3, want1) == 0);
+  lundi_tensor *tx = from(2, 2, 3, x), *tm = from(2, 2, 3, mean);
+  double *out = NULL;
+  int64_t n = 0;
+  CHECK(lundi_discretized_gaussian_nll_scales(tx, tm, ls, 2, &out, &n) == 0);
+  CHECK(n == 2 && out && out[0] == want[0] && out[1] == want[1]);
+  free(out);
+  CHECK(lundi_discretized_gaussian_nll_scales(tx, tm, one, LUNDI_NLL_ONE_SCALE, &out, &n) == 0);
+  CHECK(n == 2 && out && out[0] == want1[0] && out[1] == want1[1]);
+  free(out);
+  const float lsf[2] = {-2, -1.5f};
+  lundi_tensor *tls = from(1, 2, 0, lsf);
+  CHECK(lundi_discretized_gaussian_nll_tensors(tx, tm, tls, &out, &n) == 0);
+  CHECK(n == 2 && out && out[0] == want[0] && out[1] == want[1]);
+  free(out);
+  CHECK(lundi_discretized_gaussian_nll_scales(tx, tm, NULL, 2, &out, &n) == 0 && !out && n == 2); /* checks only */
+  lundi_tensor *flat = from(1, 6, 0, x), *t3 = from(1, 3, 0, lsf);
+  CHECK_ERR(lundi_discretized_gaussian_nll_scales(flat, tm, ls, 2, &out, &n) != 0,
+            "discretized_gaussian_nll: x and mean must have the same shape [N, ...]");
+  CHECK(!out);
+  CHECK_ERR(lundi_discretized_gaussian_nll_scales(tx, tm, ls, 3, &out, &n) != 0,
+            "discretized_gaussian_nll: log_scale has 3 entries for 2 samples");
+  CHECK_ERR(lundi_discretized_gaussian_nll_tensors(tx, tm, t3, &out, &n) != 0,
+            "discretized_gaussian_nll: log_scale has 3 values for 2 samples");
+  CHECK_ERR(lundi_discretized_gaussian_nll_tensors(tx, flat, tls, &out, &n) != 0, "must have the same shape");
+  lundi_release(tx);
+  lundi_release(tm);
+  lundi_release(tls);
+  lundi_release(flat);
+  lundi_release(t3);
+}
+
 static const test_case tests[] = {
     {"frechet_tensors", frechet_tensors},
     {"gaussians_tensors", gaussians_tensors},
     {"tensor_errors", tensor_errors},
+    {"nll_tensors", nll_tensors},
 };
 TEST_MAIN(tests)

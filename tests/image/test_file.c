@@ -1,5 +1,6 @@
-/* PNG files as tensors and text (runtime/io/image_file.c): the CHW layout and [0, 1] scale
- * of lundi_image_load, text lookup, and errors that name the file. */
+/* PNG files as tensors and text (runtime/io/image_file.c, plot_file.c): the CHW layout and
+ * [0, 1] scale of lundi_image_load, text lookup, errors that name the file, and writing
+ * images, grids and plots. */
 #include <unistd.h>
 
 #include "harness.h"
@@ -68,9 +69,62 @@ static void file_errors(void) {
   CHECK_ERR(lundi_png_file_text(tmp_path("missing.png"), "k", &v), "cannot open");
 }
 
+/* lundi_image_save_png: one image or a grid, with text chunks (what lundi.save_image does). */
+static void save_png(void) {
+  const char *p = tmp_path("save.png");
+  float v[2 * 1 * 2 * 2] = {0, 0.5f, 1, 1, 1, 1, 0, 0};
+  int64_t s4[4] = {2, 1, 2, 2}, s3[3] = {1, 2, 2};
+  lundi_tensor *grid = lundi_from_f32(4, s4, v), *one = lundi_from_f32(3, s3, v);
+  const char *keys[] = {"a", "b"}, *values[] = {"1", "two"};
+  lundi_image_save_opts o = {.nrow = 2, .padding = 1, .pad_value = 7, .lo = 0, .hi = 1,
+                             .text_keys = keys, .text_values = values, .n_texts = 2};
+  CHECK(lundi_image_save_png(p, grid, &o) == 0);
+  lundi_tensor *t = lundi_image_load(p);
+  CHECK(t && lundi_ndim(t) == 3 && lundi_dim(t, 1) == 4 && lundi_dim(t, 2) == 7); /* 2 images + padding */
+  lundi_release(t);
+  char *got = NULL;
+  CHECK(lundi_png_file_text(p, "b", &got) == 0 && got && !strcmp(got, "two"));
+  free(got);
+  o.n_texts = 0;
+  CHECK(lundi_image_save_png(p, one, &o) == 0);
+  t = lundi_image_load(p);
+  CHECK(t && lundi_dim(t, 1) == 2 && lundi_dim(t, 2) == 2);
+  if (t) {
+    float *r = t_read(t);
+    CHECK(r[0] == 0 && r[1] == 128 / 255.0f && r[2] == 1);
+    free(r);
+  }
+  lundi_release(t);
+  CHECK_ERR(lundi_image_save_png("/nonexistent/dir/x.png", one, &o) != 0, "/nonexistent/dir/x.png");
+  lundi_release(grid);
+  lundi_release(one);
+  remove(p);
+}
+
+/* lundi_plot_values and lundi_plot_file: a tensor's values as a series, drawn to a file. */
+static void plot_file(void) {
+  const char *p = tmp_path("plot.png");
+  float v[4] = {1, 2.5f, -3, 4};
+  int64_t n = 4;
+  lundi_tensor *t = lundi_from_f32(1, &n, v);
+  double ys[4] = {0};
+  CHECK(lundi_plot_values(t, ys) == 0);
+  CHECK(ys[0] == 1 && ys[1] == 2.5 && ys[2] == -3 && ys[3] == 4);
+  lundi_plot_series s = {"y", NULL, ys, 4};
+  CHECK(lundi_plot_file(p, &s, 1, 200, 150, "title", 0) == 0);
+  lundi_tensor *im = lundi_image_load(p);
+  CHECK(im && lundi_dim(im, 1) == 150 && lundi_dim(im, 2) == 200);
+  lundi_release(im);
+  CHECK(lundi_plot_file(p, &s, 1, 10, 10, NULL, 0) != 0); /* too small a canvas */
+  lundi_release(t);
+  remove(p);
+}
+
 static const test_case tests[] = {
     {"load_tensor", load_tensor},
     {"file_text", file_text},
     {"file_errors", file_errors},
+    {"save_png", save_png},
+    {"plot_file", plot_file},
 };
 TEST_MAIN(tests)

@@ -132,6 +132,30 @@ static void parameters_text(void) {
   free(t);
 }
 
+/* The number formats of the parameters text: integers exact, other numbers %.10g. */
+static void param_numbers(void) {
+  char b[64];
+  CHECK(!strcmp(lundi_image_param_int(b, 12345678901234LL), "12345678901234"));
+  CHECK(!strcmp(lundi_image_param_int(b, -7), "-7"));
+  CHECK(!strcmp(lundi_image_param_float(b, 7.5), "7.5"));
+  CHECK(!strcmp(lundi_image_param_float(b, 3.0), "3"));
+  CHECK(!strcmp(lundi_image_param_float(b, 1.0 / 3), "0.3333333333"));
+  CHECK(!strcmp(lundi_image_param_float(b, 12345678901.0), "1.23456789e+10"));
+}
+
+/* The status of a run its owner left unfinished. */
+static void ending_status(void) {
+  CHECK(lundi_session_error_status(NULL) == LUNDI_RUN_FINISHED);
+  CHECK(lundi_session_error_status("interrupted") == LUNDI_RUN_INTERRUPTED);
+  CHECK(lundi_session_error_status("x.lua:3: interrupted") == LUNDI_RUN_FAILED);
+  const char *msg = "unset";
+  CHECK(lundi_session_unfinished_status(0, LUNDI_RUN_FINISHED, &msg) == LUNDI_RUN_INTERRUPTED);
+  CHECK(msg && !strcmp(msg, "the Run object was collected before run:finish()"));
+  CHECK(lundi_session_unfinished_status(1, LUNDI_RUN_FINISHED, &msg) == LUNDI_RUN_FINISHED && !msg);
+  CHECK(lundi_session_unfinished_status(1, LUNDI_RUN_FAILED, &msg) == LUNDI_RUN_FAILED);
+  CHECK(msg && !strcmp(msg, "the script of `lundi run` did not finish"));
+}
+
 static void save_image_records_png(void) {
   fixture f = open_run("image.db");
   if (!f.run) return;
@@ -405,6 +429,8 @@ static void log_metrics(void) {
 
 static const test_case cases[] = {
     {"parameters_text", parameters_text},
+    {"param_numbers", param_numbers},
+    {"ending_status", ending_status},
     {"save_image_records_png", save_image_records_png},
     {"save_text_and_tensors", save_text_and_tensors},
     {"plugins_recorded_once", plugins_recorded_once},
