@@ -62,7 +62,6 @@ int lundi_lua_opt_axis(lua_State *L, int arg, lua_Integer def, int rank);
 int lundi_lua_check_axes(lua_State *L, int arg, int rank, int axes[LUNDI_MAX_DIMS]);
 /* "f32", "f16", "bf16", "i32", "u8". */
 lundi_dtype lundi_lua_check_dtype(lua_State *L, int arg);
-int lundi_lua_is_dtype_name(const char *s);
 /* Checked narrowing of an integer argument to int. */
 int lundi_lua_check_int(lua_State *L, int arg);
 

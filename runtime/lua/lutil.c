@@ -146,12 +146,6 @@ int lundi_lua_check_axes(lua_State *L, int arg, int rank, int axes[LUNDI_MAX_DIM
 static const char *const dtype_names[] = {"f32", "f16", "bf16", "i32", "u8", NULL};
 static const lundi_dtype dtype_values[] = {LUNDI_F32, LUNDI_F16, LUNDI_BF16, LUNDI_I32, LUNDI_U8};
 
-int lundi_lua_is_dtype_name(const char *s) {
-  for (int i = 0; dtype_names[i]; i++)
-    if (!strcmp(s, dtype_names[i])) return 1;
-  return 0;
-}
-
 lundi_dtype lundi_lua_check_dtype(lua_State *L, int arg) {
   return dtype_values[luaL_checkoption(L, arg, NULL, dtype_names)];
 }

@@ -9,7 +9,7 @@
   (d) the store depends only on the error header: runtime/store includes no lundi/ header
       beyond STORE_PUBLIC and no private header outside core/ and store/.
 
-Scans runtime/, plugins/ and include/ for all four; tests/, bench/ and examples/ are white-box
+Scans runtime/, plugins/ and include/ for all five; tests/, bench/ and examples/ are white-box
 users that may reach any floor, so only (a) and (b) apply there. Prints every violation as file:line and exits 1 if there is any.
 Usage: check_structure.py [SOURCE_ROOT]
 """
@@ -80,6 +80,12 @@ STORE_PUBLIC = {"error.h", "version.h", "file.h", "store.h", "history.h", "image
 WHITE_BOX = ("tests", "bench", "examples")
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
+SYSTEM_INCLUDE = re.compile(r'^\s*#\s*include\s*<([^>]+)>')
+# What runtime/lua may include with <...>: Lua's headers and the C standard library.
+LUA_SYSTEM = {"lua.h", "lauxlib.h", "lualib.h", "assert.h", "errno.h", "float.h", "inttypes.h",
+              "limits.h", "math.h", "stdarg.h", "stdbool.h", "stddef.h", "stdint.h", "stdio.h",
+              "stdlib.h", "string.h", "time.h", "unistd.h"}
+FILE_IO = re.compile(r'\b(fopen|fread|freopen|open|lundi_file_read_all)\s*\(')
 DEVICE_ENV = re.compile(r'getenv\s*\(\s*"LUNDI_DEVICE"\s*\)')
 
 
@@ -128,6 +134,14 @@ def scan(root):
                     if DEVICE_ENV.search(line) and not rel.startswith("runtime/device/"):
                         problems.append("(b) %s: getenv(\"LUNDI_DEVICE\") outside runtime/device/ "
                                         "(parse devices there, once)" % where)
+                    if rel.startswith("runtime/lua/"):
+                        sm = SYSTEM_INCLUDE.match(line)
+                        if sm and sm.group(1) not in LUA_SYSTEM:
+                            problems.append("(e) %s: the Lua layer includes <%s> (what needs a library "
+                                            "belongs in a C module below it)" % (where, sm.group(1)))
+                        if FILE_IO.search(line) and not line.lstrip().startswith(("/*", "*", "//")):
+                            problems.append("(e) %s: the Lua layer reads a file itself (give the C "
+                                            "module a function that does)" % where)
                     m = INCLUDE.match(line)
                     if not m:
                         continue

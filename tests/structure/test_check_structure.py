@@ -2,7 +2,7 @@
 """Each check of check_structure.py fires: a small source tree with one violation per case
 must be reported (naming file:line and the edge), and the clean tree must pass.
 Usage: test_check_structure.py CASE  (clean, store_internal, device_env, upward_include,
-peer_backends, umbrella_low, store_pulls_tensors, public_upward)"""
+peer_backends, umbrella_low, store_pulls_tensors, public_upward, lua_library, lua_file_io)"""
 import os
 import subprocess
 import sys
@@ -22,6 +22,7 @@ CLEAN = {
     "runtime/store/open.c": '#include "store/store_internal.h"\n#include "lundi/error.h"\n',
     "runtime/device/parse.c": 'const char *e = getenv("LUNDI_DEVICE");\n',
     "runtime/cli/main.c": '#include "lundi/lundi.h"\n',
+    "runtime/lua/ltensor.c": '#include <lauxlib.h>\n#include <string.h>\n/* fopen( in a comment */\n',
 }
 
 # case -> (file, text added to it, what the report must name)
@@ -40,6 +41,10 @@ CASES = {
                             ["(d)", "runtime/store/run.c:1", "lundi/lundi.h"]),
     "public_upward": ("include/lundi/tensor.h", '#include "lundi/ops.h"\n',
                       ["(c)", "include/lundi/tensor.h:2", "tensor -> ops"]),
+    "lua_library": ("runtime/lua/lmetrics.c", '#include <cjson/cJSON.h>\n',
+                    ["(e)", "runtime/lua/lmetrics.c:1", "<cjson/cJSON.h>"]),
+    "lua_file_io": ("runtime/lua/ltext.c", '  if (lundi_file_read_all(p, &d, &n)) return 1;\n',
+                    ["(e)", "runtime/lua/ltext.c:1", "reads a file"]),
 }
 
 
