@@ -73,7 +73,8 @@ static void nll_tensors(void) {
   CHECK(n == 2 && out && out[0] == want[0] && out[1] == want[1]);
   free(out);
   CHECK(lundi_discretized_gaussian_nll_scales(tx, tm, NULL, 2, &out, &n) == 0 && !out && n == 2); /* checks only */
-  lundi_tensor *flat = from(1, 6, 0, x), *t3 = from(1, 3, 0, lsf);
+  const float ls3[3] = {-2, -1.5f, -1};
+  lundi_tensor *flat = from(1, 6, 0, x), *t3 = from(1, 3, 0, ls3);
   CHECK_ERR(lundi_discretized_gaussian_nll_scales(flat, tm, ls, 2, &out, &n) != 0,
             "discretized_gaussian_nll: x and mean must have the same shape [N, ...]");
   CHECK(!out);
