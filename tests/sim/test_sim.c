@@ -165,7 +165,6 @@ static void pusht_walls(void) {
       CHECK(lundi_env_step(e, a, NULL, NULL, NULL) == 0);
       CHECK(lundi_pusht_get_state(e, st) == 0);
       top = fmin(top, block_extent(st, 1, 0));
-      if (getenv("SIM_DEBUG")) fprintf(stderr, "trial %d step %d agent %.1f %.1f block %.2f %.2f %.3f top %.2f\n", trial, i, st[0], st[1], st[2], st[3], st[4], block_extent(st, 1, 0));
       CHECK(block_extent(st, 0, 0) >= 5 && block_extent(st, 0, 1) <= 506);
       CHECK(block_extent(st, 1, 1) <= 506);
     }
