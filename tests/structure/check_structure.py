@@ -27,6 +27,7 @@ FLOORS = [
     ["device"],
     ["nn"],
     ["io"],
+    ["sim"],  # simulated environments (Push-T, two-way), their renders and GIFs
     ["data"],
     ["text"],  # tokenizers, text tasks and text datasets
     ["plugin"],  # runtime/plugin and plugins/ (the built-ins) are one floor
@@ -56,6 +57,7 @@ PUBLIC = {
     "lundi.h": "nn",
     "progress.h": "io",
     "image.h": "io",
+    "env.h": "sim",
     "data.h": "data",
     "mnist.h": "data",
     "tokenizer.h": "text",
