@@ -66,6 +66,12 @@ int lundi_env_reset(lundi_env *env, uint64_t seed, float *obs) {
   return 0;
 }
 
+int lundi__env_observe(const lundi_env *env, float *obs) {
+  if (env->state == 0) return lundi__err(LUNDI_ESTATE, "%s has not been reset", env->kind->name);
+  env->kind->observe(env->impl, obs);
+  return 0;
+}
+
 void lundi__env_restart(lundi_env *env) {
   env->steps = 0;
   env->state = 1;

@@ -204,3 +204,23 @@ double lundi_pusht_coverage(const lundi_env *env) {
   if (!p) return lundi_last_error_code();
   return coverage(p);
 }
+
+void lundi__pusht_save(const lundi_env *env, lundi__pusht_snap *s) {
+  const pusht *p = env->impl;
+  cpVect a = cpBodyGetPosition(p->agent), av = cpBodyGetVelocity(p->agent);
+  cpVect b = cpBodyGetPosition(p->block), bv = cpBodyGetVelocity(p->block);
+  s->agent[0] = a.x, s->agent[1] = a.y, s->agent[2] = av.x, s->agent[3] = av.y;
+  s->block[0] = b.x, s->block[1] = b.y, s->block[2] = cpBodyGetAngle(p->block);
+  s->block[3] = bv.x, s->block[4] = bv.y, s->block[5] = cpBodyGetAngularVelocity(p->block);
+}
+
+void lundi__pusht_load(lundi_env *env, const lundi__pusht_snap *s) {
+  pusht *p = env->impl;
+  cpBodySetPosition(p->agent, cpv(s->agent[0], s->agent[1]));
+  cpBodySetVelocity(p->agent, cpv(s->agent[2], s->agent[3]));
+  cpBodySetAngle(p->block, s->block[2]); /* angle first, as place() */
+  cpBodySetPosition(p->block, cpv(s->block[0], s->block[1]));
+  cpBodySetVelocity(p->block, cpv(s->block[3], s->block[4]));
+  cpBodySetAngularVelocity(p->block, s->block[5]);
+  lundi__env_restart(env);
+}

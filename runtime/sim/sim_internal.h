@@ -32,12 +32,24 @@ extern const lundi__env_kind lundi__two_way_kind;
 
 /* The env's implementation when it is of kind k, else NULL and an error naming fn. */
 void *lundi__env_impl(const lundi_env *env, const lundi__env_kind *k, const char *fn, int need_reset);
+/* The observation of the current state (obs_dim floats); LUNDI_ESTATE before a reset. */
+int lundi__env_observe(const lundi_env *env, float *obs);
 /* Restarts the step count after a state was set from outside. */
 void lundi__env_restart(lundi_env *env);
 
 /* Uniform in [lo, hi) from the Philox stream: (x >> 8) * 2^-24 of one 32-bit lane, the
  * tensor floor's uniform; each call uses one counter block (lane 0) and advances offset. */
 double lundi__sim_uniform(lundi_rng *rng, double lo, double hi);
+
+/* ---- pusht.c: the whole physical state (positions and velocities), for planners that roll
+ * the simulator forward on a scratch env. Load sets it without a substep; env must be a
+ * pusht env (unchecked). */
+typedef struct lundi__pusht_snap {
+  double agent[4]; /* x, y, vx, vy */
+  double block[6]; /* x, y, angle, vx, vy, angular velocity */
+} lundi__pusht_snap;
+void lundi__pusht_save(const lundi_env *env, lundi__pusht_snap *s);
+void lundi__pusht_load(lundi_env *env, const lundi__pusht_snap *s);
 
 /* ---- raster.c: a tiny rasteriser over an RGB8 image; coordinates in pixels, a pixel is
  * painted when its centre is inside. */

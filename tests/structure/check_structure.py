@@ -58,6 +58,7 @@ PUBLIC = {
     "progress.h": "io",
     "image.h": "io",
     "env.h": "sim",
+    "expert.h": "sim",
     "data.h": "data",
     "mnist.h": "data",
     "tokenizer.h": "text",
