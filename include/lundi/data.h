@@ -68,6 +68,31 @@ int lundi_dataset_get(lundi_dataset *ds, const int32_t *idx, int64_t n, lundi_de
  * the source keeps its data). N is at most 2^31 - 1. ds stays the caller's. */
 int lundi_dataset_all(lundi_dataset *ds, lundi_device *dev, lundi_tensor **out);
 
+/* ---- demonstrations (docs/action.md, "Demonstration files") ----
+ * A demonstration file (lundi_demos_collect in lundi/expert.h writes one) is safetensors with
+ * obs f32 [T, obs_dim], action f32 [T, action_dim] and episode_ends i32 [E]: the exclusive
+ * cumulative ends of the episodes, increasing, the last one T.
+ *
+ * lundi_dataset_demos gives the training windows of Diffusion Policy's SequenceSampler: a
+ * window of pred_horizon (Tp) steps starts at every i in [-pad_before, L - Tp + pad_after] of
+ * every episode of length L, with pad_before = min(obs_horizon - 1, Tp - 1) and pad_after =
+ * min(action_horizon - 1, Tp - 1); steps outside the episode repeat its first or last step.
+ * Sample fields: obs f32 [obs_horizon, obs_dim] (the window's first To steps) and action
+ * f32 [Tp, action_dim], on the CPU. Needs 1 <= obs_horizon <= Tp and 1 <= action_horizon <= Tp.
+ * NULL + an error naming the file when it is missing or malformed. */
+lundi_dataset *lundi_dataset_demos(const char *path, int obs_horizon, int action_horizon, int pred_horizon);
+
+typedef struct lundi_demos_info {
+  int64_t steps; /* T */
+  int episodes, obs_dim, action_dim;
+} lundi_demos_info;
+/* Reads and checks path (as lundi_dataset_demos does). */
+int lundi_demos_info_read(const char *path, lundi_demos_info *info);
+/* The per-feature minimum and maximum over all T rows of field "obs" or "action" into
+ * min[0..dim-1] and max[0..dim-1] (dim must be the field's width): the limits of the
+ * min-max normaliser. */
+int lundi_demos_minmax(const char *path, const char *field, float *min, float *max, int dim);
+
 /* ---- the order of an epoch ---- */
 
 /* perm[i] = i, then, when rng is not NULL and n > 1, a Fisher-Yates pass driven by one draw
