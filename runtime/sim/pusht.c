@@ -7,6 +7,7 @@
 #include <chipmunk/chipmunk.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/error.h"
 #include "sim/sim_internal.h"
@@ -31,22 +32,26 @@ static void add_shape(pusht *p, cpShape *s) {
   p->shapes[p->n_shapes++] = s;
 }
 
-static void destroy(void *impl) {
-  pusht *p = impl;
-  if (!p) return;
+/* Frees the space and everything in it, leaving p zeroed. */
+static void teardown(pusht *p) {
   for (int i = 0; i < p->n_shapes; i++) {
     cpSpaceRemoveShape(p->space, p->shapes[i]);
     cpShapeFree(p->shapes[i]);
   }
   if (p->agent) cpSpaceRemoveBody(p->space, p->agent), cpBodyFree(p->agent);
   if (p->block) cpSpaceRemoveBody(p->space, p->block), cpBodyFree(p->block);
-  cpSpaceFree(p->space);
-  free(p);
+  if (p->space) cpSpaceFree(p->space);
+  memset(p, 0, sizeof *p);
 }
 
-static void *create(void) {
-  pusht *p = calloc(1, sizeof *p);
-  if (!p) return lundi__errp(LUNDI_ENOMEM, "env_new: out of memory (pusht)");
+static void destroy(void *impl) {
+  if (!impl) return;
+  teardown(impl);
+  free(impl);
+}
+
+/* A fresh space: walls, agent, block. */
+static void build(pusht *p) {
   p->space = cpSpaceNew();
   cpSpaceSetGravity(p->space, cpvzero);
   cpSpaceSetDamping(p->space, 0);
@@ -69,6 +74,12 @@ static void *create(void) {
   cpBodySetCenterOfGravity(p->block, cpv(0, 45));
   /* Friction and elasticity stay Chipmunk's (and pymunk's) default 0 on every shape: the
    * reference sets friction on the bodies, where it has no effect. */
+}
+
+static void *create(void) {
+  pusht *p = calloc(1, sizeof *p);
+  if (!p) return lundi__errp(LUNDI_ENOMEM, "env_new: out of memory (pusht)");
+  build(p);
   return p;
 }
 
@@ -86,6 +97,11 @@ static void place(pusht *p, const double s[5]) {
 static void reset(void *impl, lundi_rng *rng) {
   /* The reference draws integers with numpy; we draw uniform reals from Philox (documented
    * in docs/action.md): agent in [50, 450)^2, block in [100, 400)^2, angle in [-pi, pi). */
+  /* A fresh space, so that nothing of the last episode (Chipmunk's cached contacts and their
+   * impulses, which warm-start the solver) changes this one: an episode depends on its seed
+   * and actions only. */
+  teardown(impl);
+  build(impl);
   double s[5];
   s[0] = lundi__sim_uniform(rng, 50, 450);
   s[1] = lundi__sim_uniform(rng, 50, 450);
