@@ -43,7 +43,8 @@ static int demos_read(const char *path, demos *d) {
   if (rc) {
     char why[1024];
     snprintf(why, sizeof why, "%s", lundi_last_error()); /* the message buffer is rewritten below */
-    return strstr(why, path) ? rc : lundi__err(rc, "demonstrations '%s': %s", path, why);
+    return strstr(why, path) ? lundi__err(rc, "demonstrations: %s", why)
+                             : lundi__err(rc, "demonstrations '%s': %s", path, why);
   }
   lundi_tensor *o = field(&l, path, "obs", 2, LUNDI_F32), *a = o ? field(&l, path, "action", 2, LUNDI_F32) : NULL;
   lundi_tensor *e = a ? field(&l, path, "episode_ends", 1, LUNDI_I32) : NULL;
