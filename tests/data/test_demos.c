@@ -15,13 +15,14 @@ static const char *tmp_path(const char *tag) {
   return g_path;
 }
 
-/* A file with episodes of the given lengths: obs row r = (10 r, 10 r + 1), action row r = r. */
-static int write_file(const char *path, const int *lens, int ne) {
+/* A file with episodes of the given lengths: obs row r = (10 r, 10 r + 1), action row r = r;
+ * flip: obs row r = (-10 r, 10 r + 1), so that a column's minimum is not its first row. */
+static int write_file_as(const char *path, const int *lens, int ne, int flip) {
   int t = 0;
   int32_t ends[16];
   for (int e = 0; e < ne; e++) t += lens[e], ends[e] = t;
   float obs[2 * 256], act[256];
-  for (int r = 0; r < t; r++) obs[2 * r] = 10.0f * r, obs[2 * r + 1] = 10.0f * r + 1, act[r] = (float)r;
+  for (int r = 0; r < t; r++) obs[2 * r] = (flip ? -10.0f : 10.0f) * r, obs[2 * r + 1] = 10.0f * r + 1, act[r] = (float)r;
   int64_t so[2] = {t, 2}, sa[2] = {t, 1}, se[1] = {ne};
   lundi_tensor *ts[3] = {lundi_from_f32(2, so, obs), lundi_from_f32(2, sa, act), lundi_from_i32(1, se, ends)};
   lundi_param_list l = {0};
@@ -33,6 +34,8 @@ static int write_file(const char *path, const int *lens, int ne) {
   for (int i = 0; i < 3; i++) lundi_release(ts[i]);
   return rc;
 }
+
+static int write_file(const char *path, const int *lens, int ne) { return write_file_as(path, lens, ne, 0); }
 
 /* Every sample of ds: obs [N, To, 2] and action [N, Tp, 1] as host floats (malloc'd). */
 static int64_t all(lundi_dataset *ds, float **obs, float **act) {
@@ -131,10 +134,10 @@ static void windows_match_reference(void) {
 static void minmax(void) {
   const char *p = tmp_path("minmax");
   const int lens[2] = {5, 2};
-  CHECK(write_file(p, lens, 2) == 0);
+  CHECK(write_file_as(p, lens, 2, 1) == 0);
   float mn[2], mx[2];
   CHECK(lundi_demos_minmax(p, "obs", mn, mx, 2) == 0);
-  CHECK(mn[0] == 0 && mn[1] == 1 && mx[0] == 60 && mx[1] == 61);
+  CHECK(mn[0] == -60 && mn[1] == 1 && mx[0] == 0 && mx[1] == 61);
   CHECK(lundi_demos_minmax(p, "action", mn, mx, 1) == 0);
   CHECK(mn[0] == 0 && mx[0] == 6);
   CHECK_ERR(lundi_demos_minmax(p, "action", mn, mx, 2), "width 1, not 2");
