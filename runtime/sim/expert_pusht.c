@@ -7,7 +7,9 @@
  * next plan. Cost of a rollout (pixels):
  *   kp(final) + KP_MEAN * mean_t kp(t) + AGENT * max(0, |agent - block's centre| - REACH)
  *   - COVER * coverage(final) - WIN if it reached success,
- * with kp the mean distance of the block's 9 keypoints from the goal T's. The draws come from
+ * with kp the mean distance of the block's 9 keypoints from the goal T's. The candidates'
+ * noise is AR(1) over the horizon (RHO), which halves the jumps between consecutive targets
+ * against independent noise; a cost on the jumps themselves made the planner stall. The draws come from
  * a Philox stream keyed by the episode's seed, so an episode is the same on every run. */
 #include <math.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@
 #define REACH 45.0
 #define COVER 60.0
 #define WIN 1000.0
+#define RHO 0.8     /* the candidates' noise is AR(1) in time: smoother sequences */
 #define PUSHT_SEED_KEY 0x70757368745f6365ull /* "pusht_ce" */
 
 typedef struct cem {
@@ -123,9 +126,12 @@ static void plan(cem *m) {
   }
   for (int r = 0; r < ROUNDS; r++) {
     for (int i = 0; i < SAMPLES; i++) {
+      double z[2] = {0, 0};
       for (int t = 0; t < H; t++)
         for (int d = 0; d < 2; d++) {
-          double v = mean[t][d] + (i == 0 ? 0 : sd[t][d] * lundi__sim_normal(&m->rng));
+          double eps = lundi__sim_normal(&m->rng);
+          z[d] = t ? RHO * z[d] + sqrt(1 - RHO * RHO) * eps : eps;
+          double v = mean[t][d] + (i == 0 ? 0 : sd[t][d] * z[d]);
           m->cand[i][t][d] = clampd(v, 0, 512);
         }
       m->cost[i] = rollout(m, &start, m->cand[i]);
