@@ -47,7 +47,7 @@ static void destroy(void *impl) {
 static void *create(void) {
   pusht *p = calloc(1, sizeof *p);
   if (!p) return lundi__errp(LUNDI_ENOMEM, "env_new: out of memory (pusht)");
-  p->space = cpSpaceNew();
+  p->space = lundi__sim_space_new(); /* space.c: no debug banner on stdout */
   cpSpaceSetGravity(p->space, cpvzero);
   cpSpaceSetDamping(p->space, 0);
   cpBody *ground = cpSpaceGetStaticBody(p->space);

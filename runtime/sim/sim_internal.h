@@ -39,6 +39,10 @@ void lundi__env_restart(lundi_env *env);
  * tensor floor's uniform; each call uses one counter block (lane 0) and advances offset. */
 double lundi__sim_uniform(lundi_rng *rng, double lo, double hi);
 
+/* space.c: cpSpaceNew() (a cpSpace *), the first of the process made with stdout pointed at
+ * /dev/null so that a debug build's banner does not reach lundi's output. */
+void *lundi__sim_space_new(void);
+
 /* ---- raster.c: a tiny rasteriser over an RGB8 image; coordinates in pixels, a pixel is
  * painted when its centre is inside. */
 typedef struct lundi__canvas {
