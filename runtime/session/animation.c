@@ -60,9 +60,10 @@ static int frame_rgb(lundi_tensor *t, int i, int n, float lo, float hi, int w, i
   int rc = frame_image(t, i, n, lo, hi, &im);
   if (rc != 0) return rc;
   if (im.width != w || im.height != h) {
+    int iw = im.width, ih = im.height;
     lundi_image_free(&im);
     return lundi_set_error(LUNDI_ESHAPE, "save_animation: frame %d (of %d) is %dx%d, frame 1 is %dx%d", i + 1, n,
-                           im.width, im.height, w, h);
+                           iw, ih, w, h);
   }
   size_t px = (size_t)w * (size_t)h;
   if (im.channels == 3) memcpy(rgb, im.pixels, px * 3);
