@@ -182,14 +182,15 @@ static int m_flush(lua_State *L) {
 
 /* ---- outputs (lundi/session.h does the work) ---- */
 
-static int push_id(lua_State *L, int rc, int64_t id, const char *fn) {
+/* id is read after rc's call has filled it (an argument `id` could be read before). */
+static int push_id(lua_State *L, int rc, const int64_t *id, const char *fn) {
   if (rc != 0) return lundi_lua_error(L, fn);
-  lua_pushinteger(L, (lua_Integer)id);
+  lua_pushinteger(L, (lua_Integer)*id);
   return 1;
 }
 
 LB_FN(m_save_text, LB_UD(lrun_ud *, u, check_run); LB_STR(name); LB_LSTR(text, n); int64_t id = 0;
-      return push_id(L, lundi_session_save_text(u->run, name, text, n, &id), id, "save_text"))
+      return push_id(L, lundi_session_save_text(u->run, name, text, n, &id), &id, "save_text"))
 
 /* opts.parameters[field] as the text to show (lundi_image_param_*), or NULL. */
 static const char *param_field(lua_State *L, int t, const char *field, char num[64]) {
@@ -272,7 +273,7 @@ static int m_save_image(lua_State *L) {
   char num[5][64];
   if (parameters_opt(L, opts, &ps, num)) o.parameters = &ps;
   int64_t id = 0;
-  return push_id(L, lundi_session_save_image(u->run, name, t, &o, &id), id, "save_image");
+  return push_id(L, lundi_session_save_image(u->run, name, t, &o, &id), &id, "save_image");
 }
 
 /* run:save_trajectory(name, x): one tensor (saved as "x") or an array of tensors (saved as
@@ -282,7 +283,7 @@ static int m_save_trajectory(lua_State *L) {
   const char *name = luaL_checkstring(L, 2);
   int64_t id = 0;
   if (lua_type(L, 3) != LUA_TTABLE)
-    return push_id(L, lundi_session_save_trajectory(u->run, name, lundi_lua_check_tensor(L, 3), &id), id,
+    return push_id(L, lundi_session_save_trajectory(u->run, name, lundi_lua_check_tensor(L, 3), &id), &id,
                    "save_trajectory");
   lua_Integer n = luaL_len(L, 3);
   if (n < 1) return luaL_argerror(L, 3, "empty array of tensors");
@@ -295,7 +296,7 @@ static int m_save_trajectory(lua_State *L) {
     steps[i - 1] = lundi_lua_check_tensor(L, -1); /* borrowed: the array keeps it alive */
     lua_pop(L, 1);
   }
-  return push_id(L, lundi_session_save_trajectory_steps(u->run, name, steps, (int)n, &id), id,
+  return push_id(L, lundi_session_save_trajectory_steps(u->run, name, steps, (int)n, &id), &id,
                  "save_trajectory");
 }
 
@@ -332,7 +333,7 @@ static int m_save_animation(lua_State *L) {
   }
   int64_t id = 0;
   int delay_cs = (100 + fps / 2) / fps; /* hundredths per frame, rounded */
-  return push_id(L, lundi_session_save_animation_tensors(u->run, name, frames, (int)n, lo, hi, delay_cs, &id), id,
+  return push_id(L, lundi_session_save_animation_tensors(u->run, name, frames, (int)n, lo, hi, delay_cs, &id), &id,
                  fn);
 }
 
@@ -355,7 +356,7 @@ static int m_checkpoint(lua_State *L) {
   }
   lundi_module *m = lundi_lua_check_module(L, 2);
   int64_t id = 0;
-  return push_id(L, lundi_session_save_checkpoint(u->run, m, name, &id), id, "checkpoint");
+  return push_id(L, lundi_session_save_checkpoint(u->run, m, name, &id), &id, "checkpoint");
 }
 
 /* ---- ending ---- */
