@@ -88,14 +88,10 @@ static void check_action(lua_State *L, int idx, lundi_env *e, float *a) {
         a[i] = (float)lua_tonumber(L, -1);
         lua_pop(L, 1);
       }
-  } else if (luaL_testudata(L, idx, LUNDI_LUA_TENSOR)) {
+  } else { /* a tensor: env_step checked */
     lundi_tensor *t = lundi_lua_check_tensor(L, idx);
     n = lundi_numel(t);
     if (n == A && lundi_read_f32(t, a, A) != 0) lundi_lua_error(L, "env:step");
-  } else {
-    luaL_error(L, "env:step: the action must be a tensor or a table of %d numbers (got %s)", A,
-               luaL_typename(L, idx));
-    return;
   }
   if (n != A)
     luaL_error(L, "env:step: action has %d number%s, the %s environment takes %d", (int)n, n == 1 ? "" : "s",
@@ -107,6 +103,9 @@ static void check_action(lua_State *L, int idx, lundi_env *e, float *a) {
 
 static int env_step(lua_State *L) {
   lundi_env *e = check_env(L, 1);
+  if (!lua_istable(L, 2) && !luaL_testudata(L, 2, LUNDI_LUA_TENSOR))
+    return luaL_error(L, "env:step: the action must be a tensor or a table of %d numbers (got %s)",
+                      lundi_env_action_dim(e), luaL_typename(L, 2));
   float *a = lua_newuserdatauv(L, sizeof(float) * (size_t)lundi_env_action_dim(e), 0);
   check_action(L, 2, e, a);
   float *obs = obs_buffer(L, e);
