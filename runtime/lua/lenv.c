@@ -52,7 +52,7 @@ static void push_obs(lua_State *L, lundi_env *e, const float *obs, const char *f
   lundi_lua_push_tensor(L, lundi_lua_placed(lundi_from_f32(1, &n, obs)), fn);
 }
 
-/* A buffer of obs_dim floats, anchored on the stack (removed by push_obs's caller's return). */
+/* A buffer of obs_dim floats, a userdata left on the stack (collected after the call). */
 static float *obs_buffer(lua_State *L, lundi_env *e) {
   return lua_newuserdatauv(L, sizeof(float) * (size_t)lundi_env_obs_dim(e), 0);
 }
