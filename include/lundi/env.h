@@ -13,6 +13,8 @@
 
 #include <stdint.h>
 
+#include "lundi/tensor.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -37,12 +39,19 @@ int lundi_env_reset(lundi_env *env, uint64_t seed, float *obs);
 /* One control step. obs, reward and done may be NULL. done is 1 on success or when
  * max_steps steps have been taken; the next step is then an error until a reset. */
 int lundi_env_step(lundi_env *env, const float *action, float *obs, double *reward, int *done);
+/* The observation of the current state (obs_dim floats), as reset and step write it; after
+ * lundi_pusht_set_state or lundi_two_way_set_agent, the placed state's. */
+int lundi_env_observe(const lundi_env *env, float *obs);
 /* 1 when the current state is a success (Push-T: coverage > 0.95; two_way: at the goal),
  * 0 when not, negative on error. */
 int lundi_env_success(const lundi_env *env);
 /* A top view of the current state into rgb (w * h * 3 bytes, row-major RGB8), any size from
  * 8x8 to 4096x4096. */
 int lundi_env_render(lundi_env *env, uint8_t *rgb, int w, int h);
+/* The same view as an image tensor: f32 [3, h, w], planar, values byte / 255 in [0, 1], on
+ * the host (what lundi_image_from_tensor reads with range {0, 1}, exactly). NULL + error
+ * as lundi_env_render. */
+lundi_tensor *lundi_env_render_tensor(lundi_env *env, int w, int h);
 
 /* ---- Push-T ----
  * State: agent x, y, block x, y (the T's body origin, the middle of the bar's top edge),

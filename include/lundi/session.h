@@ -95,6 +95,20 @@ int lundi_session_save_trajectory_steps(lundi_run *run, const char *name, lundi_
  * "checkpoint". */
 int lundi_session_save_checkpoint(lundi_run *run, lundi_module *m, const char *name, int64_t *id);
 
+/* ---- animations ---- */
+
+/* n RGB8 frames (each w * h * 3 bytes, row-major, one after another) as an animated,
+ * looping GIF (lundi_gif_write, lundi/env.h: exact for at most 256 colours in all), delay_cs
+ * hundredths of a second per frame; an output of kind "file", image/gif, metadata
+ * {"width", "height", "frames", "delay_cs"}. */
+int lundi_session_save_animation(lundi_run *run, const char *name, const uint8_t *frames, int n, int w, int h,
+                                 int delay_cs, int64_t *id);
+/* The same from n image tensors, each [C, H, W] or [H, W] (C = 1 or 3, gray made RGB) of one
+ * size, values lo..hi mapped to 0..255 as lundi_image_from_tensor does (an env render:
+ * 0, 1). */
+int lundi_session_save_animation_tensors(lundi_run *run, const char *name, lundi_tensor *const *frames, int n,
+                                         float lo, float hi, int delay_cs, int64_t *id);
+
 /* ---- metrics ---- */
 
 /* Logs values[i] under names[i] at step (lundi_run_log; run NULL: the current run). A bad

@@ -26,8 +26,9 @@ lundi_device *lundi_default_device(void) {
 void lundi_set_default_device(lundi_device *dev) { default_dev = dev; }
 
 lundi_tensor *lundi_to_default_device(lundi_tensor *t) {
+  if (!t) return NULL; /* before choosing the device, which may clear t's error */
   lundi_device *d = lundi_default_device();
-  if (!t || lundi_tensor_device(t) == d) return t;
+  if (lundi_tensor_device(t) == d) return t;
   lundi_tensor *m = lundi_to_device(t, d);
   lundi_release(t);
   return m;

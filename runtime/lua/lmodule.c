@@ -23,6 +23,7 @@ static void build_module(lua_State *L) {
     lundi_lua_open_tensor, lundi_lua_open_nn,      lundi_lua_open_plugin, lundi_lua_open_progress,
     lundi_lua_open_run,    lundi_lua_open_history, lundi_lua_open_image,  lundi_lua_open_data,
     lundi_lua_open_metrics, lundi_lua_open_device, lundi_lua_open_options, lundi_lua_open_text,
+    lundi_lua_open_env,
   };
   for (size_t i = 0; i < sizeof opens / sizeof opens[0]; i++) opens[i](L, mod);
 }

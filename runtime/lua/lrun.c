@@ -182,14 +182,15 @@ static int m_flush(lua_State *L) {
 
 /* ---- outputs (lundi/session.h does the work) ---- */
 
-static int push_id(lua_State *L, int rc, int64_t id, const char *fn) {
+/* id is read after rc's call has filled it (an argument `id` could be read before). */
+static int push_id(lua_State *L, int rc, const int64_t *id, const char *fn) {
   if (rc != 0) return lundi_lua_error(L, fn);
-  lua_pushinteger(L, (lua_Integer)id);
+  lua_pushinteger(L, (lua_Integer)*id);
   return 1;
 }
 
 LB_FN(m_save_text, LB_UD(lrun_ud *, u, check_run); LB_STR(name); LB_LSTR(text, n); int64_t id = 0;
-      return push_id(L, lundi_session_save_text(u->run, name, text, n, &id), id, "save_text"))
+      return push_id(L, lundi_session_save_text(u->run, name, text, n, &id), &id, "save_text"))
 
 /* opts.parameters[field] as the text to show (lundi_image_param_*), or NULL. */
 static const char *param_field(lua_State *L, int t, const char *field, char num[64]) {
@@ -272,7 +273,7 @@ static int m_save_image(lua_State *L) {
   char num[5][64];
   if (parameters_opt(L, opts, &ps, num)) o.parameters = &ps;
   int64_t id = 0;
-  return push_id(L, lundi_session_save_image(u->run, name, t, &o, &id), id, "save_image");
+  return push_id(L, lundi_session_save_image(u->run, name, t, &o, &id), &id, "save_image");
 }
 
 /* run:save_trajectory(name, x): one tensor (saved as "x") or an array of tensors (saved as
@@ -282,7 +283,7 @@ static int m_save_trajectory(lua_State *L) {
   const char *name = luaL_checkstring(L, 2);
   int64_t id = 0;
   if (lua_type(L, 3) != LUA_TTABLE)
-    return push_id(L, lundi_session_save_trajectory(u->run, name, lundi_lua_check_tensor(L, 3), &id), id,
+    return push_id(L, lundi_session_save_trajectory(u->run, name, lundi_lua_check_tensor(L, 3), &id), &id,
                    "save_trajectory");
   lua_Integer n = luaL_len(L, 3);
   if (n < 1) return luaL_argerror(L, 3, "empty array of tensors");
@@ -295,8 +296,45 @@ static int m_save_trajectory(lua_State *L) {
     steps[i - 1] = lundi_lua_check_tensor(L, -1); /* borrowed: the array keeps it alive */
     lua_pop(L, 1);
   }
-  return push_id(L, lundi_session_save_trajectory_steps(u->run, name, steps, (int)n, &id), id,
+  return push_id(L, lundi_session_save_trajectory_steps(u->run, name, steps, (int)n, &id), &id,
                  "save_trajectory");
+}
+
+/* run:save_animation(name, frames [, {fps = 10, range = {0, 1}}]): an array of image
+ * tensors [C, H, W] or [H, W] of one size (env:render's frames) as an animated GIF, an
+ * output of kind "file" (image/gif). Returns the output id. */
+static int m_save_animation(lua_State *L) {
+  static const char fn[] = "save_animation";
+  lrun_ud *u = check_run(L, 1);
+  const char *name = luaL_checkstring(L, 2);
+  luaL_checktype(L, 3, LUA_TTABLE);
+  float lo = 0, hi = 1;
+  int fps = 10;
+  if (!lua_isnoneornil(L, 4)) {
+    static const char *const keys[] = {"fps", "range", NULL};
+    luaL_checktype(L, 4, LUA_TTABLE);
+    lundi_lua_check_options(L, 4, fn, keys);
+    fps = (int)lundi_lua_opt_int_field(L, 4, fn, "fps", 10, 1, 100);
+    int ty = lua_getfield(L, 4, "range");
+    if (ty != LUA_TNIL && !(ty == LUA_TTABLE && lundi_lua_number_pair(L, -1, &lo, &hi)))
+      return luaL_error(L, "%s: option 'range' must be {lo, hi}, two numbers", fn);
+    lua_pop(L, 1);
+  }
+  lua_Integer n = luaL_len(L, 3);
+  if (n < 1) return luaL_argerror(L, 3, "empty array of frames");
+  if (n > INT_MAX) return luaL_argerror(L, 3, "too many frames");
+  lundi_tensor **frames = lua_newuserdatauv(L, sizeof *frames * (size_t)n, 0); /* freed by the GC */
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 3, i);
+    if (!luaL_testudata(L, -1, LUNDI_LUA_TENSOR))
+      return luaL_argerror(L, 3, lua_pushfstring(L, "frame %d is a %s, not a tensor", (int)i, luaL_typename(L, -1)));
+    frames[i - 1] = lundi_lua_check_tensor(L, -1); /* borrowed: the array keeps it alive */
+    lua_pop(L, 1);
+  }
+  int64_t id = 0;
+  int delay_cs = (100 + fps / 2) / fps; /* hundredths per frame, rounded */
+  return push_id(L, lundi_session_save_animation_tensors(u->run, name, frames, (int)n, lo, hi, delay_cs, &id), &id,
+                 fn);
 }
 
 /* run:checkpoint(module [, name]): the module's parameters as safetensors (kind
@@ -318,7 +356,7 @@ static int m_checkpoint(lua_State *L) {
   }
   lundi_module *m = lundi_lua_check_module(L, 2);
   int64_t id = 0;
-  return push_id(L, lundi_session_save_checkpoint(u->run, m, name, &id), id, "checkpoint");
+  return push_id(L, lundi_session_save_checkpoint(u->run, m, name, &id), &id, "checkpoint");
 }
 
 /* ---- ending ---- */
@@ -391,6 +429,7 @@ static const luaL_Reg methods[] = {
     {"tag", m_tag},           {"flush", m_flush},
     {"save_image", m_save_image}, {"save_text", m_save_text},
     {"save_trajectory", m_save_trajectory}, {"checkpoint", m_checkpoint},
+    {"save_animation", m_save_animation},
     {"finish", m_finish},     {NULL, NULL}};
 
 void lundi_lua_open_run(lua_State *L, int mod) {

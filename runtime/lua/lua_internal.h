@@ -35,6 +35,7 @@ void lundi_lua_open_metrics(lua_State *L, int mod); /* lmetrics.c: lundi.metrics
 void lundi_lua_open_device(lua_State *L, int mod);  /* ldevice.c */
 void lundi_lua_open_options(lua_State *L, int mod); /* loptions.c: lundi.options */
 void lundi_lua_open_text(lua_State *L, int mod);    /* ltext.c: lundi.text */
+void lundi_lua_open_env(lua_State *L, int mod);     /* lenv.c: lundi.env */
 void lundi_lua_open_text_eval(lua_State *L);        /* ltext_eval.c: adds to lundi.text on top */
 
 /* Options tables (lutil.c), one set of checks for every binding. fn names the function in

@@ -6,7 +6,6 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 int lundi_session_save_text(lundi_run *run, const char *name, const char *text, size_t n, int64_t *id) {
   if (!(run = lundi__session_run(run, "save_text"))) return LUNDI_ESTATE;
@@ -14,20 +13,12 @@ int lundi_session_save_text(lundi_run *run, const char *name, const char *text, 
   return lundi_run_output(run, "text", name, "text/plain; charset=utf-8", text, n, NULL, id);
 }
 
-/* The safetensors writer works on paths: write a temporary file beside the DB, read it
- * back, remove it. */
+/* The safetensors writer works on paths: through a temporary file (tmpfile.c). */
+static int write_safetensors(const char *path, void *l) { return lundi_safetensors_save(path, l, NULL); }
+
 static int safetensors_bytes(lundi_run *run, const lundi_param_list *l, const char *fn, uint8_t **data,
                              size_t *n) {
-  lundi_store *s = lundi_run_store(run);
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s/.%s.tmp-XXXXXX", lundi_store_dir(s), lundi_store_base(s));
-  int fd = mkstemp(tmp);
-  if (fd < 0) return lundi_set_error(LUNDI_EIO, "%s: cannot create a temporary file in %s", fn, lundi_store_dir(s));
-  close(fd);
-  int rc = lundi_safetensors_save(tmp, l, NULL);
-  if (rc == 0) rc = lundi_file_read_all(tmp, data, n);
-  unlink(tmp);
-  return rc;
+  return lundi__session_file_bytes(run, fn, write_safetensors, (void *)l, data, n);
 }
 
 /* fn names the caller in messages. */

@@ -97,6 +97,14 @@ int lundi_env_step(lundi_env *env, const float *action, float *obs, double *rewa
   return 0;
 }
 
+int lundi_env_observe(const lundi_env *env, float *obs) {
+  NEED_ENV("env_observe");
+  if (!obs) return lundi__err(LUNDI_EINVAL, "env_observe: no obs buffer (NULL)");
+  if (env->state == 0) return lundi__err(LUNDI_ESTATE, "env_observe: %s has not been reset", env->kind->name);
+  env->kind->observe(env->impl, obs);
+  return 0;
+}
+
 int lundi_env_success(const lundi_env *env) {
   NEED_ENV("env_success");
   if (env->state == 0) return lundi__err(LUNDI_ESTATE, "env_success: %s has not been reset", env->kind->name);

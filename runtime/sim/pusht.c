@@ -52,7 +52,7 @@ static void destroy(void *impl) {
 
 /* A fresh space: walls, agent, block. */
 static void build(pusht *p) {
-  p->space = cpSpaceNew();
+  p->space = lundi__sim_space_new(); /* space.c: no debug banner on stdout */
   cpSpaceSetGravity(p->space, cpvzero);
   cpSpaceSetDamping(p->space, 0);
   cpBody *ground = cpSpaceGetStaticBody(p->space);

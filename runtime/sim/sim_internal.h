@@ -51,6 +51,10 @@ typedef struct lundi__pusht_snap {
 void lundi__pusht_save(const lundi_env *env, lundi__pusht_snap *s);
 void lundi__pusht_load(lundi_env *env, const lundi__pusht_snap *s);
 
+/* space.c: cpSpaceNew() (a cpSpace *), the first of the process made with stdout pointed at
+ * /dev/null so that a debug build's banner does not reach lundi's output. */
+void *lundi__sim_space_new(void);
+
 /* ---- raster.c: a tiny rasteriser over an RGB8 image; coordinates in pixels, a pixel is
  * painted when its centre is inside. */
 typedef struct lundi__canvas {

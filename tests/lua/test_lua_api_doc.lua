@@ -1,7 +1,7 @@
 -- Keeps docs/lua-api.md and the Lua API in step.
 --   api_doc_coverage: every function and value of the lundi module (recursively into its
 --     sub-tables) and every method of the Tensor, Module, Rng, Run, Plugin (common and each
---     kind), Pipeline, AdamW, LRSchedule, EMA and Progress classes, found at run time, is named
+--     kind), Pipeline, AdamW, LRSchedule, EMA, Progress, Tokenizer, Task and Env classes, found at run time, is named
 --     in the doc (an identifier in a code span or a heading); and every row of the doc's
 --     tables names something that exists (a stale entry fails too).
 --   api_doc_examples: the example of every row runs, in the doc's order, in one environment
@@ -94,6 +94,7 @@ local function fixtures(tmp)
   o.run = L.run{db = tmp .. "/coverage.db"}
   o.tok = L.text.tokenizer("bytes")
   o.task = L.text.task("sudoku4")
+  o.env = L.env("pusht")
   return o
 end
 
@@ -132,7 +133,7 @@ local function receivers(o)
     t = methods_of("lundi.Tensor"), m = methods_of("lundi.Module"), rng = methods_of("lundi.Rng"),
     run = methods_of("lundi.Run"), pipe = methods_of("lundi.Pipeline"), opt = methods_of("lundi.AdamW"),
     sch = methods_of("lundi.LRSchedule"), ema = methods_of("lundi.EMA"), bar = methods_of("lundi.Progress"),
-    tok = methods_of("lundi.Tokenizer"), task = methods_of("lundi.Task"),
+    tok = methods_of("lundi.Tokenizer"), task = methods_of("lundi.Task"), env = methods_of("lundi.Env"),
   }
   for k, v in pairs(plugin_methods(o)) do r[k] = v end
   return r

@@ -8,6 +8,7 @@
 #include "lundi/store.h"
 
 #include <ftw.h>
+#include <gif_lib.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -427,6 +428,136 @@ static void log_metrics(void) {
   close_run(&f);
 }
 
+/* ---- animations ---- */
+
+typedef struct mem_in {
+  const uint8_t *p;
+  size_t n, at;
+} mem_in;
+static int mem_read(GifFileType *g, GifByteType *out, int n) {
+  mem_in *m = g->UserData;
+  size_t k = m->n - m->at < (size_t)n ? m->n - m->at : (size_t)n;
+  memcpy(out, m->p + m->at, k);
+  m->at += k;
+  return (int)k;
+}
+
+/* The GIF bytes decoded into frames (w * h * 3 each, malloc'd) with their delay; -1 when
+ * giflib cannot read them. */
+static int gif_decode(const uint8_t *gif, size_t n, uint8_t **rgb, int *w, int *h, int *delay) {
+  mem_in m = {gif, n, 0};
+  int err = 0;
+  GifFileType *g = DGifOpen(&m, mem_read, &err);
+  if (!g || DGifSlurp(g) != GIF_OK) {
+    if (g) DGifCloseFile(g, &err);
+    return -1;
+  }
+  int k = g->ImageCount;
+  *w = g->SWidth, *h = g->SHeight;
+  *rgb = malloc((size_t)*w * (size_t)*h * 3 * (size_t)k);
+  GraphicsControlBlock gcb = {0};
+  DGifSavedExtensionToGCB(g, 0, &gcb);
+  *delay = gcb.DelayTime;
+  for (int f = 0; f < k; f++) {
+    const ColorMapObject *cm = g->SavedImages[f].ImageDesc.ColorMap ? g->SavedImages[f].ImageDesc.ColorMap
+                                                                      : g->SColorMap;
+    for (size_t i = 0; i < (size_t)*w * (size_t)*h; i++) {
+      GifColorType c = cm->Colors[g->SavedImages[f].RasterBits[i]];
+      uint8_t *q = *rgb + ((size_t)f * (size_t)*w * (size_t)*h + i) * 3;
+      q[0] = c.Red, q[1] = c.Green, q[2] = c.Blue;
+    }
+  }
+  DGifCloseFile(g, &err);
+  return k;
+}
+
+/* RGB8 frames -> a GIF output of kind "file" (image/gif) whose bytes decode back to the
+ * frames exactly; the tensor variant (f32 [3, H, W] in [0, 1], gray [H, W]) stores the same
+ * bytes as the RGB8 frames it stands for; sizes, shapes and empty arrays are refused. */
+static void save_animation_records_gif(void) {
+  fixture f = open_run("animation.db");
+  if (!f.run) return;
+  enum { W = 6, H = 4, N = 3 };
+  uint8_t frames[N][H][W][3];
+  for (int k = 0; k < N; k++)
+    for (int y = 0; y < H; y++)
+      for (int x = 0; x < W; x++)
+        for (int c = 0; c < 3; c++) frames[k][y][x][c] = (uint8_t)(k * 80 + (x == k) * 100 + y * c * 10);
+  int64_t id = 0;
+  CHECK(lundi_session_save_animation(f.run, "episode", &frames[0][0][0][0], N, W, H, 7, &id) == 0);
+  CHECK(id > 0);
+  sqlite3 *c = raw(f.db);
+  size_t n = 0;
+  uint8_t *gif = q_blob(c, id, &n);
+  CHECK(gif && n > 6 && memcmp(gif, "GIF89a", 6) == 0);
+  uint8_t *rgb = NULL;
+  int w = 0, h = 0, delay = 0;
+  CHECK(gif && gif_decode(gif, n, &rgb, &w, &h, &delay) == N);
+  CHECK(w == W && h == H && delay == 7);
+  CHECK(rgb && memcmp(rgb, frames, sizeof frames) == 0);
+  char sha[65];
+  if (gif) lundi_sha256_hex(gif, n, sha);
+  char *row = q_text(c, "SELECT kind || ' ' || mime || ' ' || sha256 FROM outputs WHERE name = 'episode'");
+  char want[128];
+  snprintf(want, sizeof want, "file image/gif %s", sha);
+  CHECK(row && strcmp(row, want) == 0);
+  char *meta = q_text(c, "SELECT metadata FROM outputs WHERE name = 'episode'");
+  CHECK(meta && strcmp(meta, "{\"width\":6,\"height\":4,\"frames\":3,\"delay_cs\":7}") == 0);
+  free(row), free(meta), free(rgb);
+
+  /* the same frames as tensors: f32 [3, H, W] planar with value byte / 255 */
+  lundi_tensor *t[N];
+  int64_t shape[3] = {3, H, W};
+  for (int k = 0; k < N; k++) {
+    float v[3 * H * W];
+    for (int ch = 0; ch < 3; ch++)
+      for (int i = 0; i < H * W; i++) v[ch * H * W + i] = frames[k][i / W][i % W][ch] / 255.0f;
+    t[k] = lundi_from_f32(3, shape, v);
+  }
+  int64_t id2 = 0;
+  CHECK(lundi_session_save_animation_tensors(f.run, "episode2", t, N, 0, 1, 7, &id2) == 0);
+  size_t n2 = 0;
+  uint8_t *gif2 = q_blob(c, id2, &n2);
+  CHECK(gif && gif2 && n2 == n && memcmp(gif2, gif, n) == 0);
+  free(gif2);
+  /* gray [H, W] frames become R = G = B; range {-1, 1} maps -1 to 0 */
+  int64_t s2[2] = {H, W};
+  lundi_tensor *gray = lundi_full(2, s2, -1.0f);
+  lundi_tensor *g2[2] = {gray, gray};
+  int64_t id3 = 0;
+  CHECK(lundi_session_save_animation_tensors(f.run, "gray", g2, 2, -1, 1, 10, &id3) == 0);
+  uint8_t *gif3 = q_blob(c, id3, &n2);
+  CHECK(gif3 && gif_decode(gif3, n2, &rgb, &w, &h, &delay) == 2);
+  int black = 1;
+  for (int i = 0; rgb && i < 2 * H * W * 3; i++) black &= rgb[i] == 0;
+  CHECK(black && delay == 10);
+  free(gif3), free(rgb), free(gif);
+  sqlite3_close(c);
+
+  /* refusals */
+  int64_t s_small[3] = {3, H, W - 1};
+  lundi_tensor *small = lundi_zeros(3, s_small);
+  lundi_tensor *mixed[2] = {t[0], small};
+  CHECK_ERR(lundi_session_save_animation_tensors(f.run, "mixed", mixed, 2, 0, 1, 10, NULL),
+            "save_animation: frame 2 (of 2) is 5x4, frame 1 is 6x4");
+  int64_t s4[4] = {1, 3, H, W};
+  lundi_tensor *four = lundi_zeros(4, s4);
+  lundi_tensor *bad[2] = {t[0], four};
+  CHECK_ERR(lundi_session_save_animation_tensors(f.run, "bad", bad, 2, 0, 1, 10, NULL),
+            "save_animation: frame 2 (of 2): image_from_tensor: tensor has shape [1,3,4,6]");
+  CHECK_ERR(lundi_session_save_animation_tensors(f.run, "none", t, 0, 0, 1, 10, NULL), "at least one frame");
+  CHECK_ERR(lundi_session_save_animation(f.run, "none", &frames[0][0][0][0], 0, W, H, 10, NULL), "at least one frame");
+  CHECK_ERR(lundi_session_save_animation(f.run, "slow", &frames[0][0][0][0], 1, W, H, 70000, NULL), "delay 70000");
+  CHECK_ERR(lundi_session_save_animation(NULL, "nobody", &frames[0][0][0][0], 1, W, H, 10, NULL),
+            "save_animation: no run given and none is current");
+  c = raw(f.db);
+  CHECK(q_int(c, "SELECT count(*) FROM outputs") == 3); /* no row for a refused call */
+  sqlite3_close(c);
+  for (int k = 0; k < N; k++) lundi_release(t[k]);
+  lundi_release(gray), lundi_release(small), lundi_release(four);
+  close_run(&f);
+}
+
 static const test_case cases[] = {
     {"parameters_text", parameters_text},
     {"param_numbers", param_numbers},
@@ -437,5 +568,6 @@ static const test_case cases[] = {
     {"nothing_without_current_run", nothing_without_current_run},
     {"each_run_records_its_own", each_run_records_its_own},
     {"log_metrics", log_metrics},
+    {"save_animation_records_gif", save_animation_records_gif},
 };
 TEST_MAIN(cases)
