@@ -6,6 +6,7 @@
 #include "lundi/cpu.h"
 #include "lundi/plugin.h"
 #include "fd_dir.h"
+#include "naive.h"
 
 /* ---- shapes ---- */
 
@@ -208,6 +209,42 @@ static void step_embedding(void) {
   CHECK(lundi_live_tensors() == 0);
 }
 
+/* ---- the forward against the loops of naive.c ---- */
+
+static void naive_case(const lundi_unet1d_config *c, int T) {
+  const int B = 2;
+  lundi_unet1d *u = u1_model(c, 8);
+  lundi_rng rng = lundi_rng_make(13);
+  lundi_tensor *x = lundi_randn(&rng, 3, (int64_t[]){B, T, c->action_dim});
+  lundi_tensor *g = c->global_cond_dim ? lundi_randn(&rng, 2, (int64_t[]){B, c->global_cond_dim}) : NULL;
+  lundi_tensor *t = lundi_from_f32(1, (int64_t[]){B}, (float[]){7, 63});
+  lundi_tensor *y = u ? lundi_unet1d_forward(u, x, t, g) : NULL;
+  CHECK(y != NULL);
+  if (y) {
+    float *xv = t_read(x), *gv = g ? t_read(g) : NULL, *tv = t_read(t), *yv = t_read(y);
+    float *want = calloc((size_t)lundi_numel(y), sizeof(float));
+    naive_unet1d(c, lundi_unet1d_module(u), xv, tv, gv, B, T, want);
+    double d = 0, mx = 0;
+    for (int64_t i = 0; i < lundi_numel(y); i++) d = fmax(d, fabs((double)yv[i] - want[i])), mx = fmax(mx, fabs(want[i]));
+    fprintf(stderr, "levels %d, T %d: max |unet1d - naive| %.2e of max %.3f\n", c->n_levels, T, d, mx);
+    CHECK(mx > 0.05 && d <= 1e-5 * (1 + mx));
+    free(xv), free(gv), free(tv), free(yv), free(want);
+  }
+  lundi_release(x), lundi_release(g), lundi_release(t), lundi_release(y);
+  lundi_unet1d_free(u);
+  CHECK(lundi_live_tensors() == 0);
+}
+
+static void matches_naive(void) {
+  lundi_unet1d_config c = u1_tiny();
+  CHECK(!lundi_unet1d_parse_dims("4,8,16", &c));
+  c.kernel_size = 5, c.step_embed_dim = 8;
+  naive_case(&c, 8);
+  c = u1_tiny();
+  c.n_levels = 1, c.cond_predict_scale = 0, c.global_cond_dim = 0;
+  naive_case(&c, 5);
+}
+
 /* ---- gradients: every parameter, the sample and the condition ---- */
 
 typedef struct grad_ctx {
@@ -355,6 +392,7 @@ static const test_case cases[] = {
     {"param_count", param_count},
     {"param_names", param_names},
     {"step_embedding", step_embedding},
+    {"matches_naive", matches_naive},
     {"grad_tiny", grad_tiny},
     {"grad_bias_only", grad_bias_only},
     {"overfit", overfit},
