@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite (after tools/setup.sh) and ends with "N passed, N failed".
 # LUNDI_SANITIZE=1 (the default) also builds ./build-asan with ASan+UBSan and runs the
-# core, op, training, plugin, Lua and CLI suites there.
+# core, op, training, plugin, Lua, CLI, simulator and unet1d suites there.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -40,7 +40,7 @@ if [ "${LUNDI_SANITIZE:-1}" = 1 ]; then
   LSAN_OPTIONS=suppressions="$PWD/tests/vulkan_lsan.supp" LUNDI_TEST_UNET_STEPS=30 \
     meson test -C build-asan --num-processes "$jobs" --suite core --suite grad --suite train --suite safetensors --suite nn --suite optim \
       --suite plugin --suite lua --suite luaplugin --suite builtin --suite cli \
-      --suite store --suite query --suite image --suite data --suite eval --suite text --suite transformer --suite text_diffusion \
+      --suite store --suite query --suite image --suite data --suite eval --suite text --suite transformer --suite text_diffusion --suite sim --suite unet1d \
       --print-errorlogs >build-asan/test-output.txt 2>&1
   read -r p2 f2 < <(summarize build-asan/meson-logs/testlog.json) || true
   p2=${p2:-0} f2=${f2:-1}

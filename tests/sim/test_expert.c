@@ -36,7 +36,7 @@ static void two_way_expert(void) {
   }
   CHECK(sides[LUNDI_TWO_WAY_LEFT] >= 3 && sides[LUNDI_TWO_WAY_RIGHT] >= 3);
   /* Same seed, same actions. */
-  float a[100], b[100];
+  float a[100] = {0}, b[100] = {0}; /* the tail past the episode is compared too */
   CHECK(run(e, x, 5, 50, a) == run(e, x, 5, 50, b) && memcmp(a, b, sizeof a) == 0);
   lundi_expert_free(x);
   lundi_env_free(e);
