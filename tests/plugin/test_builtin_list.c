@@ -8,7 +8,7 @@ static void test_order(void) {
                                      "conditioner class", "sampler image", "scheduler euler",
                                      "scheduler euler_ancestral", "scheduler heun", "scheduler dpmpp_2m",
                                      "denoiser transformer", "scheduler masked", "sampler llada", "sampler ar",
-                                     "denoiser unet1d"};
+                                     "denoiser unet1d", "conditioner obs"};
   int n = (int)(sizeof want / sizeof *want);
   lundi_registry *r = lundi_registry_new();
   CHECK(lundi_registry_load_builtins(r) == 0);
