@@ -60,6 +60,7 @@ PUBLIC = {
     "env.h": "sim",
     "expert.h": "sim",
     "data.h": "data",
+    "minmax.h": "data",
     "mnist.h": "data",
     "tokenizer.h": "text",
     "text_data.h": "text",
