@@ -28,9 +28,8 @@
     __VA_ARGS__;                                                                                   \
   }
 
-/* The index of the argument the next LB_<type> reads; LB_SKIP passes one over. */
+/* The index of the argument the next LB_<type> reads. */
 #define LB_ARG (lb_ + 1)
-#define LB_SKIP() (void)++lb_
 
 /* ---- arguments ---- */
 #define LB_T(v) lundi_tensor *v = lundi_lua_check_tensor(L, ++lb_)
@@ -45,7 +44,6 @@
 #define LB_FLOAT_OPT(v, def) float v = (float)luaL_optnumber(L, ++lb_, def)
 #define LB_BOOL_OPT(v, def) int v = lundi_lua_opt_bool(L, ++lb_, def)
 #define LB_STR(v) const char *v = luaL_checkstring(L, ++lb_)
-#define LB_STR_OPT(v, def) const char *v = luaL_optstring(L, ++lb_, def)
 #define LB_LSTR(v, len)                                                                            \
   size_t len;                                                                                      \
   const char *v = luaL_checklstring(L, ++lb_, &len)
